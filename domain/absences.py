@@ -1,0 +1,135 @@
+"""Absences per pupil and day: 8 hour slots or the full day, justified later."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from .codes import parse_date
+from .database import write_transaction
+from .errors import FileRejected, InvalidInput, NotFound, RowError
+from .pupils import Term, enrolment_of, enrolments_by_pupil
+from .rows import upsert_rows
+from .rules import FULL_DAY, HOUR_SLOTS, hours_mask
+
+
+@dataclass(frozen=True)
+class AbsenceEntry:
+    pupil: str
+    day: dt.date
+    hours: int  # bit mask; FULL_DAY for the whole day
+    justified: bool = False
+    reason: str | None = None
+    recorded_by: str | None = None
+
+
+def parse_hours(text: str) -> int:
+    parts = [p for p in str(text).replace(";", ",").split(",") if p.strip()]
+    try:
+        hours = [int(p) for p in parts]
+    except ValueError:
+        raise InvalidInput(
+            f"hours must be slot numbers 1-{HOUR_SLOTS}, like 1,2,3; not {text!r}", code="bad_hours"
+        ) from None
+    if not hours or any(h < 1 or h > HOUR_SLOTS for h in hours):
+        raise InvalidInput(f"hours must be slot numbers 1-{HOUR_SLOTS}, not {text!r}", code="bad_hours")
+    return hours_mask(hours)
+
+
+def record_absences(db: sqlite_utils.Database, term: Term, entries: Sequence[AbsenceEntry]) -> int:
+    """Add the slots to each pupil's day (a second roll-call the same day adds hours)."""
+    known = enrolments_by_pupil(db, term)
+    for e in entries:
+        if e.pupil not in known:
+            enrolment_of(db, term, e.pupil)
+        if e.day > dt.date.today():
+            raise InvalidInput(f"date {e.day} is in the future", code="date_in_future")
+        if not 0 < e.hours <= FULL_DAY:
+            raise InvalidInput("no hour slot given", code="bad_hours")
+    today = dt.date.today().isoformat()
+    with write_transaction(db):
+        rows = []
+        for e in entries:
+            old = db.execute(
+                "SELECT hours, justified, reason, justified_on FROM absences WHERE pupil = ? AND day = ?",
+                [e.pupil, e.day.isoformat()],
+            ).fetchone()
+            hours = e.hours | (old[0] if old else 0)
+            justified = (old[1] if old else 0) | (e.hours if e.justified else 0)
+            reason = e.reason if e.justified and e.reason else (old[2] if old else None)
+            justified_on = today if e.justified else (old[3] if old else None)
+            rows.append(
+                (term.school, e.pupil, e.day.isoformat(), hours, justified & hours, reason, justified_on, e.recorded_by)
+            )
+        upsert_rows(db, "absences", rows)
+    return len(rows)
+
+
+def justify_absence(
+    db: sqlite_utils.Database, term: Term, pupil: str, day: dt.date, reason: str, hours: int | None = None
+) -> int:
+    """Mark slots (default: all recorded ones) justified; returns the justified mask."""
+    if not reason.strip():
+        raise InvalidInput("a justification needs a reason", code="missing_reason")
+    enrolment_of(db, term, pupil)
+    with write_transaction(db):
+        row = db.execute(
+            "SELECT hours, justified, recorded_by FROM absences WHERE pupil = ? AND day = ? AND school = ?",
+            [pupil, day.isoformat(), term.school],
+        ).fetchone()
+        if not row:
+            raise NotFound(f"no absence recorded for {pupil} on {day}", code="unknown_absence")
+        wanted = row[0] if hours is None else hours
+        if wanted & ~row[0]:
+            raise InvalidInput(f"{pupil} was not absent at every one of those hours on {day}", code="hours_not_absent")
+        justified = row[1] | wanted
+        upsert_rows(
+            db,
+            "absences",
+            [
+                (
+                    term.school,
+                    pupil,
+                    day.isoformat(),
+                    row[0],
+                    justified,
+                    reason.strip(),
+                    dt.date.today().isoformat(),
+                    row[2],
+                )
+            ],
+        )
+    return justified
+
+
+ABSENCES_CSV_HEADER = ("code", "date", "hours", "full_day", "justified", "reason")
+
+
+def absence_entries_from_rows(
+    db: sqlite_utils.Database, term: Term, rows: Iterable[tuple[int, dict]]
+) -> list[AbsenceEntry]:
+    from .grades import _flag
+
+    known = enrolments_by_pupil(db, term)
+    entries, errors = [], []
+    for line, row in rows:
+        try:
+            pupil = (row.get("code") or "").strip().upper()
+            if pupil not in known:
+                enrolment_of(db, term, pupil)
+            day = parse_date(row.get("date") or "", field="date")
+            full_day = _flag(row.get("full_day"))
+            hours_text = (row.get("hours") or "").strip()
+            if full_day and hours_text:
+                raise InvalidInput("give hours or full_day, not both", code="bad_hours")
+            hours = FULL_DAY if full_day else parse_hours(hours_text)
+            justified = _flag(row.get("justified"))
+            entries.append(AbsenceEntry(pupil, day, hours, justified, (row.get("reason") or "").strip() or None))
+        except (InvalidInput, NotFound) as exc:
+            errors.append(RowError(line, str(exc)))
+    if errors:
+        raise FileRejected(f"{len(errors)} bad row(s); nothing was imported", errors)
+    return entries

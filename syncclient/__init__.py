@@ -1,0 +1,1 @@
+"""The school node: its store, sync agent, web app and the `massar` CLI."""

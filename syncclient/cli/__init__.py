@@ -1,0 +1,45 @@
+"""The `massar` command line: `massar demo`, `massar node ...`, `massar server ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from domain.errors import DomainError
+
+from . import demo, node_commands
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="massar", description="Massar Sync: offline-first school records.")
+    sub = parser.add_subparsers(dest="group", required=True, parser_class=_Parser)
+    demo.register(sub)
+    node = sub.add_parser("node", help="the school node")
+    node_commands.register(node.add_subparsers(dest="command", required=True, parser_class=_Parser))
+    try:
+        from server import commands as server_commands
+    except ImportError:  # the central server is optional on a school PC
+        server_commands = None
+    if server_commands is not None:
+        server = sub.add_parser("server", help="the central server")
+        server_commands.register(server.add_subparsers(dest="command", required=True, parser_class=_Parser))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .errors import handled
+
+    return handled(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,368 @@
+"""`massar node ...`: what a school secretary or director runs on the school PC."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from domain import absences, accounts, grades, incidents, pupils, results, roster
+from domain.codes import check_pupil_code, parse_date
+from domain.csvfiles import read_csv
+from domain.errors import InvalidInput
+from domain.rules import FULL_DAY, mask_hours
+
+from ..store import NodeStore, data_dir
+from .output import emit
+
+
+def _store(args: Any) -> NodeStore:
+    return NodeStore.open(data_dir(args.data))
+
+
+def _common(p: argparse.ArgumentParser, *, json: bool = True) -> argparse.ArgumentParser:
+    p.add_argument("--data", metavar="DIR", help="the node's data folder (default: $MASSAR_DATA)")
+    if json:
+        p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    return p
+
+
+def register(sub: Any) -> None:
+    p = _common(sub.add_parser("init", help="create the school node's database"))
+    p.add_argument("--school", required=True, help="the school's code")
+    p.add_argument("--name", help="the school's name")
+    p.add_argument("--year", help="school year, e.g. 2026/2027 (default: the current one)")
+    p.add_argument("--server", metavar="URL", help="the central server")
+    p.add_argument("--token", help="the node token printed by `massar server add-school`")
+    p.set_defaults(handler=cmd_init)
+
+    p = _common(sub.add_parser("import-roster", help="import pupils from a CSV or Massar's ListEleve .xls/.xlsx"))
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=cmd_import_roster)
+
+    p = _common(sub.add_parser("subjects", help="subjects and coefficients"))
+    p.add_argument("--level", help="a level such as 1APIC")
+    p.set_defaults(handler=cmd_subjects)
+
+    p = _common(sub.add_parser("register", help="register a new pupil (provisional code if none)"))
+    p.add_argument("--class", dest="class_code", required=True)
+    p.add_argument("--last-name", required=True)
+    p.add_argument("--first-name", required=True)
+    p.add_argument("--gender", required=True, choices=["M", "F"])
+    p.add_argument("--birth-date")
+    p.add_argument("--birth-place")
+    p.add_argument("--code", help="the Massar code, when known")
+    p.set_defaults(handler=cmd_register)
+
+    p = _common(sub.add_parser("assign-code", help="replace a provisional code by the Massar code"))
+    p.add_argument("--student", required=True)
+    p.add_argument("--code", required=True)
+    p.set_defaults(handler=cmd_assign_code)
+
+    p = _common(sub.add_parser("grade", help="record one mark"))
+    p.add_argument("--student", required=True)
+    p.add_argument("--subject", required=True)
+    p.add_argument("--semester", required=True, choices=["1", "2"])
+    p.add_argument("--assessment", required=True, choices=["1", "2", "3", "4", "activities"])
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--score")
+    g.add_argument("--absent", action="store_true")
+    p.add_argument("--justified", action="store_true", help="with --absent: the absence is justified (مبرر)")
+    p.add_argument("--remark")
+    p.set_defaults(handler=cmd_grade)
+
+    p = _common(sub.add_parser("absence", help="record an absence"))
+    p.add_argument("--student", required=True)
+    p.add_argument("--date", required=True)
+    h = p.add_mutually_exclusive_group(required=True)
+    h.add_argument("--hours", help="hour slots 1-8, e.g. 1,2 (1-4 morning, 5-8 afternoon)")
+    h.add_argument("--full-day", action="store_true")
+    p.add_argument("--justified", action="store_true")
+    p.add_argument("--reason")
+    p.set_defaults(handler=cmd_absence)
+
+    p = _common(sub.add_parser("justify", help="justify a recorded absence"))
+    p.add_argument("--student", required=True)
+    p.add_argument("--date", required=True)
+    p.add_argument("--hours", help="only these slots (default: the whole recorded absence)")
+    p.add_argument("--reason", required=True)
+    p.set_defaults(handler=cmd_justify)
+
+    p = _common(sub.add_parser("incident", help="record a behaviour incident"))
+    p.add_argument("--student", required=True)
+    p.add_argument("--date", required=True)
+    p.add_argument("--description", required=True)
+    p.add_argument("--measure")
+    p.set_defaults(handler=cmd_incident)
+
+    p = _common(sub.add_parser("import-grades", help="bulk marks from a CSV (or Massar grade sheet .xlsx)"))
+    p.add_argument("file", type=Path)
+    p.add_argument("--partial", action="store_true", help="grade sheets: apply the valid rows only")
+    p.set_defaults(handler=cmd_import_grades)
+
+    p = _common(sub.add_parser("import-absences", help="bulk absences from a CSV"))
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=cmd_import_absences)
+
+    p = _common(sub.add_parser("issue-login", help="issue or reset a pupil/parent login"))
+    p.add_argument("--student", required=True)
+    p.set_defaults(handler=cmd_issue_login)
+
+    p = _common(sub.add_parser("add-staff", help="create a staff login (secretary, teacher, director)"))
+    p.add_argument("--login", required=True)
+    p.add_argument("--role", required=True, choices=["secretary", "teacher", "director"])
+    p.add_argument("--password", required=True)
+    p.add_argument("--name")
+    p.set_defaults(handler=cmd_add_staff)
+
+    p = _common(sub.add_parser("report", help="a pupil's results and absences"))
+    p.add_argument("--student", required=True)
+    p.add_argument("--semester", choices=["1", "2"])
+    p.set_defaults(handler=cmd_report)
+
+    try:
+        from . import node_sync_commands
+    except ImportError:
+        return
+    node_sync_commands.register(sub, _common)
+
+
+def cmd_init(args: Any) -> int:
+    node_key = None
+    if args.token:
+        if not args.server:
+            raise InvalidInput("--token goes with --server URL", code="missing_server")
+        from protocol.auth import node_key_from_token
+
+        node_key = node_key_from_token(args.school.upper(), args.token).hex()
+    store = NodeStore.init(
+        data_dir(args.data), args.school, name=args.name, year=args.year, server=args.server, node_key=node_key
+    )
+    info = {
+        "school": store.school,
+        "year": store.term.year,
+        "data": str(store.path.parent),
+        "server": store.setting("server"),
+    }
+    emit(args, info, f"school node {store.school} ready in {store.path.parent} (year {store.term.year})")
+    return 0
+
+
+def cmd_import_roster(args: Any) -> int:
+    store = _store(args)
+    if args.file.suffix.lower() in (".xls", ".xlsx"):
+        from ..massar_import import roster_rows_from_class_list
+
+        rows = roster_rows_from_class_list(args.file)
+    else:
+        rows = roster.roster_from_csv(args.file)
+    counts = roster.apply_roster(store.db, store.term, rows)
+    emit(args, counts, f"imported {counts['pupils']} pupils in {counts['classes']} classes")
+    return 0
+
+
+def cmd_subjects(args: Any) -> int:
+    store = _store(args)
+    if args.level:
+        pupils.scale_of_level(store.db, args.level.upper())
+        levels = [args.level.upper()]
+    else:
+        levels = [r[0] for r in store.db.execute("SELECT code FROM levels ORDER BY ord, code").fetchall()]
+    data = []
+    for level in levels:
+        for s in pupils.subjects_of_level(store.db, level):
+            data.append({"level": level, **s})
+    human = "\n".join(
+        f"{d['level']:8} {d['code']:6} x{d['coefficient']}  {d['name_fr']} / {d['name_ar']}" for d in data
+    )
+    emit(args, data, human)
+    return 0
+
+
+def cmd_register(args: Any) -> int:
+    store = _store(args)
+    code = check_pupil_code(args.code) if args.code else None
+    birth = parse_date(args.birth_date, field="birth date").isoformat() if args.birth_date else None
+    code = pupils.register_pupil(
+        store.db,
+        store.term,
+        class_code=args.class_code,
+        last_name=args.last_name,
+        first_name=args.first_name,
+        gender=args.gender,
+        birth_date=birth,
+        birth_place=args.birth_place,
+        code=code,
+    )
+    emit(args, {"student": code, "class": args.class_code.upper()}, f"registered {code} in {args.class_code.upper()}")
+    return 0
+
+
+def cmd_assign_code(args: Any) -> int:
+    store = _store(args)
+    old, new = check_pupil_code(args.student), check_pupil_code(args.code)
+    pupils.assign_massar_code(store.db, store.term, old, new)
+    emit(args, {"student": new, "previous": old}, f"{old} is now {new}; all records kept")
+    return 0
+
+
+def cmd_grade(args: Any) -> int:
+    store = _store(args)
+    if args.justified and not args.absent:
+        raise InvalidInput("--justified goes with --absent", code="bad_flag")
+    entry = grades.GradeEntry(
+        pupil=check_pupil_code(args.student),
+        subject=args.subject.upper(),
+        semester=int(args.semester),
+        assessment=grades.parse_assessment(args.assessment),
+        score=None if args.absent else grades.parse_score(args.score),
+        absent=args.absent,
+        justified=args.justified,
+        remark=args.remark,
+    )
+    grades.record_grades(store.db, store.term, [entry])
+    what = ("absent (justified)" if args.justified else "absent") if args.absent else str(entry.score)
+    emit(
+        args,
+        {
+            "student": entry.pupil,
+            "subject": entry.subject,
+            "semester": entry.semester,
+            "assessment": args.assessment,
+            "score": None if entry.score is None else float(entry.score),
+            "absent": entry.absent,
+            "justified": entry.absent and entry.justified,
+        },
+        f"{entry.pupil} {entry.subject} S{entry.semester} #{args.assessment}: {what}",
+    )
+    return 0
+
+
+def _hours(args: Any) -> int:
+    return FULL_DAY if args.full_day else absences.parse_hours(args.hours)
+
+
+def cmd_absence(args: Any) -> int:
+    store = _store(args)
+    if args.justified and not (args.reason or "").strip():
+        raise InvalidInput("--justified needs --reason", code="missing_reason")
+    entry = absences.AbsenceEntry(
+        check_pupil_code(args.student),
+        parse_date(args.date),
+        _hours(args),
+        args.justified,
+        args.reason,
+        recorded_by="cli",
+    )
+    absences.record_absences(store.db, store.term, [entry])
+    hours = mask_hours(entry.hours)
+    emit(
+        args,
+        {"student": entry.pupil, "date": entry.day.isoformat(), "hours": hours, "justified": args.justified},
+        f"{entry.pupil} absent on {entry.day} at hours {','.join(map(str, hours))}",
+    )
+    return 0
+
+
+def cmd_justify(args: Any) -> int:
+    store = _store(args)
+    pupil, day = check_pupil_code(args.student), parse_date(args.date)
+    mask = absences.justify_absence(
+        store.db, store.term, pupil, day, args.reason, absences.parse_hours(args.hours) if args.hours else None
+    )
+    emit(
+        args,
+        {"student": pupil, "date": day.isoformat(), "justified_hours": mask_hours(mask)},
+        f"{pupil} on {day}: hours {','.join(map(str, mask_hours(mask)))} justified",
+    )
+    return 0
+
+
+def cmd_incident(args: Any) -> int:
+    store = _store(args)
+    pupil, day = check_pupil_code(args.student), parse_date(args.date)
+    n = incidents.record_incident(store.db, store.term, pupil, day, args.description, args.measure)
+    emit(args, {"student": pupil, "date": day.isoformat(), "n": n}, f"incident recorded for {pupil} on {day}")
+    return 0
+
+
+def cmd_import_grades(args: Any) -> int:
+    store = _store(args)
+    if args.file.suffix.lower() == ".xlsx":
+        from ..massar_import import import_grade_sheet
+
+        summary = import_grade_sheet(store, args.file, partial=args.partial)
+        emit(
+            args,
+            summary,
+            f"imported {summary['marks']} marks from {args.file.name}"
+            + (f"; skipped {len(summary['skipped'])} bad row(s)" if summary.get("skipped") else ""),
+        )
+        return 0
+    entries = grades.grade_entries_from_rows(store.db, store.term, read_csv(args.file, grades.GRADES_CSV_HEADER))
+    count = grades.record_grades(store.db, store.term, entries)
+    emit(args, {"marks": count}, f"imported {count} marks from {args.file.name}")
+    return 0
+
+
+def cmd_import_absences(args: Any) -> int:
+    store = _store(args)
+    entries = absences.absence_entries_from_rows(
+        store.db, store.term, read_csv(args.file, absences.ABSENCES_CSV_HEADER)
+    )
+    count = absences.record_absences(store.db, store.term, entries)
+    emit(args, {"absences": count}, f"imported {count} absences from {args.file.name}")
+    return 0
+
+
+def cmd_issue_login(args: Any) -> int:
+    store = _store(args)
+    pupil = check_pupil_code(args.student)
+    pupils.enrolment_of(store.db, store.term, pupil)
+    login, password = accounts.issue_parent_login(store.db, pupil)
+    emit(args, {"login": login, "password": password}, f"login:    {login}\npassword: {password}")
+    return 0
+
+
+def cmd_add_staff(args: Any) -> int:
+    store = _store(args)
+    accounts.create_staff(store.db, args.login, args.role, args.password, args.name)
+    emit(args, {"login": args.login, "role": args.role}, f"staff login {args.login} ({args.role}) ready")
+    return 0
+
+
+def cmd_report(args: Any) -> int:
+    store = _store(args)
+    pupil = check_pupil_code(args.student)
+    semesters = (int(args.semester),) if args.semester else (1, 2)
+    report = results.pupil_report(store.db, store.term.year, pupil, school=store.school, semesters=semesters)
+    emit(args, report, format_report(report))
+    return 0
+
+
+def format_report(report: dict) -> str:
+    lines = [f"{report['student']}  {report['name']}  class {report['class']}  ({report['year']})"]
+    for sem, data in report["semesters"].items():
+        lines.append(
+            f"Semester {sem}: average {_fmt(data['average'])}  rank {data['rank'] or '-'}/{data['class_size']}"
+        )
+        for s in data["subjects"]:
+            tests = " ".join(_mark(t) for t in s["tests"]) or "-"
+            act = _mark(s["activities"]) if s["activities"] else "-"
+            lines.append(
+                f"  {s['subject']:6} x{s['coefficient']}  tests {tests:24} activities {act:6} average {_fmt(s['average'])}"
+            )
+    lines.append(f"Annual average {_fmt(report['annual_average'])}  decision {report['decision'] or 'pending'}")
+    ab = report["absences"]
+    lines.append(f"Absences: {ab['hours']} hours, {ab['unjustified_hours']} unjustified")
+    return "\n".join(lines)
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def _mark(m: dict) -> str:
+    if m["absent"]:
+        return "abs(j)" if m["justified"] else "abs"
+    return _fmt(m["score"])
