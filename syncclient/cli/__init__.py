@@ -6,8 +6,6 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from domain.errors import DomainError
-
 from . import demo, node_commands
 
 
