@@ -7,11 +7,11 @@ protocol version. Order matters: columns travel in this order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 
-class ColumnType(str, Enum):
+class ColumnType(StrEnum):
     """How a column is packed; every type also admits NULL."""
 
     INT = "int"  # signed integer, delta + zigzag coded
@@ -33,6 +33,19 @@ class TableSpec:
     key: tuple[str, ...]
     # School-owned tables carry the owner in `school`; national ones do not.
     national: bool = False
+    # Derived once here because codecs use them for every batch.
+    key_indexes: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    types: tuple[ColumnType, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        names = [c.name for c in self.columns]
+        if len(set(names)) != len(names) or not self.key:
+            raise ValueError(f"{self.name}: duplicate column names or no key")
+        missing = [k for k in self.key if k not in names]
+        if missing:
+            raise ValueError(f"{self.name}: key columns {missing} are not columns")
+        object.__setattr__(self, "key_indexes", tuple(names.index(k) for k in self.key))
+        object.__setattr__(self, "types", tuple(c.type for c in self.columns))
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -51,23 +64,79 @@ def _cols(spec: str) -> tuple[Column, ...]:
     return tuple(out)
 
 
-
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(1, "subjects", _cols("code:str name_ar:str name_fr:str massar_code:str"), ("code",), national=True),
-    TableSpec(2, "coefficients", _cols("level:str subject:str coefficient:int activities_weight:int"), ("level", "subject"), national=True),
-    TableSpec(3, "exam_calendar", _cols("code:str exam:str level:str year:str starts_on:date ends_on:date name_ar:str name_fr:str"), ("code",), national=True),
-    TableSpec(4, "guidance_notes", _cols("code:str level:str published_on:date title_ar:str title_fr:str body_ar:str body_fr:str"), ("code",), national=True),
+    TableSpec(
+        2,
+        "coefficients",
+        _cols("level:str subject:str coefficient:int activities_weight:int"),
+        ("level", "subject"),
+        national=True,
+    ),
+    TableSpec(
+        3,
+        "exam_calendar",
+        _cols("code:str exam:str level:str year:str starts_on:date ends_on:date name_ar:str name_fr:str"),
+        ("code",),
+        national=True,
+    ),
+    TableSpec(
+        4,
+        "guidance_notes",
+        _cols("code:str level:str published_on:date title_ar:str title_fr:str body_ar:str body_fr:str"),
+        ("code",),
+        national=True,
+    ),
     TableSpec(10, "classes", _cols("school:str year:str code:str level:str"), ("school", "year", "code")),
-    TableSpec(11, "pupils", _cols("code:str school:str last_name:str first_name:str last_name_ar:str first_name_ar:str gender:str birth_date:date birth_place:str provisional:int"), ("code",)),
+    TableSpec(
+        11,
+        "pupils",
+        _cols(
+            "code:str school:str last_name:str first_name:str last_name_ar:str first_name_ar:str gender:str birth_date:date birth_place:str provisional:int"
+        ),
+        ("code",),
+    ),
     TableSpec(12, "enrolments", _cols("school:str year:str pupil:str class:str"), ("year", "pupil")),
     TableSpec(13, "guardians", _cols("school:str pupil:str n:int name:str relation:str phone:str"), ("pupil", "n")),
-    TableSpec(14, "grades", _cols("school:str year:str pupil:str subject:str semester:int assessment:int score:int absent:int justified:int remark:str"), ("year", "pupil", "subject", "semester", "assessment")),
-    TableSpec(15, "absences", _cols("school:str pupil:str day:date hours:int justified:int reason:str justified_on:date recorded_by:str"), ("pupil", "day")),
-    TableSpec(16, "incidents", _cols("school:str pupil:str day:date n:int description:str measure:str"), ("pupil", "day", "n")),
-    TableSpec(17, "orientation_wishes", _cols("school:str year:str pupil:str rank:int choice:str"), ("year", "pupil", "rank")),
-    TableSpec(18, "orientation_decisions", _cols("school:str year:str pupil:str decision:str decided_on:date"), ("year", "pupil")),
-    TableSpec(19, "exam_results", _cols("school:str year:str pupil:str exam:str subject:str score:int"), ("year", "pupil", "exam", "subject")),
+    TableSpec(
+        14,
+        "grades",
+        _cols(
+            "school:str year:str pupil:str subject:str semester:int assessment:int score:int absent:int justified:int remark:str"
+        ),
+        ("year", "pupil", "subject", "semester", "assessment"),
+    ),
+    TableSpec(
+        15,
+        "absences",
+        _cols("school:str pupil:str day:date hours:int justified:int reason:str justified_on:date recorded_by:str"),
+        ("pupil", "day"),
+    ),
+    TableSpec(
+        16, "incidents", _cols("school:str pupil:str day:date n:int description:str measure:str"), ("pupil", "day", "n")
+    ),
+    TableSpec(
+        17, "orientation_wishes", _cols("school:str year:str pupil:str rank:int choice:str"), ("year", "pupil", "rank")
+    ),
+    TableSpec(
+        18,
+        "orientation_decisions",
+        _cols("school:str year:str pupil:str decision:str decided_on:date"),
+        ("year", "pupil"),
+    ),
+    TableSpec(
+        19,
+        "exam_results",
+        _cols("school:str year:str pupil:str exam:str subject:str score:int"),
+        ("year", "pupil", "exam", "subject"),
+    ),
 )
 
 BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}
 BY_ID: dict[int, TableSpec] = {t.wire_id: t for t in TABLES}
+
+if len(BY_NAME) != len(TABLES) or len(BY_ID) != len(TABLES):
+    raise ValueError("table names and wire ids must be unique")
+if not all(0 < t.wire_id < 128 for t in TABLES):
+    # One msgpack byte per id on the wire.
+    raise ValueError("wire ids must be within 1..127")

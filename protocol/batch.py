@@ -1,0 +1,191 @@
+"""Column-oriented packing of a list of changes (see SPEC.md, "Batches").
+
+Wire form::
+
+    batch = [blocks, order]
+    block = [table_id, n, seq, hlc, base, sseq, tombstone, origin, columns]
+
+One block per table, in the order tables first appear in the input; inside
+a block changes keep their input order. ``order`` is nil when that already
+is the input order, else an INT column giving each change's block index,
+so decoding always returns the changes in exactly the encoded order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import chain, repeat
+from typing import Final
+
+from .columns import (
+    INT_MAX,
+    Wire,
+    decode_column,
+    decode_ints,
+    decode_strs,
+    encode_column,
+    encode_ints,
+    encode_strs,
+)
+from .errors import MessageError, TooManyRecords
+from .hlc import COUNTER_BITS, MAX_HLC
+from .limits import DEFAULT_LIMITS, Limits
+from .records import Change, table_spec
+from .tables import BY_ID, TABLES, TableSpec
+
+__all__ = ["decode_batch", "encode_batch"]
+
+_BLOCK_FIELDS: Final = 9
+_HLC_DIVISORS: Final = (1 << COUNTER_BITS,)
+
+
+def encode_batch(changes: Sequence[Change], *, with_origin: bool, limits: Limits = DEFAULT_LIMITS) -> list[Wire]:
+    """Pack ``changes``; without origin they must all share one origin."""
+    if len(changes) > limits.max_records:
+        raise TooManyRecords(f"{len(changes)} changes > {limits.max_records}")
+    index: dict[str, int] = {}
+    groups: list[list[Change]] = []
+    block_of: list[int] = []
+    for c in changes:
+        i = index.get(c.table)
+        if i is None:
+            table_spec(c.table)
+            i = index[c.table] = len(groups)
+            groups.append([])
+        groups[i].append(c)
+        block_of.append(i)
+    if not with_origin and len({c.origin for c in changes}) > 1:
+        raise MessageError("changes of several origins need with_origin=True")
+    blocks = [_encode_block(table_spec(name), groups[i], with_origin, limits) for name, i in index.items()]
+    in_order = all(a <= b for a, b in zip(block_of, block_of[1:], strict=False))
+    return [blocks, None if in_order else encode_ints(block_of, ())]
+
+
+def _meta(values: list[int], lo: int, hi: int, name: str) -> list[int]:
+    if not set(map(type, values)) <= {int}:
+        raise MessageError(f"{name} must be integers")
+    if min(values) < lo or max(values) > hi:
+        raise MessageError(f"{name} outside {lo}..{hi}")
+    return values
+
+
+def _encode_block(spec: TableSpec, group: list[Change], with_origin: bool, limits: Limits) -> list[Wire]:
+    ncols = len(spec.columns)
+    kidx = spec.key_indexes
+    rows: list[tuple[object, ...]] = []
+    tombs: list[int] = []
+    for c in group:
+        key = c.key
+        if type(key) is not tuple or len(key) != len(kidx):
+            raise MessageError(f"{spec.name}: key must be a {len(kidx)}-tuple")
+        if c.row is None:
+            row: list[object] = [None] * ncols
+            for i, v in zip(kidx, key, strict=True):
+                row[i] = v
+            rows.append(tuple(row))
+            tombs.append(1)
+        else:
+            if type(c.row) is not tuple or len(c.row) != ncols:
+                raise MessageError(f"{spec.name}: row must be a {ncols}-tuple")
+            if tuple(c.row[i] for i in kidx) != key:
+                raise MessageError(f"{spec.name}: key {key!r} does not match row")
+            rows.append(c.row)
+            tombs.append(0)
+        if None in key:
+            raise MessageError(f"{spec.name}: NULL key column")
+    columns = list(zip(*rows, strict=True))
+    return [
+        spec.wire_id,
+        len(group),
+        encode_ints(_meta([c.seq for c in group], 1, INT_MAX, "seq"), ()),
+        encode_ints(_meta([c.hlc for c in group], 0, MAX_HLC, "hlc"), _HLC_DIVISORS),
+        encode_ints(_meta([c.base for c in group], 0, INT_MAX, "base"), ()),
+        encode_ints(_meta([c.sseq for c in group], 0, INT_MAX, "sseq"), ()),
+        encode_ints(tombs, ()),
+        _encode_origins(group, limits) if with_origin else None,
+        [encode_column(k, col, limits) for k, col in zip(spec.types, columns, strict=True)],
+    ]
+
+
+def _encode_origins(group: list[Change], limits: Limits) -> Wire:
+    origins = [c.origin for c in group]
+    if not set(map(type, origins)) <= {str} or not all(origins):
+        raise MessageError("origin must be a non-empty string")
+    return encode_strs(origins, limits.max_string_chars)
+
+
+def decode_batch(obj: object, limits: Limits, *, origin: str | None) -> list[Change]:
+    """Unpack a batch; ``origin`` given means the batch was sent without one."""
+    if type(obj) is not list or len(obj) != 2:
+        raise MessageError("a batch is [blocks, order]")
+    blocks, order = obj
+    if type(blocks) is not list or len(blocks) > len(TABLES):
+        raise MessageError("batch blocks must be a list, one per table")
+    total = 0
+    seen: set[int] = set()
+    for block in blocks:
+        if type(block) is not list or len(block) != _BLOCK_FIELDS:
+            raise MessageError(f"a batch block has {_BLOCK_FIELDS} fields")
+        tid, n = block[0], block[1]
+        if type(tid) is not int or tid not in BY_ID:
+            raise MessageError(f"unknown table id: {tid!r}")
+        if tid in seen:
+            raise MessageError(f"table id {tid} appears twice")
+        seen.add(tid)
+        if type(n) is not int or n < 1:
+            raise MessageError(f"bad block size: {n!r}")
+        total += n
+        # Checked before any column is expanded: a constant column of a
+        # huge ``n`` would otherwise allocate it.
+        if total > limits.max_records:
+            raise TooManyRecords(f"batch holds more than {limits.max_records} changes")
+    decoded = [_decode_block(b, limits, origin) for b in blocks]
+    if order is None:
+        return list(chain.from_iterable(decoded))
+    ids = decode_ints(order, total)
+    for i, part in enumerate(decoded):
+        if ids.count(i) != len(part):
+            raise MessageError("batch order does not match the block sizes")
+    # Every id is now a valid block index: the counts add up to ``total``.
+    nexts = [iter(part).__next__ for part in decoded]
+    return [nexts[i]() for i in ids]  # type: ignore[index]
+
+
+def _ints(obj: Wire, n: int, lo: int, hi: int, name: str) -> list[int]:
+    values = decode_ints(obj, n)
+    if None in values or min(values) < lo or max(values) > hi:  # type: ignore[type-var]
+        raise MessageError(f"{name} must be integers in {lo}..{hi}")
+    return values  # type: ignore[return-value]
+
+
+def _decode_block(block: list[Wire], limits: Limits, origin: str | None) -> list[Change]:
+    tid, n_w, seq_w, hlc_w, base_w, sseq_w, tomb_w, origin_w, cols_w = block
+    # decode_batch has checked the id and the size.
+    spec = BY_ID[tid]  # type: ignore[index]
+    n: int = n_w  # type: ignore[assignment]
+    if type(cols_w) is not list or len(cols_w) != len(spec.columns):
+        raise MessageError(f"{spec.name}: expected {len(spec.columns)} columns")
+    seqs = _ints(seq_w, n, 1, INT_MAX, "seq")
+    hlcs = _ints(hlc_w, n, 0, MAX_HLC, "hlc")
+    bases = _ints(base_w, n, 0, INT_MAX, "base")
+    sseqs = _ints(sseq_w, n, 0, INT_MAX, "sseq")
+    tombs = _ints(tomb_w, n, 0, 1, "tombstone")
+    if origin is None:
+        origins: object = decode_strs(origin_w, n, limits.max_string_chars)
+        if None in origins or "" in origins:  # type: ignore[operator]
+            raise MessageError("origin must be a non-empty string")
+    elif origin_w is not None:
+        raise MessageError("unexpected origin column")
+    else:
+        origins = repeat(origin, n)
+    cols = [decode_column(kind, w, n, limits) for kind, w in zip(spec.types, cols_w, strict=True)]
+    for i in spec.key_indexes:
+        if None in cols[i]:
+            raise MessageError(f"{spec.name}: NULL in key column {spec.columns[i].name}")
+    keys = list(zip(*[cols[i] for i in spec.key_indexes], strict=True))
+    rows: list[tuple[object, ...] | None] = list(zip(*cols, strict=True))
+    if 1 in tombs:
+        rows = [None if t else r for r, t in zip(rows, tombs, strict=True)]
+    return list(
+        map(Change, repeat(spec.name), keys, rows, origins, seqs, hlcs, bases, sseqs)  # type: ignore[arg-type]
+    )

@@ -1,0 +1,219 @@
+"""The three messages: fixed-position msgpack arrays led by a type number.
+
+::
+
+    SyncRequest   [1, node, capabilities, pull_cursor, node_hlc, want_pull, push]
+    SyncResponse  [2, capabilities, acked_seq, server_hlc, pull_cursor,
+                   more_pull, clamp_hlc, conflicts, pull]
+    ErrorResponse [3, code, message, detail]
+
+``push`` and ``pull`` are batches (see batch.py); capabilities a sorted
+list of names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar, Final, Self, TypeAlias
+
+from . import hlc
+from .batch import decode_batch, encode_batch
+from .capabilities import MAX_CAPABILITIES, MAX_CAPABILITY_CHARS
+from .columns import INT_MAX
+from .dictionary import DEFAULT_DICTIONARY_ID
+from .errors import MessageError, ProtocolError
+from .framing import MAX_LEVEL, decode_frame, encode_frame
+from .limits import DEFAULT_LIMITS, Limits
+from .records import Change
+
+__all__ = [
+    "MAX_NODE_CHARS",
+    "ErrorResponse",
+    "Message",
+    "SyncRequest",
+    "SyncResponse",
+    "decode_message",
+    "encode_message",
+]
+
+MAX_NODE_CHARS: Final = 64
+
+
+def _int(value: object, name: str, lo: int = 0, hi: int = INT_MAX) -> int:
+    if type(value) is not int or not lo <= value <= hi:
+        raise MessageError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
+    return value
+
+
+def _bool(value: object, name: str) -> bool:
+    if type(value) is not bool:
+        raise MessageError(f"{name} must be a boolean, got {value!r}")
+    return value
+
+
+def _str(value: object, name: str, max_chars: int) -> str:
+    if type(value) is not str or len(value) > max_chars:
+        raise MessageError(f"{name} must be a string of at most {max_chars} chars")
+    return value
+
+
+def _caps_to_wire(caps: Iterable[str]) -> list[str]:
+    return sorted(caps)
+
+
+def _caps_from_wire(obj: object) -> frozenset[str]:
+    if type(obj) is not list or len(obj) > MAX_CAPABILITIES:
+        raise MessageError(f"capabilities must be a list of at most {MAX_CAPABILITIES} names")
+    return frozenset(_str(c, "capability", MAX_CAPABILITY_CHARS) for c in obj)
+
+
+def _fields(obj: object, msg_type: int, count: int, name: str) -> list[object]:
+    if type(obj) is not list or len(obj) != count or type(obj[0]) is not int or obj[0] != msg_type:
+        raise MessageError(f"{name} is an array of {count} items starting with {msg_type}")
+    return obj
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    """Node -> server: push the node's own changes, ask for others' since a cursor."""
+
+    TYPE: ClassVar[int] = 1
+
+    node: str
+    capabilities: frozenset[str]
+    pull_cursor: int
+    push: list[Change]
+    node_hlc: int
+    want_pull: bool = True
+
+    def to_wire(self) -> list[object]:
+        if any(c.origin != self.node for c in self.push):
+            raise MessageError("pushed changes must all originate from the requesting node")
+        return [
+            self.TYPE,
+            self.node,
+            _caps_to_wire(self.capabilities),
+            self.pull_cursor,
+            self.node_hlc,
+            self.want_pull,
+            encode_batch(self.push, with_origin=False),
+        ]
+
+    @classmethod
+    def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:
+        f = _fields(obj, cls.TYPE, 7, "SyncRequest")
+        node = _str(f[1], "node", MAX_NODE_CHARS)
+        if not node:
+            raise MessageError("node must not be empty")
+        return cls(
+            node=node,
+            capabilities=_caps_from_wire(f[2]),
+            pull_cursor=_int(f[3], "pull_cursor"),
+            node_hlc=_int(f[4], "node_hlc", 0, hlc.MAX_HLC),
+            want_pull=_bool(f[5], "want_pull"),
+            push=decode_batch(f[6], limits, origin=node),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResponse:
+    """Server -> node: what was applied, the server's clock, and a page of others' changes."""
+
+    TYPE: ClassVar[int] = 2
+
+    capabilities: frozenset[str]
+    acked_seq: int
+    server_hlc: int
+    pull: list[Change]
+    pull_cursor: int
+    more_pull: bool
+    clamp_hlc: int
+    conflicts: int
+
+    def to_wire(self) -> list[object]:
+        return [
+            self.TYPE,
+            _caps_to_wire(self.capabilities),
+            self.acked_seq,
+            self.server_hlc,
+            self.pull_cursor,
+            self.more_pull,
+            self.clamp_hlc,
+            self.conflicts,
+            encode_batch(self.pull, with_origin=True),
+        ]
+
+    @classmethod
+    def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:
+        f = _fields(obj, cls.TYPE, 9, "SyncResponse")
+        return cls(
+            capabilities=_caps_from_wire(f[1]),
+            acked_seq=_int(f[2], "acked_seq"),
+            server_hlc=_int(f[3], "server_hlc", 0, hlc.MAX_HLC),
+            pull_cursor=_int(f[4], "pull_cursor"),
+            more_pull=_bool(f[5], "more_pull"),
+            clamp_hlc=_int(f[6], "clamp_hlc", 0, hlc.MAX_HLC),
+            conflicts=_int(f[7], "conflicts"),
+            pull=decode_batch(f[8], limits, origin=None),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    """Either side -> the other: why a message was refused (``code`` as in errors.py)."""
+
+    TYPE: ClassVar[int] = 3
+
+    code: str
+    message: str
+    detail: dict[str, object] | None = None
+
+    @classmethod
+    def from_error(cls, exc: ProtocolError, detail: dict[str, object] | None = None) -> ErrorResponse:
+        return cls(exc.code, str(exc), detail)
+
+    def to_wire(self) -> list[object]:
+        return [self.TYPE, self.code, self.message, self.detail]
+
+    @classmethod
+    def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:
+        f = _fields(obj, cls.TYPE, 4, "ErrorResponse")
+        detail = f[3]
+        if detail is not None and (type(detail) is not dict or not all(type(k) is str for k in detail)):
+            raise MessageError("ErrorResponse detail must be a map with string keys, or nil")
+        return cls(
+            code=_str(f[1], "code", MAX_NODE_CHARS),
+            message=_str(f[2], "message", limits.max_string_chars),
+            detail=detail,  # type: ignore[arg-type]
+        )
+
+
+Message: TypeAlias = SyncRequest | SyncResponse | ErrorResponse
+_BY_TYPE: Final[dict[int, type[SyncRequest] | type[SyncResponse] | type[ErrorResponse]]] = {
+    SyncRequest.TYPE: SyncRequest,
+    SyncResponse.TYPE: SyncResponse,
+    ErrorResponse.TYPE: ErrorResponse,
+}
+
+
+def encode_message(
+    msg: Message,
+    *,
+    dictionary_id: int | None = DEFAULT_DICTIONARY_ID,
+    level: int = MAX_LEVEL,
+    limits: Limits = DEFAULT_LIMITS,
+) -> bytes:
+    """The framed bytes of ``msg``, ready for an HTTP body."""
+    return encode_frame(msg.to_wire(), dictionary_id=dictionary_id, level=level, limits=limits)
+
+
+def decode_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:
+    """Frame bytes -> a checked message; anything else raises a ProtocolError."""
+    obj = decode_frame(data, limits)
+    if type(obj) is not list or not obj or type(obj[0]) is not int:
+        raise MessageError("a message is an array led by its type number")
+    cls = _BY_TYPE.get(obj[0])
+    if cls is None:
+        raise MessageError(f"unknown message type {obj[0]}")
+    return cls.from_wire(obj, limits)
