@@ -81,6 +81,20 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
         db.conn.execute("COMMIT")
 
 
+@contextmanager
+def read_snapshot(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """Several reads that must see one consistent state (WAL snapshot), without the write lock."""
+    if db.conn.in_transaction:
+        yield db
+        return
+    db.conn.execute("BEGIN")
+    try:
+        yield db
+    finally:
+        if db.conn.in_transaction:
+            db.conn.execute("COMMIT")
+
+
 def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> int:
     """Apply the migrations not yet applied, each in its own transaction; returns the version."""
     current = db.conn.execute("PRAGMA user_version").fetchone()[0]

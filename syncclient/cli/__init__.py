@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from server import commands as server_commands
+
 from . import demo, node_commands
 
 
@@ -22,13 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.register(sub)
     node = sub.add_parser("node", help="the school node")
     node_commands.register(node.add_subparsers(dest="command", required=True, parser_class=_Parser))
-    try:
-        from server import commands as server_commands
-    except ImportError:  # the central server is optional on a school PC
-        server_commands = None
-    if server_commands is not None:
-        server = sub.add_parser("server", help="the central server")
-        server_commands.register(server.add_subparsers(dest="command", required=True, parser_class=_Parser))
+    server = sub.add_parser("server", help="the central server")
+    server_commands.register(server.add_subparsers(dest="command", required=True, parser_class=_Parser))
     return parser
 
 

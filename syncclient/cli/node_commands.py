@@ -13,6 +13,7 @@ from domain.errors import InvalidInput
 from domain.rules import FULL_DAY, mask_hours
 
 from ..store import NodeStore, data_dir
+from . import node_sync_commands
 from .output import emit
 
 
@@ -120,10 +121,6 @@ def register(sub: Any) -> None:
     p.add_argument("--semester", choices=["1", "2"])
     p.set_defaults(handler=cmd_report)
 
-    try:
-        from . import node_sync_commands
-    except ImportError:
-        return
     node_sync_commands.register(sub, _common)
 
 
@@ -154,9 +151,9 @@ def cmd_import_roster(args: Any) -> int:
         from ..massar_import import roster_rows_from_class_list
 
         rows = roster_rows_from_class_list(args.file)
+        counts = roster.apply_roster(store.db, store.term, rows)
     else:
-        rows = roster.roster_from_csv(args.file)
-    counts = roster.apply_roster(store.db, store.term, rows)
+        counts = roster.import_roster_csv(store.db, store.term, args.file)
     emit(args, counts, f"imported {counts['pupils']} pupils in {counts['classes']} classes")
     return 0
 

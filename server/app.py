@@ -1,0 +1,100 @@
+"""The central server's HTTP face: one sync endpoint, lean headers, one error handler."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import sqlite_utils
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from domain.errors import DomainError
+from protocol.auth import parse_authorization
+from protocol.errors import ProtocolError
+from protocol.limits import DEFAULT_LIMITS, Limits
+
+from .errors import BodyTooLarge, ServerError
+from .exchange import SYNC_PATH, authenticate, handle_sync
+from .schools import record_sync
+from .store import open_central
+
+
+class _Connections(threading.local):
+    db: sqlite_utils.Database | None = None
+
+
+def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
+    """The central server over the SQLite file in `folder` (one connection per worker thread)."""
+    open_central(folder).conn.close()  # migrate once, up front
+    local = _Connections()
+    opened: list[sqlite_utils.Database] = []
+    lock = threading.Lock()
+
+    def db() -> sqlite_utils.Database:
+        if local.db is None:
+            local.db = open_central(folder)
+            with lock:
+                opened.append(local.db)
+        return local.db
+
+    async def read_body(request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limits.max_frame_bytes):
+            raise BodyTooLarge(f"request body over {limits.max_frame_bytes} bytes")
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limits.max_frame_bytes:
+                raise BodyTooLarge(f"request body over {limits.max_frame_bytes} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def sync(request: Request) -> Response:
+        creds = parse_authorization(request.headers.get("authorization"))
+        request.state.school = creds.school
+        body = await read_body(request)
+
+        def work() -> Response:
+            conn = db()
+            key = authenticate(conn, creds, "POST", SYNC_PATH, body)
+            request.state.key_ok = True
+            reply = handle_sync(conn, creds, key, body, limits)
+            return Response(reply.body, headers={"s": reply.mac})
+
+        return await run_in_threadpool(work)
+
+    async def health(request: Request) -> Response:
+        return Response(b"ok", media_type="text/plain")
+
+    async def refuse(request: Request, exc: Exception) -> Response:
+        code = getattr(exc, "code", "error")
+        status = int(getattr(exc, "status", 400))
+        school = getattr(request.state, "school", None)
+        if school and getattr(request.state, "key_ok", False):
+            await run_in_threadpool(record_sync, db(), school, error=f"{code}: {exc}")
+        body = json.dumps({"error": code, "message": str(exc)}, ensure_ascii=False).encode()
+        return Response(body, status_code=status, media_type="application/json")
+
+    def close_all() -> None:
+        with lock:
+            for conn in opened:
+                conn.conn.close()
+            opened.clear()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        close_all()
+
+    return Starlette(
+        routes=[Route(SYNC_PATH, sync, methods=["POST"]), Route("/health", health, methods=["GET"])],
+        exception_handlers={ProtocolError: refuse, ServerError: refuse, DomainError: refuse},
+        lifespan=lifespan,
+    )

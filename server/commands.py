@@ -1,0 +1,214 @@
+"""`massar server ...`: what a ministry operator runs on the central server."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from domain import grades, results
+from domain.codes import check_pupil_code, check_school_year, school_year_of
+from domain.errors import NotFound
+from domain.pupils import Term
+
+from .publish import publish_file
+from .schools import add_school, list_schools, revoke_school
+from .store import open_central
+
+
+def _emit(args: Any, data: Any, human: str) -> None:
+    from syncclient.cli.output import emit
+
+    emit(args, data, human)
+
+
+def _folder(args: Any) -> Path:
+    from syncclient.store import data_dir
+
+    return data_dir(args.data)
+
+
+def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--data", metavar="DIR", help="the server's data folder (default: $MASSAR_DATA)")
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+    return p
+
+
+def register(sub: Any) -> None:
+    _common(sub.add_parser("init", help="create the central database")).set_defaults(handler=cmd_init)
+    p = _common(sub.add_parser("serve", help="serve the sync endpoint"))
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8001)
+    p.set_defaults(handler=cmd_serve)
+    p = _common(sub.add_parser("add-school", help="register a school and print its node token once"))
+    p.add_argument("--school", required=True)
+    p.add_argument("--name", required=True)
+    p.set_defaults(handler=cmd_add_school)
+    p = _common(sub.add_parser("revoke-school", help="make a school's token useless at once"))
+    p.add_argument("--school", required=True)
+    p.set_defaults(handler=cmd_revoke_school)
+    p = _common(sub.add_parser("publish", help="publish exam calendar, guidance notes... from a JSON file"))
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=cmd_publish)
+    p = _common(sub.add_parser("report", help="a pupil's report from central data"))
+    p.add_argument("--student", required=True)
+    p.add_argument("--year", help="school year (default: the current one)")
+    p.add_argument("--semester", choices=["1", "2"])
+    p.set_defaults(handler=cmd_report)
+    p = _common(sub.add_parser("grade", help="a directorate correction of one mark"))
+    p.add_argument("--student", required=True)
+    p.add_argument("--subject", required=True)
+    p.add_argument("--semester", required=True, choices=["1", "2"])
+    p.add_argument("--assessment", required=True, choices=["1", "2", "3", "4", "activities"])
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--score")
+    g.add_argument("--absent", action="store_true")
+    p.add_argument("--justified", action="store_true")
+    p.add_argument("--remark")
+    p.add_argument("--year")
+    p.set_defaults(handler=cmd_grade)
+    _common(sub.add_parser("conflicts", help="concurrent edits and the losing versions")).set_defaults(
+        handler=cmd_conflicts
+    )
+    _common(sub.add_parser("schools", help="each school's last sync, pending ack, last error")).set_defaults(
+        handler=cmd_schools
+    )
+
+
+def _year(args: Any) -> str:
+    return check_school_year(args.year) if args.year else school_year_of(dt.date.today())
+
+
+def cmd_init(args: Any) -> int:
+    folder = _folder(args)
+    open_central(folder, create=True).conn.close()
+    _emit(args, {"data": str(folder)}, f"central server ready in {folder}")
+    return 0
+
+
+def cmd_serve(args: Any) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    app = create_app(_folder(args))
+    print(f"central server on http://{args.host}:{args.port}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", server_header=False, date_header=False)
+    return 0
+
+
+def cmd_add_school(args: Any) -> int:
+    db = open_central(_folder(args))
+    token = add_school(db, args.school, args.name)
+    _emit(
+        args,
+        {"school": args.school.upper(), "token": token},
+        f"school {args.school.upper()} registered.\nnode token (shown once, keep it safe): {token}",
+    )
+    return 0
+
+
+def cmd_revoke_school(args: Any) -> int:
+    db = open_central(_folder(args))
+    revoke_school(db, args.school)
+    _emit(args, {"school": args.school.upper(), "revoked": True}, f"token of {args.school.upper()} revoked")
+    return 0
+
+
+def cmd_publish(args: Any) -> int:
+    db = open_central(_folder(args))
+    counts = publish_file(db, args.file)
+    _emit(args, counts, "published " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    return 0
+
+
+def cmd_report(args: Any) -> int:
+    from syncclient.cli.node_commands import format_report
+
+    db = open_central(_folder(args))
+    semesters = (int(args.semester),) if args.semester else (1, 2)
+    report = results.pupil_report(db, _year(args), check_pupil_code(args.student), semesters=semesters)
+    _emit(args, report, format_report(report))
+    return 0
+
+
+def cmd_grade(args: Any) -> int:
+    db = open_central(_folder(args))
+    year, pupil = _year(args), check_pupil_code(args.student)
+    row = db.execute("SELECT school FROM enrolments WHERE year = ? AND pupil = ?", [year, pupil]).fetchone()
+    if not row:
+        raise NotFound(f"unknown pupil {pupil} in {year}", code="unknown_pupil")
+    entry = grades.GradeEntry(
+        pupil=pupil,
+        subject=args.subject.upper(),
+        semester=int(args.semester),
+        assessment=grades.parse_assessment(args.assessment),
+        score=None if args.absent else grades.parse_score(args.score),
+        absent=args.absent,
+        justified=args.justified,
+        remark=args.remark,
+    )
+    grades.record_grades(db, Term(row[0], year), [entry])
+    _emit(
+        args,
+        {
+            "student": pupil,
+            "school": row[0],
+            "subject": entry.subject,
+            "semester": entry.semester,
+            "assessment": args.assessment,
+            "score": None if entry.score is None else float(entry.score),
+        },
+        f"correction recorded for {pupil} (school {row[0]}); it reaches the school on its next sync",
+    )
+    return 0
+
+
+def cmd_conflicts(args: Any) -> int:
+    db = open_central(_folder(args))
+    rows = db.execute(
+        "SELECT id, tbl, record, school, winner_origin, winner_hlc, loser_origin, loser_hlc, loser_seq, loser_row, at "
+        "FROM _conflicts ORDER BY id"
+    ).fetchall()
+    data = [
+        {
+            "id": r[0],
+            "table": r[1],
+            "record": json.loads(r[2]),
+            "school": r[3],
+            "winner": r[4],
+            "winner_hlc": r[5],
+            "loser": r[6],
+            "loser_hlc": r[7],
+            "loser_seq": r[8],
+            "lost_row": None if r[9] is None else json.loads(r[9]),
+            "at": r[10],
+        }
+        for r in rows
+    ]
+    human = (
+        "\n".join(
+            f"#{d['id']} {d['at']} {d['table']} {d['record']}: {d['winner']} won over {d['loser']}; lost: {d['lost_row']}"
+            for d in data
+        )
+        or "no conflicts"
+    )
+    _emit(args, data, human)
+    return 0
+
+
+def cmd_schools(args: Any) -> int:
+    db = open_central(_folder(args))
+    data = list_schools(db)
+    human = (
+        "\n".join(
+            f"{d['school']:10} {'REVOKED ' if d['revoked'] else ''}last sync {d['last_sync'] or 'never'}"
+            f"{'  (pending ack)' if d['pending_ack'] else ''}{'  error: ' + d['last_error'] if d['last_error'] else ''}"
+            for d in data
+        )
+        or "no schools registered"
+    )
+    _emit(args, data, human)
+    return 0

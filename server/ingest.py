@@ -1,0 +1,219 @@
+"""Applying a node's pushed changes: scoped, idempotent, atomic, conflicts kept.
+
+Rules (the same on every replica because only the server decides):
+  * a change whose seq is not above the school's acknowledged seq was
+    applied before: skipped (exactly once);
+  * its hlc is clamped to the server clock + MAX_SKEW, so a PC clock set
+    years ahead cannot make its edits win forever;
+  * if the record's current version came from another origin and the
+    node's edit was not based on it (base != sseq), the edits are
+    concurrent: the greater (hlc, origin) wins, the loser goes to
+    `_conflicts`, and a losing incoming edit re-issues the winner with a
+    new version number so the node pulls it back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from domain.rows import delete_keys, upsert_rows
+from protocol import hlc as hlc_clock
+from protocol.records import Change
+from protocol.tables import BY_NAME
+
+from .errors import ScopeViolation, ServerError
+from .store import KEY_SLOTS, key_slots
+from .versions import reserve_sseqs
+
+_CHUNK = 400
+
+
+class InvalidRow(ServerError):
+    code = "invalid_row"
+    status = 422
+
+
+@dataclass(frozen=True)
+class Version:
+    school: str | None
+    sseq: int
+    hlc: int
+    origin: str
+    seq: int
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class PushResult:
+    acked_seq: int
+    applied: int
+    conflicts: int
+
+
+def _existing_versions(db: sqlite_utils.Database, wire_id: int, keys: Sequence[tuple]) -> dict[tuple, Version]:
+    found: dict[tuple, Version] = {}
+    cols = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
+    for start in range(0, len(keys), _CHUNK):
+        part = [key_slots(k) for k in keys[start : start + _CHUNK]]
+        values = ", ".join(["(" + ", ".join("?" * KEY_SLOTS) + ")"] * len(part))
+        sql = (
+            f"SELECT {cols}, school, sseq, hlc, origin, seq, deleted FROM _versions "
+            f"WHERE tbl = ? AND ({cols}) IN (VALUES {values})"
+        )
+        params: list = [wire_id]
+        for p in part:
+            params.extend(p)
+        for r in db.execute(sql, params).fetchall():
+            found[tuple(r[:KEY_SLOTS])] = Version(r[5], r[6], r[7], r[8], r[9], bool(r[10]))
+    return found
+
+
+def _current_row(db: sqlite_utils.Database, table: str, key: tuple) -> list | None:
+    spec = BY_NAME[table]
+    where = " AND ".join(f"{k} = ?" for k in spec.key)
+    row = db.execute(f"SELECT {', '.join(spec.column_names)} FROM {table} WHERE {where}", list(key)).fetchone()
+    return None if row is None else list(row)
+
+
+def check_scope(school: str, changes: Sequence[Change]) -> None:
+    """One row outside the school's scope refuses the whole push, before anything is written."""
+    for c in changes:
+        spec = BY_NAME[c.table]
+        if spec.national:
+            raise ScopeViolation(f"{c.table} is published by the centre; a school cannot write it")
+        if c.origin != school:
+            raise ScopeViolation(f"change from origin {c.origin!r} in a push by {school}")
+        if c.row is not None:
+            owner = c.row[spec.column_names.index("school")]
+            if owner != school:
+                raise ScopeViolation(f"{c.table} row {list(c.key)} belongs to school {owner!r}, not {school}")
+
+
+def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change], server_hlc: int) -> PushResult:
+    """Apply in the caller's write transaction; returns the new acknowledgement."""
+    acked = db.execute("SELECT acked_seq FROM _schools WHERE code = ?", [school]).fetchone()[0]
+    fresh = [c for c in changes if c.seq > acked]
+    if not fresh:
+        return PushResult(acked, 0, 0)
+    check_scope(school, fresh)
+    by_table: dict[str, list[Change]] = defaultdict(list)
+    for c in fresh:
+        by_table[c.table].append(c)
+
+    accepted: list[tuple[Change, int]] = []  # (change, clamped hlc)
+    rebump: list[tuple[int, tuple]] = []
+    conflicts: list[tuple] = []
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    for table, group in by_table.items():
+        spec = BY_NAME[table]
+        existing = _existing_versions(db, spec.wire_id, [c.key for c in group])
+        for c in group:
+            slots = key_slots(c.key)
+            v = existing.get(slots)
+            if v is not None and v.school not in (None, school):
+                raise ScopeViolation(f"{table} {list(c.key)} belongs to school {v.school}")
+            stamped = hlc_clock.clamp(c.hlc, server_hlc)
+            record = json.dumps(list(c.key), ensure_ascii=False)
+            if v is None or v.origin == school or c.base == v.sseq:
+                accepted.append((c, stamped))
+            elif (stamped, school) > (v.hlc, v.origin):
+                accepted.append((c, stamped))
+                lost = None if v.deleted else _current_row(db, table, c.key)
+                conflicts.append(
+                    (
+                        table,
+                        record,
+                        school,
+                        school,
+                        stamped,
+                        v.origin,
+                        v.hlc,
+                        v.seq,
+                        None if lost is None else json.dumps(lost, ensure_ascii=False),
+                        now,
+                    )
+                )
+            else:
+                rebump.append((spec.wire_id, slots))
+                conflicts.append(
+                    (
+                        table,
+                        record,
+                        school,
+                        v.origin,
+                        v.hlc,
+                        school,
+                        stamped,
+                        c.seq,
+                        None if c.row is None else json.dumps(list(c.row), ensure_ascii=False),
+                        now,
+                    )
+                )
+                continue
+            existing[slots] = Version(school, 0, stamped, school, c.seq, c.row is None)
+
+    first = reserve_sseqs(db, len(accepted) + len(rebump))
+    version_rows = []
+    upserts: dict[str, list] = defaultdict(list)
+    deletes: dict[str, list] = defaultdict(list)
+    for i, (c, stamped) in enumerate(accepted):
+        spec = BY_NAME[c.table]
+        version_rows.append(
+            (spec.wire_id, *key_slots(c.key), school, first + i, stamped, school, c.seq, int(c.row is None))
+        )
+        if c.row is None:
+            deletes[c.table].append(c.key)
+        else:
+            upserts[c.table].append(c.row)
+    db.conn.execute("UPDATE _clock SET applying = 1 WHERE id = 1")
+    try:
+        for table, rows in upserts.items():
+            upsert_rows(db, table, rows)
+        for table, keys in deletes.items():
+            delete_keys(db, table, keys)
+    except sqlite3.IntegrityError as exc:
+        raise InvalidRow(f"a pushed row breaks the schema: {exc}") from exc
+    finally:
+        db.conn.execute("UPDATE _clock SET applying = 0 WHERE id = 1")
+    db.conn.executemany(
+        "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET school = excluded.school, "
+        "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, "
+        "deleted = excluded.deleted",
+        version_rows,
+    )
+    base = first + len(accepted)
+    db.conn.executemany(
+        "UPDATE _versions SET sseq = ? WHERE tbl = ? AND k1 = ? AND k2 = ? AND k3 = ? AND k4 = ? AND k5 = ?",
+        [(base + i, wire_id, *slots) for i, (wire_id, slots) in enumerate(rebump)],
+    )
+    db.conn.executemany(
+        "INSERT INTO _conflicts (tbl, record, school, winner_origin, winner_hlc, loser_origin, loser_hlc, loser_seq, "
+        "loser_row, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        conflicts,
+    )
+    if "grades" in upserts:
+        _check_grade_scales(db, school)
+    new_acked = max(c.seq for c in fresh)
+    db.conn.execute("UPDATE _schools SET acked_seq = ? WHERE code = ?", [max(acked, new_acked), school])
+    return PushResult(max(acked, new_acked), len(accepted), len(conflicts))
+
+
+def _check_grade_scales(db: sqlite_utils.Database, school: str) -> None:
+    """A mark must fit its class's scale (/10 in primary), not only the table's 0..20."""
+    bad = db.execute(
+        "SELECT g.pupil, g.subject, g.score, l.scale FROM grades g "
+        "JOIN enrolments e ON e.year = g.year AND e.pupil = g.pupil "
+        "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
+        "JOIN levels l ON l.code = c.level WHERE g.school = ? AND g.score > l.scale * 100 LIMIT 1",
+        [school],
+    ).fetchone()
+    if bad:
+        raise InvalidRow(f"score {bad[2] / 100} of {bad[0]} in {bad[1]} is out of the scale 0-{bad[3]}")

@@ -1,0 +1,72 @@
+"""What a node receives: its own school's versions and the national ones, in version order."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from protocol.records import Change
+from protocol.tables import BY_ID
+
+from .store import KEY_SLOTS
+from .versions import current_sseq
+
+_COLS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
+
+
+@dataclass(frozen=True)
+class PullBatch:
+    changes: list[Change]
+    cursor: int
+    more: bool
+
+
+def pull_changes(db: sqlite_utils.Database, school: str, cursor: int, limit: int) -> PullBatch:
+    """Versions after `cursor` in the school's scope, except the school's own edits (it has them)."""
+    head = current_sseq(db)
+    sql = (
+        f"SELECT sseq, tbl, {_COLS}, hlc, origin, seq, deleted FROM _versions "
+        "WHERE {scope} AND sseq > ? ORDER BY sseq LIMIT ?"
+    )
+    rows = db.execute(sql.format(scope="school = ?"), [school, cursor, limit + 1]).fetchall()
+    rows += db.execute(sql.format(scope="school IS NULL"), [cursor, limit + 1]).fetchall()
+    rows.sort()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    new_cursor = rows[-1][0] if more else max(head, cursor)
+    wanted = [r for r in rows if r[8] != school]
+    values = _row_values(db, wanted)
+    changes = []
+    for r in wanted:
+        spec = BY_ID[r[1]]
+        key = tuple(r[2 : 2 + len(spec.key)])
+        row = None if r[10] else values.get((r[1], key))
+        if row is None and not r[10]:
+            continue  # the row vanished without a tombstone: nothing sound to send
+        changes.append(Change(spec.name, key, row, r[8], r[9], r[7], sseq=r[0]))
+    return PullBatch(changes, new_cursor, more)
+
+
+def _row_values(db: sqlite_utils.Database, rows: list) -> dict[tuple, tuple]:
+    by_table: dict[int, list[tuple]] = defaultdict(list)
+    for r in rows:
+        if not r[10]:
+            spec = BY_ID[r[1]]
+            by_table[r[1]].append(tuple(r[2 : 2 + len(spec.key)]))
+    out: dict[tuple, tuple] = {}
+    for wire_id, keys in by_table.items():
+        spec = BY_ID[wire_id]
+        key_cols = ", ".join(spec.key)
+        key_idx = [spec.column_names.index(k) for k in spec.key]
+        for start in range(0, len(keys), 400):
+            part = keys[start : start + 400]
+            values = ", ".join(["(" + ", ".join("?" * len(spec.key)) + ")"] * len(part))
+            params = [v for k in part for v in k]
+            for row in db.execute(
+                f"SELECT {', '.join(spec.column_names)} FROM {spec.name} WHERE ({key_cols}) IN (VALUES {values})",
+                params,
+            ).fetchall():
+                out[(wire_id, tuple(row[i] for i in key_idx))] = tuple(row)
+    return out

@@ -1,0 +1,84 @@
+"""The registry of school nodes: tokens (stored only as derived keys), revocation, status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import sqlite_utils
+
+from domain.codes import check_school_code
+from domain.database import write_transaction
+from domain.errors import Conflict, NotFound
+from protocol.auth import node_key_from_token
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def add_school(db: sqlite_utils.Database, code: str, name: str) -> str:
+    """Register a school; returns its node token, which is shown once and never stored."""
+    code = check_school_code(code)
+    token = secrets.token_urlsafe(24)
+    key = node_key_from_token(code, token).hex()
+    with write_transaction(db):
+        row = db.execute("SELECT revoked FROM _schools WHERE code = ?", [code]).fetchone()
+        if row and not row[0]:
+            raise Conflict(
+                f"school {code} is already registered; revoke it first to issue a new token", code="already_registered"
+            )
+        db.conn.execute(
+            "INSERT INTO _schools (code, name, node_key, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (code) DO UPDATE SET name = excluded.name, node_key = excluded.node_key, revoked = 0",
+            [code, name, key, _now()],
+        )
+        db.conn.execute(
+            "INSERT INTO schools (code, name) VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET name = excluded.name",
+            [code, name],
+        )
+    return token
+
+
+def revoke_school(db: sqlite_utils.Database, code: str) -> None:
+    code = check_school_code(code)
+    with write_transaction(db):
+        cur = db.conn.execute("UPDATE _schools SET revoked = 1 WHERE code = ?", [code])
+        if cur.rowcount == 0:
+            raise NotFound(f"unknown school {code}", code="unknown_school")
+
+
+def list_schools(db: sqlite_utils.Database) -> list[dict]:
+    rows = db.execute(
+        "SELECT s.code, s.name, s.revoked, s.last_sync, s.last_error, s.acked_seq, s.pull_cursor, "
+        "(SELECT MAX(sseq) FROM _versions v WHERE v.school = s.code OR v.school IS NULL), "
+        "(SELECT COUNT(*) FROM _conflicts c WHERE c.school = s.code) "
+        "FROM _schools s ORDER BY s.code"
+    ).fetchall()
+    return [
+        {
+            "school": r[0],
+            "name": r[1],
+            "revoked": bool(r[2]),
+            "last_sync": r[3],
+            "last_error": r[4],
+            "acked_seq": r[5],
+            # versions the school has not pulled yet: its pending acknowledgement
+            "pending_ack": bool(r[7] and r[7] > r[6]),
+            "pull_cursor": r[6],
+            "conflicts": r[8],
+        }
+        for r in rows
+    ]
+
+
+def record_sync(db: sqlite_utils.Database, code: str, *, error: str | None, pull_cursor: int | None = None) -> None:
+    with write_transaction(db):
+        if error is None:
+            db.conn.execute(
+                "UPDATE _schools SET last_sync = ?, last_error = NULL, pull_cursor = COALESCE(?, pull_cursor) "
+                "WHERE code = ?",
+                [_now(), pull_cursor, code],
+            )
+        else:
+            db.conn.execute("UPDATE _schools SET last_error = ? WHERE code = ?", [error, code])

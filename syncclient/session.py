@@ -1,0 +1,194 @@
+"""One sync of a school node with the central server: push in byte-sized chunks, then pull pages.
+
+Each request carries a chunk of the oldest pending changes and the pull
+cursor; each response acknowledges, corrects the clock and brings a page of
+the server's changes, all applied in one transaction. A cut link costs at
+most the chunk in flight: the next request starts from what the server
+acknowledged, and the chunk budget halves so a link that cuts every few
+kilobytes still gets through.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from domain.database import read_snapshot, write_transaction
+from protocol import capabilities
+from protocol.auth import authorization_header, macs_equal, response_mac
+from protocol.errors import ProtocolError
+from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
+
+from .errors import BadResponse, NotConfigured, ServerRefused, ServerUnreachable, SyncClientError
+from .inbox import apply_response, now_iso
+from .outbox import pending_changes
+from .store import NodeStore
+
+SYNC_PATH = "/s"
+MAX_BUDGET = 64 * 1024  # bytes of one pushed frame
+MIN_BUDGET = 1024
+MAX_CHUNK_RECORDS = 30_000
+MAX_ATTEMPTS = 12  # consecutive failed requests within one sync before giving up
+
+
+@dataclass
+class SyncResult:
+    pushed: int = 0
+    pulled: int = 0
+    requests: int = 0
+    failures: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    conflicts: int = 0
+    pending: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _http_client(server: str, timeout: float) -> httpx.Client:
+    client = httpx.Client(base_url=server, timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)))
+    # Every header is paid for in prepaid data: send only what HTTP needs.
+    for name in ("accept", "accept-encoding", "user-agent"):
+        client.headers.pop(name, None)
+    return client
+
+
+class SyncSession:
+    """Drives requests until the node has pushed everything and pulled everything."""
+
+    def __init__(self, store: NodeStore, *, timeout: float = 60.0, client: httpx.Client | None = None) -> None:
+        self.store = store
+        server, key = store.setting("server"), store.setting("node_key")
+        if not server or not key:
+            raise NotConfigured(
+                "this node has no central server: run `massar node init --data DIR --school CODE "
+                "--server URL --token TOKEN`"
+            )
+        self.school = store.school
+        self.key = bytes.fromhex(key)
+        self.client = client or _http_client(server, timeout)
+        self._own_client = client is None
+        self.budget = int(store.setting("chunk_budget", MAX_BUDGET))
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+
+    def run(self) -> SyncResult:
+        result = SyncResult()
+        failures = 0
+        db = self.store.db
+        while True:
+            body, pushed_count = self._next_request()
+            try:
+                response = self._exchange(body, result)
+            except ServerUnreachable as exc:
+                failures += 1
+                result.failures += 1
+                result.errors.append(str(exc))
+                self.budget = max(MIN_BUDGET, self.budget // 2)
+                if failures >= MAX_ATTEMPTS:
+                    self._remember(error=str(exc))
+                    raise
+                time.sleep(min(0.05 * failures, 0.5))
+                continue
+            except SyncClientError as exc:
+                self._remember(error=str(exc))
+                raise
+            failures = 0
+            applied = apply_response(db, self.school, response)
+            result.pushed += applied.acknowledged
+            result.pulled += applied.pulled
+            result.conflicts = response.conflicts
+            if self.budget < MAX_BUDGET:
+                self.budget = min(MAX_BUDGET, self.budget * 2)
+            more_push = db.execute(
+                "SELECT EXISTS (SELECT 1 FROM _outbox WHERE seq > ?)", [response.acked_seq]
+            ).fetchone()[0]
+            if not response.more_pull and not more_push:
+                break
+            if pushed_count and applied.acknowledged == 0 and not response.more_pull:
+                break  # the server acknowledged nothing new: do not loop on it
+        result.pending = db.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0]
+        self._remember(error=None)
+        return result
+
+    def _next_request(self) -> tuple[bytes, int]:
+        db = self.store.db
+        with read_snapshot(db):
+            cursor = int(self.store.setting("pull_cursor", 0))
+            hlc = db.execute("SELECT hlc FROM _clock").fetchone()[0]
+            limit = MAX_CHUNK_RECORDS
+            changes = pending_changes(db, self.school, limit)
+        while True:
+            request = SyncRequest(self.school, capabilities.SUPPORTED, cursor, changes, hlc)
+            body = encode_message(request)
+            if len(body) <= self.budget or len(changes) <= 1:
+                return body, len(changes)
+            # Shrink in proportion to the overshoot; compression makes it approximate.
+            changes = changes[: max(1, int(len(changes) * self.budget / len(body) * 0.9))]
+
+    def _exchange(self, body: bytes, result: SyncResult) -> SyncResponse:
+        counter = self._next_counter()
+        headers = {"authorization": authorization_header(self.school, counter, self.key, "POST", SYNC_PATH, body)}
+        result.requests += 1
+        result.bytes_sent += len(body)
+        try:
+            reply = self.client.post(SYNC_PATH, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise ServerUnreachable(f"central server unreachable: {exc.__class__.__name__}: {exc}") from exc
+        result.bytes_received += len(reply.content)
+        if reply.status_code != 200:
+            try:
+                err = reply.json()
+                code, message = str(err["error"]), str(err.get("message", ""))
+            except (ValueError, KeyError, TypeError):
+                code, message = "http_error", reply.text[:200]
+            if reply.status_code >= 500:
+                raise ServerUnreachable(f"central server error {reply.status_code}: {message}")
+            raise ServerRefused(reply.status_code, code, message)
+        if not macs_equal(response_mac(self.key, counter, 200, reply.content), reply.headers.get("s", "")):
+            raise ServerUnreachable("the answer failed its signature check (tampered or cut): will retry")
+        try:
+            response = decode_message(reply.content)
+        except ProtocolError as exc:
+            raise BadResponse(f"the server's answer is not a valid frame: {exc}") from exc
+        if not isinstance(response, SyncResponse):
+            raise BadResponse("the server answered with something other than a SyncResponse")
+        return response
+
+    def _next_counter(self) -> int:
+        """Strictly increasing, and at least the wall clock in ms so a restored backup cannot replay."""
+        with write_transaction(self.store.db):
+            last = int(self.store.setting("request_counter", 0))
+            counter = max(last + 1, int(time.time() * 1000))
+            self.store.set_setting("request_counter", counter)
+        return counter
+
+    def _remember(self, *, error: str | None) -> None:
+        with write_transaction(self.store.db):
+            self.store.set_setting("chunk_budget", self.budget)
+            if error is None:
+                self.store.set_setting("last_sync", now_iso())
+                self.store.set_setting("last_error", None)
+            else:
+                self.store.set_setting("last_error", error)
+                self.store.set_setting("last_error_at", now_iso())
+
+
+def sync_once(folder: Path, *, timeout: float = 60.0) -> SyncResult:
+    """Open the node in `folder` and sync it fully; raises SyncClientError when it cannot."""
+    store = NodeStore.open(folder)
+    try:
+        session = SyncSession(store, timeout=timeout)
+        try:
+            return session.run()
+        finally:
+            session.close()
+    finally:
+        store.close()

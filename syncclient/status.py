@@ -1,0 +1,23 @@
+"""The node's sync status, as `massar node status` and the staff pages show it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .store import NodeStore
+
+
+def node_status(store: NodeStore) -> dict[str, Any]:
+    db = store.db
+    local_conflicts = db.execute("SELECT COUNT(*) FROM _conflicts").fetchone()[0]
+    return {
+        "school": store.school,
+        "year": store.setting("year"),
+        "server": store.setting("server"),
+        "pending_changes": db.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0],
+        "last_sync": store.setting("last_sync"),
+        "last_error": store.setting("last_error"),
+        "last_error_at": store.setting("last_error_at"),
+        "conflicts": int(store.setting("server_conflicts", 0) or 0) + local_conflicts,
+        "pull_cursor": int(store.setting("pull_cursor", 0) or 0),
+    }
