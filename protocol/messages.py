@@ -22,7 +22,7 @@ from .batch import decode_batch, encode_batch
 from .capabilities import MAX_CAPABILITIES, MAX_CAPABILITY_CHARS
 from .columns import INT_MAX
 from .dictionary import DEFAULT_DICTIONARY_ID
-from .errors import MessageError, ProtocolError
+from .errors import MessageError, ProtocolError, StringTooLong
 from .framing import MAX_LEVEL, decode_frame, encode_frame
 from .limits import DEFAULT_LIMITS, Limits
 from .records import Change
@@ -53,8 +53,10 @@ def _bool(value: object, name: str) -> bool:
 
 
 def _str(value: object, name: str, max_chars: int) -> str:
-    if type(value) is not str or len(value) > max_chars:
-        raise MessageError(f"{name} must be a string of at most {max_chars} chars")
+    if type(value) is not str:
+        raise MessageError(f"{name} must be a string, got {type(value).__name__}")
+    if len(value) > max_chars:
+        raise StringTooLong(f"{name} is longer than {max_chars} chars")
     return value
 
 

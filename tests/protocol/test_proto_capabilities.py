@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from protocol import _dict_v1, capabilities
+from protocol.capabilities import REQUIRED, SUPPORTED, best_dictionary, negotiate
+from protocol.dictionary import DEFAULT_DICTIONARY_ID, DICTIONARIES, dictionary_bytes, get_dictionary
+from protocol.errors import CapabilityError, UnknownDictionary
+
+
+def test_required_are_supported() -> None:
+    assert REQUIRED <= SUPPORTED
+    assert capabilities.dictionary_capability(DEFAULT_DICTIONARY_ID) in SUPPORTED
+
+
+def test_negotiate_keeps_common_and_ignores_unknown() -> None:
+    theirs = SUPPORTED | {"from-the-future"}
+    assert negotiate(SUPPORTED, theirs) == SUPPORTED
+    assert negotiate(SUPPORTED, SUPPORTED - {capabilities.HLC_CLAMP}) == SUPPORTED - {capabilities.HLC_CLAMP}
+
+
+def test_negotiate_refuses_a_missing_required_capability() -> None:
+    with pytest.raises(CapabilityError, match="tombstones") as info:
+        negotiate(SUPPORTED, SUPPORTED - {capabilities.TOMBSTONES})
+    assert info.value.code == "missing_capability"
+
+
+def test_best_dictionary() -> None:
+    assert best_dictionary(SUPPORTED) == DEFAULT_DICTIONARY_ID
+    assert best_dictionary({"zstd-dict99"}) == 0
+    assert best_dictionary(set()) == 0
+
+
+def test_dictionary_v1_is_the_released_one() -> None:
+    data = dictionary_bytes(1)
+    # Released ids are immutable: a new dictionary needs a new id.
+    assert hashlib.sha256(data).hexdigest() == _dict_v1.SHA256
+    assert _dict_v1.DICTIONARY_ID == 1 and DICTIONARIES[1] is data
+    assert len(data) <= 16 * 1024
+    assert get_dictionary(1).as_bytes() == data
+
+
+@pytest.mark.parametrize("dict_id", [0, 2, 255])
+def test_unknown_dictionary(dict_id: int) -> None:
+    with pytest.raises(UnknownDictionary):
+        get_dictionary(dict_id)

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+import msgpack
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from protocol_testkit import ints, iso_dates, texts
+
+from protocol.columns import (
+    INT_MAX,
+    INT_MIN,
+    decode_dates,
+    decode_ints,
+    decode_strs,
+    encode_dates,
+    encode_ints,
+    encode_strs,
+)
+from protocol.dates import iso_to_day
+from protocol.errors import MessageError, ProtocolError, StringTooLong
+
+
+def wire(obj: object) -> object:
+    """What the peer sees: the column after a msgpack round trip."""
+    return msgpack.unpackb(msgpack.packb(obj), raw=False)
+
+
+@settings(deadline=None)
+@given(st.lists(st.none() | ints, max_size=80))
+def test_ints_round_trip(values: list[int | None]) -> None:
+    assert decode_ints(wire(encode_ints(values)), len(values)) == values
+
+
+@settings(deadline=None)
+@given(
+    st.lists(st.none() | st.integers(0, 2000).map(lambda v: v * 25), min_size=40, max_size=200),
+    st.sampled_from([(), (65536,), None]),
+)
+def test_ints_round_trip_with_divisors(values: list[int | None], divisors: tuple[int, ...] | None) -> None:
+    assert decode_ints(wire(encode_ints(values, divisors)), len(values)) == values
+
+
+@given(st.lists(st.none() | texts, max_size=60))
+def test_strs_round_trip(values: list[str | None]) -> None:
+    assert decode_strs(wire(encode_strs(values, 2000)), len(values), 2000) == values
+
+
+@given(st.lists(st.none() | iso_dates, max_size=60))
+def test_dates_round_trip(values: list[str | None]) -> None:
+    assert decode_dates(wire(encode_dates(values)), len(values)) == values
+
+
+def test_extreme_ints_and_deltas() -> None:
+    values = [INT_MIN, INT_MAX, INT_MIN, None, 0, INT_MAX]
+    assert decode_ints(wire(encode_ints(values)), 6) == values
+
+
+def test_constant_columns_are_one_value() -> None:
+    assert encode_ints([7] * 100) == 7
+    assert encode_strs(["MATH"] * 100, 10) == "MATH"
+    assert encode_ints([None] * 3) is None
+    assert decode_strs("MATH", 3, 10) == ["MATH"] * 3
+
+
+def test_sequences_become_runs_of_ones() -> None:
+    assert encode_ints(list(range(1000, 1100))) == [1, [1000] + [1] * 99]
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\u200fمحمد\u200e", "\u202eevil\u202c", "", " "])
+def test_awkward_strings_survive(text: str) -> None:
+    values = [text, None, text, "x"]
+    assert decode_strs(wire(encode_strs(values, 100)), 4, 100) == values
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param("2025-02-30", id="impossible-day"),
+        pytest.param("2025-13-01", id="month-13"),
+        pytest.param("20250101", id="basic-format"),
+        pytest.param("2025-W01-1", id="week-date"),
+        pytest.param("٢٠٢٥-٠١-٠١", id="arabic-indic-digits"),
+        pytest.param("2025-01-01T00:00", id="datetime"),
+        pytest.param(20250101, id="int"),
+    ],
+)
+def test_encoding_refuses_bad_dates(bad: object) -> None:
+    with pytest.raises(MessageError):
+        encode_dates([bad])  # type: ignore[list-item]
+    with pytest.raises(MessageError):
+        iso_to_day(bad)
+
+
+@pytest.mark.parametrize(
+    ("obj", "n"),
+    [
+        pytest.param([0, [1, 2]], 3, id="short"),
+        pytest.param([0, [1, 2, 3, 4]], 3, id="long"),
+        pytest.param([2, [1, 2, 3]], 3, id="unknown-mode"),
+        pytest.param([0, [1, "2", 3]], 3, id="str-in-int"),
+        pytest.param([0, [1, 2.5, 3]], 3, id="float-in-int"),
+        pytest.param([0, [1, True, 3]], 3, id="bool-in-int"),
+        pytest.param(True, 3, id="bool-constant"),
+        pytest.param(1 << 63, 3, id="constant-out-of-range"),
+        pytest.param([1, [1 << 63, 1 << 63, 0]], 3, id="delta-overflow"),
+        pytest.param([0, [1, 2, 3], 1, 0], 3, id="divisor-1"),
+        pytest.param([0, [1, 2, 3], 4, [0, [None, 0, 0]]], 3, id="null-remainder"),
+        pytest.param([0, [1, 2, 3], 4, [0, [0, 0, 0], 2, 0]], 3, id="nested-divisor"),
+        pytest.param([0, [1, 2, 3], 4], 3, id="arity-3"),
+        pytest.param({"a": 1}, 3, id="map"),
+    ],
+)
+def test_bad_int_columns(obj: object, n: int) -> None:
+    with pytest.raises(MessageError):
+        decode_ints(obj, n)
+
+
+@pytest.mark.parametrize(
+    ("obj", "exc"),
+    [
+        pytest.param([["a"], [0, [0, 1]]], MessageError, id="index-past-table"),
+        pytest.param([["a", "b"], [0, [0, -1]]], MessageError, id="negative-index"),
+        pytest.param([["a", 1], [0, [0, 1]]], MessageError, id="int-in-table"),
+        pytest.param([["a", "b", "c"], [0, [0, 1]]], MessageError, id="table-longer-than-rows"),
+        pytest.param(["x" * 11, [0, [0, 0]]], MessageError, id="table-not-list"),
+        pytest.param([["x" * 11], [0, [0, 0]]], StringTooLong, id="long-string"),
+        pytest.param("x" * 11, StringTooLong, id="long-constant"),
+        pytest.param(7, MessageError, id="int-constant"),
+    ],
+)
+def test_bad_str_columns(obj: object, exc: type[ProtocolError]) -> None:
+    with pytest.raises(exc):
+        decode_strs(obj, 2, 10)
+
+
+@pytest.mark.parametrize("day", [-719163, 2932897, 1 << 40])
+def test_bad_day_numbers(day: int) -> None:
+    with pytest.raises(MessageError):
+        decode_dates(day, 1)

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import contextlib
+
+import msgpack
+import pytest
+import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from protocol_testkit import any_change, raw_frame
+
+from protocol import (
+    DEFAULT_LIMITS,
+    Change,
+    ErrorResponse,
+    Limits,
+    SyncRequest,
+    SyncResponse,
+    capabilities,
+    decode_message,
+    encode_message,
+    hlc,
+)
+from protocol.errors import MessageError, ProtocolError, StringTooLong, TooManyRecords
+from protocol.framing import encode_frame
+
+NODE = "04512K"
+CAPS = capabilities.SUPPORTED
+cap_sets = st.frozensets(st.text(min_size=1, max_size=12), max_size=6) | st.just(CAPS)
+counters = st.integers(0, (1 << 63) - 1)
+clocks = st.integers(0, hlc.MAX_HLC)
+
+
+@settings(deadline=None, max_examples=60)
+@given(cap_sets, counters, st.lists(any_change(st.just(NODE)), max_size=12), clocks, st.booleans())
+def test_sync_request_round_trip(
+    caps: frozenset[str], cursor: int, push: list[Change], node_hlc: int, want: bool
+) -> None:
+    msg = SyncRequest(NODE, caps, cursor, push, node_hlc, want)
+    assert decode_message(encode_message(msg)) == msg
+
+
+@settings(deadline=None, max_examples=60)
+@given(cap_sets, counters, clocks, st.lists(any_change(), max_size=12), counters, st.booleans(), clocks, counters)
+def test_sync_response_round_trip(
+    caps: frozenset[str],
+    acked: int,
+    server: int,
+    pull: list[Change],
+    cursor: int,
+    more: bool,
+    clamp: int,
+    conflicts: int,
+) -> None:
+    msg = SyncResponse(caps, acked, server, pull, cursor, more, clamp, conflicts)
+    assert decode_message(encode_message(msg, dictionary_id=0)) == msg
+
+
+@given(
+    st.text(max_size=30),
+    st.text(max_size=200),
+    st.none()
+    | st.dictionaries(st.text(max_size=8), st.integers(-(1 << 63), (1 << 63) - 1) | st.text(max_size=8), max_size=4),
+)
+def test_error_response_round_trip(code: str, message: str, detail: dict[str, object] | None) -> None:
+    msg = ErrorResponse(code, message, detail)
+    assert decode_message(encode_message(msg)) == msg
+
+
+def test_error_response_from_exception() -> None:
+    err = ErrorResponse.from_error(TooManyRecords("100001 > 100000"), {"max_records": 100_000})
+    assert (err.code, err.detail) == ("too_many_records", {"max_records": 100_000})
+
+
+def test_push_must_come_from_the_node() -> None:
+    stranger = Change("subjects", ("A",), None, "central", 1, 1)
+    with pytest.raises(MessageError):
+        encode_message(SyncRequest(NODE, CAPS, 0, [stranger], 0))
+
+
+def test_pushed_changes_get_the_node_as_origin() -> None:
+    mine = Change("subjects", ("A",), None, NODE, 1, 1)
+    out = decode_message(encode_message(SyncRequest(NODE, CAPS, 0, [mine], 5)))
+    assert isinstance(out, SyncRequest) and out.push[0].origin == NODE
+
+
+def frame(obj: object) -> bytes:
+    return encode_frame(obj, dictionary_id=0)
+
+
+REQ = SyncRequest(NODE, CAPS, 7, [], 9).to_wire()
+RESP = SyncResponse(CAPS, 1, 2, [], 3, False, 4, 0).to_wire()
+
+
+def with_field(wire: list[object], index: int, value: object) -> list[object]:
+    out = list(wire)
+    out[index] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    ("data", "exc"),
+    [
+        pytest.param(frame(b"\xc1"), MessageError, id="bin-not-message"),
+        pytest.param(frame({"type": 1}), MessageError, id="map-not-array"),
+        pytest.param(frame([]), MessageError, id="empty-array"),
+        pytest.param(frame([9, 1, 2]), MessageError, id="unknown-message-type"),
+        pytest.param(frame([True, *REQ[1:]]), MessageError, id="bool-message-type"),
+        pytest.param(frame(REQ[:6]), MessageError, id="request-arity"),
+        pytest.param(frame([*REQ, None]), MessageError, id="request-extra-field"),
+        pytest.param(frame(with_field(REQ, 1, 12)), MessageError, id="node-not-str"),
+        pytest.param(frame(with_field(REQ, 1, "")), MessageError, id="node-empty"),
+        pytest.param(frame(with_field(REQ, 2, "columnar1")), MessageError, id="caps-not-list"),
+        pytest.param(frame(with_field(REQ, 2, [1])), MessageError, id="cap-not-str"),
+        pytest.param(frame(with_field(REQ, 2, ["c"] * 65)), MessageError, id="too-many-caps"),
+        pytest.param(frame(with_field(REQ, 2, ["c" * 33])), StringTooLong, id="cap-too-long"),
+        pytest.param(frame(with_field(REQ, 3, -1)), MessageError, id="negative-cursor"),
+        pytest.param(frame(with_field(REQ, 3, 1.0)), MessageError, id="float-cursor"),
+        pytest.param(frame(with_field(REQ, 4, 1 << 63)), MessageError, id="hlc-too-big"),
+        pytest.param(frame(with_field(REQ, 5, 1)), MessageError, id="want-pull-int"),
+        pytest.param(frame(with_field(REQ, 6, None)), MessageError, id="push-nil"),
+        pytest.param(frame(with_field(RESP, 5, None)), MessageError, id="more-pull-nil"),
+        pytest.param(frame(with_field(RESP, 7, -2)), MessageError, id="negative-conflicts"),
+        pytest.param(frame([3, "x", "y", {"k": 1}, None]), MessageError, id="error-arity"),
+        pytest.param(frame([3, "x", "y", [1]]), MessageError, id="error-detail-list"),
+        pytest.param(frame([3, "x", "y", {b"k": 1}]), MessageError, id="error-detail-bytes-key"),
+        pytest.param(frame([3, "x", "y" * 2001, None]), StringTooLong, id="error-message-too-long"),
+    ],
+)
+def test_hostile_messages(data: bytes, exc: type[ProtocolError]) -> None:
+    with pytest.raises(exc):
+        decode_message(data)
+
+
+def test_limits_are_the_receivers() -> None:
+    push = [Change("subjects", (f"S{i}",), None, NODE, i, i) for i in range(1, 11)]
+    data = encode_message(SyncRequest(NODE, CAPS, 0, push, 0))
+    assert len(decode_message(data).push) == 10  # type: ignore[union-attr]
+    with pytest.raises(TooManyRecords):
+        decode_message(data, Limits(max_records=9))
+    assert DEFAULT_LIMITS.max_records == 100_000
+
+
+@settings(deadline=None, max_examples=200)
+@given(st.data())
+def test_mutated_bodies_give_a_result_or_a_protocol_error(data: st.DataObject) -> None:
+    """Corrupt a valid message body (CRC recomputed): never a foreign exception."""
+    push = [Change("absences", ("R1", "2025-11-12"), ("S", "R1", "2025-11-12", 3, 0, None, None, "x"), NODE, 1, 5)]
+    body = bytearray(msgpack.packb(SyncRequest(NODE, CAPS, 0, push, 5).to_wire()))
+    for _ in range(data.draw(st.integers(1, 4))):
+        body[data.draw(st.integers(0, len(body) - 1))] = data.draw(st.integers(0, 255))
+    frame_bytes = raw_frame(zstandard.ZstdCompressor().compress(bytes(body)), len(body))
+    with contextlib.suppress(ProtocolError):
+        decode_message(frame_bytes)
