@@ -14,9 +14,10 @@ from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, write_tra
 from domain.errors import DomainError, InvalidInput
 from domain.pupils import Term
 
+from .alerts import install_alerts
 from .changelog import install_change_capture
 
-NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture)
+NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts)
 DB_NAME = "node.sqlite"
 
 

@@ -1,0 +1,53 @@
+"""`massar node serve`: the web app on the school PC, with the sync agent when a server is configured."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ..store import NodeStore, data_dir
+
+log = logging.getLogger(__name__)
+
+
+def register(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None:
+    p = common(sub.add_parser("serve", help="serve the staff pages and the parent terminal"), json=False)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for the school Wi-Fi)")
+    p.add_argument("--port", type=int, default=8000)
+    p.set_defaults(handler=cmd_serve)
+
+
+def _agent_for(folder) -> Any | None:
+    store = NodeStore.open(folder)
+    try:
+        server = store.setting("server")
+    finally:
+        store.close()
+    if not server:
+        return None
+    try:
+        from ..agent import SyncAgent
+    except ImportError:
+        log.warning("no sync agent in this installation: serving without sync")
+        return None
+    return SyncAgent(folder)
+
+
+def cmd_serve(args: Any) -> int:
+    import uvicorn
+
+    from ..web import create_app
+
+    folder = data_dir(args.data)
+    agent = _agent_for(folder)
+    app = create_app(folder, agent=agent)
+    if agent is not None:
+        agent.start()
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, server_header=False, log_level="info")
+    finally:
+        if agent is not None:
+            agent.stop()
+    return 0
