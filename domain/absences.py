@@ -51,21 +51,27 @@ def record_absences(db: sqlite_utils.Database, term: Term, entries: Sequence[Abs
             raise InvalidInput("no hour slot given", code="bad_hours")
     today = dt.date.today().isoformat()
     with write_transaction(db):
-        rows = []
+        # Keyed by (pupil, day): two entries for one day in the same batch (two roll-calls
+        # in one file) add up like two separate calls, instead of the last one winning.
+        rows: dict[tuple[str, str], tuple] = {}
         for e in entries:
-            old = db.execute(
-                "SELECT hours, justified, reason, justified_on FROM absences WHERE pupil = ? AND day = ?",
-                [e.pupil, e.day.isoformat()],
-            ).fetchone()
-            hours = e.hours | (old[0] if old else 0)
-            justified = (old[1] if old else 0) | (e.hours if e.justified else 0)
-            reason = e.reason if e.justified and e.reason else (old[2] if old else None)
-            justified_on = today if e.justified else (old[3] if old else None)
-            rows.append(
-                (term.school, e.pupil, e.day.isoformat(), hours, justified & hours, reason, justified_on, e.recorded_by)
+            key = (e.pupil, e.day.isoformat())
+            old = (
+                rows.get(key)
+                or db.execute(
+                    "SELECT school, pupil, day, hours, justified, reason, justified_on, recorded_by "
+                    "FROM absences WHERE pupil = ? AND day = ?",
+                    list(key),
+                ).fetchone()
             )
-        upsert_rows(db, "absences", rows)
-    return len(rows)
+            hours = e.hours | (old[3] if old else 0)
+            justified = (old[4] if old else 0) | (e.hours if e.justified else 0)
+            reason = e.reason if e.justified and e.reason else (old[5] if old else None)
+            justified_on = today if e.justified else (old[6] if old else None)
+            recorded_by = e.recorded_by or (old[7] if old else None)
+            rows[key] = (term.school, *key, hours, justified & hours, reason, justified_on, recorded_by)
+        upsert_rows(db, "absences", rows.values())
+    return len(entries)
 
 
 def justify_absence(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 
 import sqlite_utils
 
@@ -51,9 +51,14 @@ def parse_score(text: str) -> Decimal:
         raise InvalidInput(f"score {text!r} is not a number", code="bad_score") from None
     if not value.is_finite():
         raise InvalidInput(f"score {text!r} is not a number", code="bad_score")
-    if value != value.quantize(Decimal("0.01")):
+    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01"), context=_WIDE):
         raise InvalidInput(f"score {text} has more than 2 decimals", code="bad_score")
     return value
+
+
+# Wide enough to quantize any finite decimal a person can type (1e30 included)
+# without raising InvalidOperation: the scale check reports those values instead.
+_WIDE = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 class GradeValidator:
@@ -92,6 +97,8 @@ class GradeValidator:
                 raise InvalidInput("a mark cannot be both a score and absent", code="score_and_absent")
             score = None
         else:
+            if entry.justified:
+                raise InvalidInput("only an absence can be justified, not a score", code="justified_without_absent")
             if entry.score is None:
                 raise InvalidInput("give a score or mark the pupil absent", code="missing_score")
             if not (0 <= entry.score <= e.scale):
@@ -151,8 +158,11 @@ def grade_entries_from_rows(
     """Validate CSV-like rows; every bad row is reported together and nothing is returned then."""
     validator = GradeValidator(db, term)
     entries, errors = [], []
+    seen: dict[tuple, int] = {}
     for line, row in rows:
         try:
+            if "__extra__" in row:
+                raise InvalidInput("too many columns")
             absent = _flag(row.get("absent"))
             score_text = (row.get("score") or "").strip()
             entry = GradeEntry(
@@ -165,7 +175,11 @@ def grade_entries_from_rows(
                 justified=_flag(row.get("justified")),
                 remark=row.get("remark"),
             )
-            validator.row(entry)
+            key = validator.row(entry)[2:6]
+            if key in seen:
+                # two marks for one cell: which one the teacher meant is anyone's guess
+                raise InvalidInput(f"the same mark is already given on row {seen[key]}", code="duplicate_mark")
+            seen[key] = line
             entries.append(entry)
         except (InvalidInput, NotFound) as exc:
             errors.append(RowError(line, str(exc)))

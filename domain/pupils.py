@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from .codes import level_of_class, provisional_code
+from .codes import MASSAR_CODE, level_of_class, provisional_code
 from .database import write_transaction
 from .errors import Conflict, InvalidInput, NotFound
 from .rows import upsert_dicts
@@ -96,6 +96,12 @@ def register_pupil(
         raise InvalidInput(f"gender must be M or F, not {gender!r}", code="bad_gender")
     if not last_name.strip() or not first_name.strip():
         raise InvalidInput("a pupil needs a last and a first name", code="missing_name")
+    if code is not None and not MASSAR_CODE.match(code):
+        # provisional codes are handed out here, never typed in
+        raise InvalidInput(
+            f"malformed Massar code {code!r}: one capital letter and nine digits, e.g. R130245678",
+            code="bad_pupil_code",
+        )
     with write_transaction(db):
         class_code = ensure_class(db, term, class_code)
         provisional = code is None
@@ -149,10 +155,17 @@ PUPIL_TABLES = (
 
 def assign_massar_code(db: sqlite_utils.Database, term: Term, provisional: str, code: str) -> None:
     """Replace a provisional code by the ministry's, keeping every record of the pupil."""
+    if not MASSAR_CODE.match(code):
+        raise InvalidInput(
+            f"malformed Massar code {code!r}: one capital letter and nine digits, e.g. R130245678",
+            code="bad_pupil_code",
+        )
     with write_transaction(db):
         row = db.execute("SELECT school, provisional FROM pupils WHERE code = ?", [provisional]).fetchone()
         if not row or row[0] != term.school:
             raise NotFound(f"unknown pupil {provisional}", code="unknown_pupil")
+        if not row[1]:
+            raise Conflict(f"{provisional} already has its Massar code", code="not_provisional")
         if db.execute("SELECT 1 FROM pupils WHERE code = ?", [code]).fetchone():
             raise Conflict(f"code {code} is already used", code="duplicate_code")
         # Insert the new pupil row before repointing, so nothing ever refers to a missing pupil.

@@ -36,15 +36,32 @@ def _is_arabic(text: str) -> bool:
 
 
 def roster_from_csv(path: str | Path) -> list[RosterRow]:
+    rows, errors = _parse_roster_csv(path)
+    if errors:
+        raise FileRejected(f"{len(errors)} bad row(s) in {Path(path).name}; nothing was imported", errors)
+    return rows
+
+
+def _parse_roster_csv(path: str | Path) -> tuple[list[RosterRow], list[RowError]]:
     rows, errors = [], []
     for line, r in read_csv(path, ROSTER_CSV_HEADER):
         try:
             rows.append(_roster_row(line, r))
         except InvalidInput as exc:
             errors.append(RowError(line, str(exc)))
+    return rows, errors
+
+
+def import_roster_csv(db: sqlite_utils.Database, term: Term, path: str | Path) -> dict[str, int]:
+    """Parse and check a roster CSV, reporting every bad row at once (file and database checks
+    alike); apply it only when no row is bad."""
+    rows, errors = _parse_roster_csv(path)
+    errors += check_roster(db, term, rows)
     if errors:
-        raise FileRejected(f"{len(errors)} bad row(s) in {Path(path).name}; nothing was imported", errors)
-    return rows
+        raise FileRejected(
+            f"{len(errors)} bad row(s) in {Path(path).name}; nothing was imported", sorted(errors, key=lambda e: e.row)
+        )
+    return apply_roster(db, term, rows)
 
 
 def _roster_row(line: int, r: dict) -> RosterRow:
@@ -78,8 +95,8 @@ def _roster_row(line: int, r: dict) -> RosterRow:
     )
 
 
-def apply_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow]) -> dict[str, int]:
-    """Check every row against the database, then write all of them in one transaction."""
+def check_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow]) -> list[RowError]:
+    """Every error of well-formed rows: duplicates in the file, unknown levels, pupils of other schools."""
     rows = list(rows)
     errors: list[RowError] = []
     seen: dict[str, int] = {}
@@ -113,8 +130,18 @@ def apply_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow
     for row in rows:
         if row.class_code in existing and existing[row.class_code] != row.level:
             errors.append(RowError(row.line, f"class {row.class_code} exists with level {existing[row.class_code]}"))
+    return errors
+
+
+def apply_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow]) -> dict[str, int]:
+    """Check every row against the database, then write all of them in one transaction."""
+    rows = list(rows)
+    errors = check_roster(db, term, rows)
     if errors:
         raise FileRejected(f"{len(errors)} bad row(s); nothing was imported", sorted(errors, key=lambda e: e.row))
+    levels: dict[str, str] = {}
+    for row in rows:
+        levels.setdefault(row.class_code, row.level)
     with write_transaction(db):
         upsert_dicts(
             db,

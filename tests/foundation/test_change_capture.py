@@ -1,0 +1,171 @@
+"""Change capture: SQL triggers turn every write to a synced table into one _outbox row."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from domain.database import write_transaction
+from domain.grades import delete_grade
+from protocol.tables import BY_NAME, TABLES
+
+from .builders import code, enrol, mark
+
+GRADES = BY_NAME["grades"].wire_id
+P = code(1)
+
+
+@pytest.fixture
+def school(store):
+    enrol(store.db, store.term, "1APIC-1", P)
+    return store
+
+
+def _outbox(db) -> dict[tuple[int, tuple], tuple[int, int]]:
+    return {
+        (tbl, tuple(json.loads(pk))): (seq, hlc)
+        for tbl, pk, seq, hlc in db.execute("SELECT tbl, pk, seq, hlc FROM _outbox").fetchall()
+    }
+
+
+def _grade_key(store, subject="MATH", semester=1, assessment=1) -> tuple[int, tuple]:
+    return (GRADES, (store.term.year, P, subject, semester, assessment))
+
+
+def _clock(db) -> tuple[int, int]:
+    return db.execute("SELECT seq, hlc FROM _clock").fetchone()
+
+
+def test_every_synced_table_has_capture_triggers_and_national_ones_none(store):
+    rows = store.db.execute("SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger'").fetchall()
+    triggers = {tbl for name, tbl in rows if name.startswith("_capture_")}
+    for spec in TABLES:
+        assert (spec.name in triggers) is (not spec.national), spec.name
+
+
+def test_a_write_creates_one_outbox_row(school):
+    before = _outbox(school.db)
+    mark(school.db, school.term, P, "MATH", 1, 1, "12")
+    after = _outbox(school.db)
+    assert set(after) - set(before) == {_grade_key(school)}
+    assert len(after) == len(before) + 1
+    seq, hlc = after[_grade_key(school)]
+    assert (seq, hlc) == _clock(school.db)
+
+
+def test_the_outbox_row_is_in_the_same_transaction_as_the_data(school):
+    other = sqlite3.connect(school.path)
+    try:
+        with write_transaction(school.db):
+            mark(school.db, school.term, P, "MATH", 1, 1, "12")
+            # visible inside the transaction, invisible to another connection until commit
+            assert _grade_key(school) in _outbox(school.db)
+            assert other.execute("SELECT COUNT(*) FROM grades").fetchone() == (0,)
+            assert other.execute("SELECT COUNT(*) FROM _outbox WHERE tbl = ?", [GRADES]).fetchone() == (0,)
+        assert other.execute("SELECT COUNT(*) FROM grades").fetchone() == (1,)
+        assert other.execute("SELECT COUNT(*) FROM _outbox WHERE tbl = ?", [GRADES]).fetchone() == (1,)
+    finally:
+        other.close()
+
+
+def test_repeated_edits_collapse_into_one_row_with_a_higher_seq(school):
+    mark(school.db, school.term, P, "MATH", 1, 1, "12")
+    first = _outbox(school.db)
+    mark(school.db, school.term, P, "MATH", 1, 1, "13")
+    mark(school.db, school.term, P, "MATH", 1, 1, "14")
+    second = _outbox(school.db)
+    assert set(second) == set(first)
+    assert second[_grade_key(school)][0] > first[_grade_key(school)][0]
+    assert second[_grade_key(school)][1] > first[_grade_key(school)][1]
+
+
+def test_an_update_that_changes_nothing_is_not_a_change(school):
+    mark(school.db, school.term, P, "MATH", 1, 1, "12")
+    before = (_outbox(school.db), _clock(school.db))
+    mark(school.db, school.term, P, "MATH", 1, 1, "12")  # the same mark again, through the domain
+    school.db.execute("UPDATE grades SET score = score, remark = remark")  # and by hand
+    assert (_outbox(school.db), _clock(school.db)) == before
+
+
+def test_a_delete_is_captured(school):
+    mark(school.db, school.term, P, "MATH", 1, 1, "12")
+    seq_before = _outbox(school.db)[_grade_key(school)][0]
+    delete_grade(school.db, school.term, P, "MATH", 1, 1)
+    assert school.db.execute("SELECT COUNT(*) FROM grades").fetchone() == (0,)
+    # the key stays in the outbox, newer: the server learns of the deletion from the row's absence
+    assert _outbox(school.db)[_grade_key(school)][0] > seq_before
+
+
+def test_a_rolled_back_transaction_leaves_neither_data_nor_outbox(school):
+    before = (_outbox(school.db), _clock(school.db))
+    with pytest.raises(RuntimeError), write_transaction(school.db):
+        mark(school.db, school.term, P, "MATH", 1, 1, "12")
+        mark(school.db, school.term, P, "FRA", 1, 1, "15")
+        raise RuntimeError("power cut")
+    assert school.db.execute("SELECT COUNT(*) FROM grades").fetchone() == (0,)
+    assert (_outbox(school.db), _clock(school.db)) == before
+
+
+def test_national_tables_are_not_captured(store):
+    before = (_outbox(store.db), _clock(store.db))
+    with write_transaction(store.db):
+        store.db.execute("UPDATE subjects SET name_fr = name_fr || ' (nouveau)' WHERE code = 'MATH'")
+        store.db.execute("UPDATE coefficients SET coefficient = 4 WHERE level = '1APIC' AND subject = 'MATH'")
+        store.db.execute("INSERT INTO subjects (code, name_ar, name_fr) VALUES ('TECH', 'التكنولوجيا', 'Technologie')")
+    assert store.db.execute("SELECT name_fr FROM subjects WHERE code = 'MATH'").fetchone() == (
+        "Mathématiques (nouveau)",
+    )
+    assert (_outbox(store.db), _clock(store.db)) == before
+
+
+def test_applying_flag_suppresses_capture(school):
+    before = _outbox(school.db)
+    with write_transaction(school.db):
+        school.db.execute("UPDATE _clock SET applying = 1")
+        mark(school.db, school.term, P, "MATH", 1, 1, "12")
+        school.db.execute("UPDATE _clock SET applying = 0")
+    assert school.db.execute("SELECT COUNT(*) FROM grades").fetchone() == (1,)
+    assert _outbox(school.db) == before
+    # once the flag is down, writes are captured again
+    mark(school.db, school.term, P, "MATH", 1, 2, "12")
+    assert set(_outbox(school.db)) - set(before) == {_grade_key(school, assessment=2)}
+
+
+def test_a_raw_sqlite3_connection_is_captured_too(school):
+    before = _outbox(school.db)
+    raw = sqlite3.connect(school.path)
+    try:
+        with raw:
+            raw.execute(
+                "INSERT INTO grades (school, year, pupil, subject, semester, assessment, score) "
+                "VALUES (?, ?, ?, 'SVT', 2, 3, 1500)",
+                [school.term.school, school.term.year, P],
+            )
+    finally:
+        raw.close()
+    assert set(_outbox(school.db)) - set(before) == {_grade_key(school, "SVT", 2, 3)}
+
+
+def test_hlc_strictly_increases_even_when_the_clock_goes_back(school):
+    mark(school.db, school.term, P, "MATH", 1, 1, "10")
+    last_seq, last_hlc = _clock(school.db)
+    # the wall clock (corrected by the offset) jumps about 30 years back
+    school.db.execute("UPDATE _clock SET offset_ms = -1000000000000")
+    seen = []
+    for n, score in enumerate(("11", "12", "13", "14"), start=2):
+        mark(school.db, school.term, P, "MATH", 1, n % 4 + 1, score)
+        seen.append(_clock(school.db))
+    for seq, hlc in seen:
+        assert seq > last_seq
+        assert hlc > last_hlc
+        last_seq, last_hlc = seq, hlc
+    assert len({hlc for _, hlc in _outbox(school.db).values()}) == len(_outbox(school.db))
+
+
+def test_a_rekey_captures_the_old_and_the_new_key(school):
+    mark(school.db, school.term, P, "MATH", 1, 1, "12")
+    school.db.execute("DELETE FROM _outbox")
+    school.db.execute("UPDATE grades SET subject = 'FRA' WHERE subject = 'MATH'")
+    assert set(_outbox(school.db)) == {_grade_key(school, "MATH"), _grade_key(school, "FRA")}
