@@ -9,6 +9,7 @@ import sqlite3
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -123,11 +124,9 @@ class Client:
 
     def post(self, url: str, data: dict | list | None = None, *, csrf: str | None = None, **kw):
         token = self.token() if csrf is None else csrf
-        if isinstance(data, list):
-            body = [("csrf", token), *data]
-        else:
-            body = {"csrf": token, **(data or {})}
-        return self.c.post(url, data=body, **kw)
+        pairs = [("csrf", token), *(data if isinstance(data, list) else (data or {}).items())]
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        return self.c.post(url, content=urlencode(pairs).encode(), headers=headers, **kw)
 
     def login(self, who: str) -> None:
         password = self.node.passwords.get(who, STAFF_PASSWORD)
