@@ -1,7 +1,9 @@
 """Capabilities: named features each side announces in every request and response.
 
-Unknown names are ignored, so a newer peer can announce more; a name in
-REQUIRED missing from the common set refuses the exchange.
+On the wire a set of capabilities is one integer, bit ``BITS[name]`` set
+for each name (the names would cost ~13 bytes in every message). Bits
+this side does not know are ignored on decode: it lacks those features
+anyway. A name in REQUIRED missing from the common set refuses the exchange.
 """
 
 from __future__ import annotations
@@ -10,9 +12,10 @@ from collections.abc import Iterable
 from typing import Final
 
 from .dictionary import DICTIONARIES
-from .errors import CapabilityError
+from .errors import CapabilityError, MessageError
 
 __all__ = [
+    "BITS",
     "COLUMNAR1",
     "HLC_CLAMP",
     "REQUIRED",
@@ -21,7 +24,9 @@ __all__ = [
     "ZSTD_DICT1",
     "best_dictionary",
     "dictionary_capability",
+    "from_mask",
     "negotiate",
+    "to_mask",
 ]
 
 COLUMNAR1: Final = "columnar1"
@@ -33,11 +38,31 @@ HLC_CLAMP: Final = "hlc-clamp"
 TOMBSTONES: Final = "tombstones"
 """Deletes travel as tombstones (changes with no row)."""
 
+# Released bit positions never change meaning; new capabilities take new bits.
+BITS: Final[dict[str, int]] = {COLUMNAR1: 0, ZSTD_DICT1: 1, HLC_CLAMP: 2, TOMBSTONES: 3}
+_NAMES: Final = {bit: name for name, bit in BITS.items()}
+MAX_BITS: Final = 64
+
 SUPPORTED: Final = frozenset({COLUMNAR1, ZSTD_DICT1, HLC_CLAMP, TOMBSTONES})
 REQUIRED: Final = frozenset({COLUMNAR1, ZSTD_DICT1, TOMBSTONES})
 
-MAX_CAPABILITIES: Final = 64
-MAX_CAPABILITY_CHARS: Final = 32
+
+def to_mask(caps: Iterable[str]) -> int:
+    """The wire integer of a set of capability names; MessageError for an unknown name."""
+    mask = 0
+    for name in caps:
+        bit = BITS.get(name)
+        if bit is None:
+            raise MessageError(f"capability {name!r} has no bit assigned")
+        mask |= 1 << bit
+    return mask
+
+
+def from_mask(mask: object) -> frozenset[str]:
+    """The known capability names of a wire integer; unknown bits are dropped."""
+    if type(mask) is not int or not 0 <= mask < 1 << MAX_BITS:
+        raise MessageError(f"capabilities must be an unsigned 64-bit integer, got {mask!r}")
+    return frozenset(name for bit, name in _NAMES.items() if mask >> bit & 1)
 
 
 def dictionary_capability(dict_id: int) -> str:

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import math
 import operator
+import re
+import struct
 from collections.abc import Sequence
 from itertools import accumulate, chain
 from typing import Final, TypeAlias
@@ -59,11 +61,21 @@ _PACK_MAX: Final = (1 << 64) - 1
 
 RAW: Final = 0
 DELTA: Final = 1
+FIXED: Final = 2
+_STRUCT_CODES: Final = {1: "B", 2: "H", 4: "I", 8: "Q"}
+MAX_FIXED_WIDTH: Final = 8
+_FIXED_MIN_ROWS: Final = 8
 
 _NONE: Final = type(None)
 _INT_TYPES: Final = frozenset((int,))
 _INT_OR_NONE: Final = frozenset((int, _NONE))
 _STR_TYPES: Final = frozenset((str,))
+
+# A split string table needs enough codes to pay for its extra columns.
+_SPLIT_MIN_STRINGS: Final = 4
+_MAX_DIGITS: Final = 18
+# Non-greedy prefix: the number takes as many trailing ASCII digits as fit.
+_CODE: Final = re.compile(rf"(.*?)([0-9]{{1,{_MAX_DIGITS}}})", re.DOTALL)
 
 # Divisors tried on data columns: marks are hundredths, mostly in quarter,
 # half or whole points; the gcd of the column is tried as well.
@@ -129,7 +141,31 @@ def _simple(values: Sequence[int | None]) -> tuple[int, Wire]:
         size = _packed_size(delta)
         if size < best[0]:
             best = (size, delta)
+    fixed = _fixed(values)
+    if fixed is not None:
+        size = _packed_size(fixed)
+        if size < best[0]:
+            best = (size, fixed)
     return best
+
+
+def _fixed(values: Sequence[int | None]) -> Wire | None:
+    """Random-looking numbers as fixed-width big-endian bytes.
+
+    zstd cannot shrink random digits; as bytes they at least lose the
+    msgpack type byte, which zstd would otherwise store for each value.
+    """
+    if len(values) < _FIXED_MIN_ROWS or None in values or min(values) < 0:  # type: ignore[operator]
+        return None
+    width = max(1, (max(values).bit_length() + 7) // 8)  # type: ignore[union-attr]
+    if width > MAX_FIXED_WIDTH:
+        return None
+    code = _STRUCT_CODES.get(width)
+    if code is not None:
+        data = struct.pack(f">{len(values)}{code}", *values)
+    else:
+        data = b"".join(v.to_bytes(width, "big") for v in values)  # type: ignore[union-attr]
+    return [FIXED, data]
 
 
 def _split(values: Sequence[int | None], d: int) -> tuple[int, Wire]:
@@ -172,7 +208,7 @@ def encode_ints(values: Sequence[int | None], divisors: Sequence[int] | None = N
     return best
 
 
-def encode_strs(values: Sequence[str | None], max_chars: int) -> Wire:
+def encode_strs(values: Sequence[str | None], max_chars: int, split: bool = True) -> Wire:
     types = set(map(type, values))
     if not types <= {str, _NONE}:
         bad = next(v for v in values if type(v) not in (str, _NONE))
@@ -196,7 +232,31 @@ def encode_strs(values: Sequence[str | None], max_chars: int) -> Wire:
         idx: list[int | None] = [None if v is None else get(v) for v in values]
     else:
         idx = list(map(get, values))  # type: ignore[arg-type]
-    return [strings, encode_ints(idx, ())]
+    idx_wire = encode_ints(idx, ())
+    parts = _split_table(strings, max_chars) if split else None
+    if parts is not None and _packed_size(parts) < _packed_size(strings):
+        return [len(strings), *parts, idx_wire]
+    return [strings, idx_wire]
+
+
+def _split_table(strings: list[str], max_chars: int) -> list[Wire] | None:
+    """Codes such as 'R130245678' as prefix 'R' and number 130245678.
+
+    Massar codes are mostly random digits: as binary integers they cost
+    about 4 bytes instead of 9 characters that zstd can barely squeeze.
+    """
+    if len(strings) < _SPLIT_MIN_STRINGS:
+        return None
+    parts = [_CODE.fullmatch(s) for s in strings]
+    if None in parts:
+        return None
+    prefixes = [m.group(1) for m in parts]  # type: ignore[union-attr]
+    digits = [m.group(2) for m in parts]  # type: ignore[union-attr]
+    return [
+        encode_strs(prefixes, max_chars, split=False),
+        encode_ints(list(map(int, digits)), ()),
+        encode_ints(list(map(len, digits)), ()),
+    ]
 
 
 def encode_dates(values: Sequence[str | None]) -> Wire:
@@ -232,12 +292,14 @@ def _decode_simple(obj: Wire, n: int, divisor_ok: bool) -> list[int | None]:
     if len(obj) not in ((2, 4) if divisor_ok else (2,)):
         raise MessageError(f"INT column array has {len(obj)} items")
     mode, vals = obj[0], obj[1]
+    if mode == FIXED and type(mode) is int:
+        vals = _unpack_fixed(vals, n)
     if type(vals) is not list or len(vals) != n:
         raise MessageError(f"INT column does not hold {n} values")
     types = set(map(type, vals))
     if not types <= _INT_OR_NONE:
         raise MessageError("INT column holds a non-integer")
-    if mode == RAW and type(mode) is int:
+    if mode in (RAW, FIXED) and type(mode) is int:
         out: list[int | None] = vals
     elif mode == DELTA and type(mode) is int:
         if _NONE in types:
@@ -270,6 +332,18 @@ def _decode_simple(obj: Wire, n: int, divisor_ok: bool) -> list[int | None]:
     return out
 
 
+def _unpack_fixed(data: object, n: int) -> list[int]:
+    if type(data) is not bytes or n == 0 or len(data) % n:
+        raise MessageError("fixed-width INT column is not n equal-width numbers")
+    width = len(data) // n
+    if not 1 <= width <= MAX_FIXED_WIDTH:
+        raise MessageError(f"fixed-width INT column of width {width}")
+    code = _STRUCT_CODES.get(width)
+    if code is not None:
+        return list(struct.unpack(f">{n}{code}", data))
+    return [int.from_bytes(data[i : i + width], "big") for i in range(0, len(data), width)]
+
+
 def decode_ints(obj: Wire, n: int) -> list[int | None]:
     out = _decode_simple(obj, n, True)
     if type(obj) is list:
@@ -292,17 +366,10 @@ def decode_strs(obj: Wire, n: int, max_chars: int) -> list[str | None]:
     if type(obj) is str:
         _check_str(obj, max_chars)
         return [obj] * n
-    if type(obj) is not list or len(obj) != 2 or type(obj[0]) is not list:
+    if type(obj) is not list or len(obj) not in (2, 5):
         raise MessageError("bad STR column")
-    strings: list[str] = obj[0]
-    if len(strings) > n:
-        raise MessageError("STR column has more strings than rows")
-    if strings:
-        if not set(map(type, strings)) <= _STR_TYPES:
-            raise MessageError("STR column table holds a non-string")
-        if max(map(len, strings)) > max_chars:
-            raise StringTooLong(f"string longer than {max_chars} chars")
-    idx = decode_ints(obj[1], n)
+    strings = _plain_table(obj[0], n, max_chars) if len(obj) == 2 else _joined_table(obj, n, max_chars)
+    idx = decode_ints(obj[-1], n)
     has_null = None in idx
     present = [i for i in idx if i is not None] if has_null else idx
     if present and (min(present) < 0 or max(present) >= len(strings)):  # type: ignore[type-var,operator]
@@ -310,6 +377,41 @@ def decode_strs(obj: Wire, n: int, max_chars: int) -> list[str | None]:
     if has_null:
         return [None if i is None else strings[i] for i in idx]
     return list(map(strings.__getitem__, idx))  # type: ignore[arg-type]
+
+
+def _plain_table(strings: object, n: int, max_chars: int) -> list[str]:
+    if type(strings) is not list:
+        raise MessageError("STR column table must be a list")
+    if len(strings) > n:
+        raise MessageError("STR column has more strings than rows")
+    if strings:
+        if not set(map(type, strings)) <= _STR_TYPES:
+            raise MessageError("STR column table holds a non-string")
+        if max(map(len, strings)) > max_chars:
+            raise StringTooLong(f"string longer than {max_chars} chars")
+    return strings
+
+
+def _joined_table(obj: list[Wire], n: int, max_chars: int) -> list[str]:
+    m, prefixes_w, numbers_w, widths_w, _ = obj
+    if type(m) is not int or not 0 <= m <= n:
+        raise MessageError(f"bad split STR table size: {m!r}")
+    if type(prefixes_w) is list and len(prefixes_w) != 2:
+        raise MessageError("split STR table prefixes must not be split again")
+    prefixes = decode_strs(prefixes_w, m, max_chars)
+    numbers = decode_ints(numbers_w, m)
+    widths = decode_ints(widths_w, m)
+    if m and (None in prefixes or None in numbers or None in widths):
+        raise MessageError("split STR table holds NULL")
+    if m and (min(numbers) < 0 or min(widths) < 1 or max(widths) > _MAX_DIGITS):  # type: ignore[type-var]
+        raise MessageError("split STR table number or width out of range")
+    digits = list(map(str, numbers))
+    if any(len(d) > w for d, w in zip(digits, widths, strict=True)):  # type: ignore[operator]
+        raise MessageError("split STR table number wider than its width")
+    strings = [p + d.zfill(w) for p, d, w in zip(prefixes, digits, widths, strict=True)]  # type: ignore[operator,arg-type]
+    if strings and max(map(len, strings)) > max_chars:
+        raise StringTooLong(f"string longer than {max_chars} chars")
+    return strings
 
 
 def decode_dates(obj: Wire, n: int) -> list[str | None]:

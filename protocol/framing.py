@@ -190,7 +190,8 @@ def unpack_body(body: bytes, limits: Limits) -> object:
             strict_map_key=True,
             use_list=True,
             max_str_len=limits.max_string_bytes,
-            max_bin_len=limits.max_string_bytes,
+            # Fixed-width INT columns travel as bin: up to 8 bytes a record.
+            max_bin_len=max(limits.max_string_bytes, 8 * limits.max_records),
             max_array_len=max(limits.max_records, _MAX_LIST_FLOOR),
             max_map_len=_MAX_MAP_LEN,
             max_ext_len=0,

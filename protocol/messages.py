@@ -7,19 +7,18 @@
                    more_pull, clamp_hlc, conflicts, pull]
     ErrorResponse [3, code, message, detail]
 
-``push`` and ``pull`` are batches (see batch.py); capabilities a sorted
-list of names.
+``push`` and ``pull`` are batches (see batch.py); capabilities a bit mask
+(see capabilities.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar, Final, Self, TypeAlias
 
 from . import hlc
 from .batch import decode_batch, encode_batch
-from .capabilities import MAX_CAPABILITIES, MAX_CAPABILITY_CHARS
+from .capabilities import from_mask, to_mask
 from .columns import INT_MAX
 from .dictionary import DEFAULT_DICTIONARY_ID
 from .errors import MessageError, ProtocolError, StringTooLong
@@ -60,16 +59,6 @@ def _str(value: object, name: str, max_chars: int) -> str:
     return value
 
 
-def _caps_to_wire(caps: Iterable[str]) -> list[str]:
-    return sorted(caps)
-
-
-def _caps_from_wire(obj: object) -> frozenset[str]:
-    if type(obj) is not list or len(obj) > MAX_CAPABILITIES:
-        raise MessageError(f"capabilities must be a list of at most {MAX_CAPABILITIES} names")
-    return frozenset(_str(c, "capability", MAX_CAPABILITY_CHARS) for c in obj)
-
-
 def _fields(obj: object, msg_type: int, count: int, name: str) -> list[object]:
     if type(obj) is not list or len(obj) != count or type(obj[0]) is not int or obj[0] != msg_type:
         raise MessageError(f"{name} is an array of {count} items starting with {msg_type}")
@@ -95,7 +84,7 @@ class SyncRequest:
         return [
             self.TYPE,
             self.node,
-            _caps_to_wire(self.capabilities),
+            to_mask(self.capabilities),
             self.pull_cursor,
             self.node_hlc,
             self.want_pull,
@@ -110,7 +99,7 @@ class SyncRequest:
             raise MessageError("node must not be empty")
         return cls(
             node=node,
-            capabilities=_caps_from_wire(f[2]),
+            capabilities=from_mask(f[2]),
             pull_cursor=_int(f[3], "pull_cursor"),
             node_hlc=_int(f[4], "node_hlc", 0, hlc.MAX_HLC),
             want_pull=_bool(f[5], "want_pull"),
@@ -136,7 +125,7 @@ class SyncResponse:
     def to_wire(self) -> list[object]:
         return [
             self.TYPE,
-            _caps_to_wire(self.capabilities),
+            to_mask(self.capabilities),
             self.acked_seq,
             self.server_hlc,
             self.pull_cursor,
@@ -150,7 +139,7 @@ class SyncResponse:
     def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:
         f = _fields(obj, cls.TYPE, 9, "SyncResponse")
         return cls(
-            capabilities=_caps_from_wire(f[1]),
+            capabilities=from_mask(f[1]),
             acked_seq=_int(f[2], "acked_seq"),
             server_hlc=_int(f[3], "server_hlc", 0, hlc.MAX_HLC),
             pull_cursor=_int(f[4], "pull_cursor"),

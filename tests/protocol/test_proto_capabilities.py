@@ -27,6 +27,13 @@ def test_negotiate_refuses_a_missing_required_capability() -> None:
     assert info.value.code == "missing_capability"
 
 
+def test_masks() -> None:
+    assert capabilities.to_mask(SUPPORTED) == 0b1111
+    assert capabilities.from_mask(0b1111) == SUPPORTED
+    assert capabilities.from_mask(1 << 63 | 1) == {capabilities.COLUMNAR1}
+    assert len(set(capabilities.BITS.values())) == len(capabilities.BITS)
+
+
 def test_best_dictionary() -> None:
     assert best_dictionary(SUPPORTED) == DEFAULT_DICTIONARY_ID
     assert best_dictionary({"zstd-dict99"}) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from protocol_testkit import load_training_tool
 
 from protocol import SyncRequest, SyncResponse, capabilities, decode_message, encode_message
@@ -35,15 +36,21 @@ def test_semester_bulk_upload_size_and_speed() -> None:
     print(f"[wire] encode {len(changes) / encoded:,.0f} changes/s, decode {len(changes) / decoded:,.0f} changes/s")
 
 
-def test_day_delta_size() -> None:
+@pytest.mark.parametrize(
+    ("generator", "label"),
+    [("day_delta", "taken in bursts per lesson"), ("day_delta_spread", "one by one, minutes apart")],
+)
+def test_day_delta_size(generator: str, label: str) -> None:
     tool = load_training_tool()
     sizes = []
     for seed in range(2, 12):
-        changes = tool.day_delta(seed=seed)
+        changes = getattr(tool, generator)(seed=seed)
         frame = encode_message(SyncRequest(NODE, capabilities.SUPPORTED, 123_456, changes, changes[-1].hlc))
         assert decode_message(frame).push == changes  # type: ignore[union-attr]
         sizes.append(len(frame))
-    report(f"a day's delta of 40 absences (mean of {len(sizes)} days)", bytes(round(sum(sizes) / len(sizes))), 40)
+    report(
+        f"a day's delta of 40 absences {label} (mean of {len(sizes)} days)", bytes(round(sum(sizes) / len(sizes))), 40
+    )
 
 
 def test_empty_exchange_size() -> None:
