@@ -294,7 +294,11 @@ def cmd_import_grades(args: Any) -> int:
             args,
             summary,
             f"imported {summary['marks']} marks from {args.file.name}"
-            + (f"; skipped {len(summary['skipped'])} bad row(s)" if summary.get("skipped") else ""),
+            + (f"; skipped {len(summary['skipped'])} bad row(s):" if summary.get("skipped") else "")
+            + "".join(
+                f"\n  row {p['row']}" + (f", column {p['column']}" if p["column"] else "") + f": {p['message']}"
+                for p in summary.get("skipped") or []
+            ),
         )
         return 0
     entries = grades.grade_entries_from_rows(store.db, store.term, read_csv(args.file, grades.GRADES_CSV_HEADER))
