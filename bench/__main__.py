@@ -1,0 +1,40 @@
+"""`python -m bench [--quick] [--out FILE] [--no-ours]`: every scenario, every system, one table.
+
+Full: the 600-pupil collège of issue 6 (under 10 minutes on 2 cores).
+--quick: a 120-pupil school, for CI's smoke test (under 1 minute). No timing
+assertions anywhere: benchmarks are not tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .run import Params, format_table, run_all, summarise, write_results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small school, for a smoke test")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
+    parser.add_argument("--no-ours", action="store_true", help="peers only (while the engine is being changed)")
+    args = parser.parse_args(argv)
+    if args.no_ours:
+        os.environ["MASSAR_BENCH_OURS"] = "0"
+    params = Params.for_mode(args.quick)
+    started = time.perf_counter()
+    print(f"massar bench ({'quick' if args.quick else 'full'}): {params}", file=sys.stderr)
+    result = run_all(params, log=lambda m: print(m, file=sys.stderr))
+    summary = summarise(result, params, args.quick)
+    summary["bench_wall_s"] = round(time.perf_counter() - started, 1)
+    write_results(summary, args.out)
+    print(format_table(summary))
+    print(f"\n{summary['bench_wall_s']} s; results in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
