@@ -93,7 +93,9 @@ def create_app(
     """The web app of the node in `folder`; parent sessions end after `idle_timeout` seconds idle."""
     store = NodeStore.open(Path(folder))
     key = secret_key if secret_key is not None else node_secret(store)
-    web = Web(store, agent, SessionRegistry(idle_timeout, staff_idle_timeout), login_limiter or LoginLimiter(), max_body)
+    web = Web(
+        store, agent, SessionRegistry(idle_timeout, staff_idle_timeout), login_limiter or LoginLimiter(), max_body
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -211,13 +213,23 @@ async def login_submit(request: Request) -> Response:
     password = str(form.get("password", ""))[:200]
     client = _client(request)
     if web.limiter.blocked(login, client):
-        return web.render(request, "login.html", {"login": login, "title_key": "login.title", "error": web_translate(request, "login.blocked")}, 429)
+        return web.render(
+            request,
+            "login.html",
+            {"login": login, "title_key": "login.title", "error": web_translate(request, "login.blocked")},
+            429,
+        )
     from domain.accounts import authenticate
 
     account = authenticate(web.db, login, password) if login and password else None
     if account is None:
         web.limiter.failed(login, client)
-        return web.render(request, "login.html", {"login": login, "title_key": "login.title", "error": web_translate(request, "login.failed")}, 401)
+        return web.render(
+            request,
+            "login.html",
+            {"login": login, "title_key": "login.title", "error": web_translate(request, "login.failed")},
+            401,
+        )
     web.limiter.succeeded(login)
     lang = request.session.get("lang")
     request.session.clear()  # a fresh session id and CSRF token: no fixation

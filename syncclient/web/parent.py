@@ -23,7 +23,9 @@ def _report(web: Web, pupil: str) -> dict:
 
 
 def _subject_names(web: Web) -> dict[str, dict]:
-    return {r[0]: {"name_ar": r[1], "name_fr": r[2]} for r in web.db.execute("SELECT code, name_ar, name_fr FROM subjects")}
+    return {
+        r[0]: {"name_ar": r[1], "name_fr": r[2]} for r in web.db.execute("SELECT code, name_ar, name_fr FROM subjects")
+    }
 
 
 async def results(request: Request) -> Response:
@@ -53,7 +55,9 @@ async def incidents_page(request: Request) -> Response:
         [user.pupil, web.store.school],
     ).fetchall()
     items = [{"day": r[0], "description": r[1], "measure": r[2]} for r in rows]
-    return web.render(request, "parent/incidents.html", {"title_key": "pincidents.title", "report": report, "items": items})
+    return web.render(
+        request, "parent/incidents.html", {"title_key": "pincidents.title", "report": report, "items": items}
+    )
 
 
 async def alerts_page(request: Request) -> Response:

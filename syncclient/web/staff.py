@@ -124,7 +124,7 @@ async def grade_sheet(request: Request) -> Response:
 
 async def grade_sheet_save(request: Request) -> Response:
     web = _web(request)
-    user = web.require_staff(request, "grades")
+    web.require_staff(request, "grades")
     form = await web.form(request)
     cls, subject, semester, subjects = _sheet_choice(web, form)
     if not (cls and subject and semester):
@@ -301,7 +301,9 @@ async def justify_page(request: Request) -> Response:
         for item in items:
             item["who"] = names.get(item["pupil"], {"last_name": item["pupil"], "first_name": ""})
     return web.render(
-        request, "staff/justify.html", {"title_key": "justify.title", "classes": web.classes(), "cls": cls, "items": items}
+        request,
+        "staff/justify.html",
+        {"title_key": "justify.title", "classes": web.classes(), "cls": cls, "items": items},
     )
 
 

@@ -60,8 +60,15 @@ def build_node(folder: Path) -> dict[str, str]:
         store.db.conn.execute("UPDATE schools SET name_ar = 'إعدادية الأمل' WHERE code = ?", [SCHOOL])
         for code, cls, last, first, last_ar, first_ar, gender in PUPILS:
             pupils.register_pupil(
-                store.db, term, class_code=cls, last_name=last, first_name=first, gender=gender, code=code,
-                last_name_ar=last_ar, first_name_ar=first_ar,
+                store.db,
+                term,
+                class_code=cls,
+                last_name=last,
+                first_name=first,
+                gender=gender,
+                code=code,
+                last_name_ar=last_ar,
+                first_name_ar=first_ar,
             )
         # a pupil of another school, present on this replica's tables only by accident of history
         with write_transaction(store.db):

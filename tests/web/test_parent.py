@@ -19,18 +19,29 @@ def seed(node) -> None:
     try:
         term, G = store.term, grades.GradeEntry
         D = grades.parse_score
-        grades.record_grades(store.db, term, [
-            G("A100000001", "MATH", 1, 1, D("14")), G("A100000001", "MATH", 1, 2, D("16")),
-            G("A100000001", "MATH", 1, 5, D("18")), G("A100000001", "FRA", 1, 1, None, True, False),
-            G("B100000002", "MATH", 1, 1, D("8")), G("C100000003", "MATH", 1, 1, D("11")),
-            G("D100000004", "MATH", 1, 1, D("20")),
-        ])
+        grades.record_grades(
+            store.db,
+            term,
+            [
+                G("A100000001", "MATH", 1, 1, D("14")),
+                G("A100000001", "MATH", 1, 2, D("16")),
+                G("A100000001", "MATH", 1, 5, D("18")),
+                G("A100000001", "FRA", 1, 1, None, True, False),
+                G("B100000002", "MATH", 1, 1, D("8")),
+                G("C100000003", "MATH", 1, 1, D("11")),
+                G("D100000004", "MATH", 1, 1, D("20")),
+            ],
+        )
         yesterday = TODAY - dt.timedelta(days=1)
-        absences.record_absences(store.db, term, [
-            absences.AbsenceEntry("A100000001", yesterday, 0b11),
-            absences.AbsenceEntry("A100000001", TODAY - dt.timedelta(days=5), 0b100, True, "Maladie"),
-            absences.AbsenceEntry("D100000004", yesterday, 255),
-        ])
+        absences.record_absences(
+            store.db,
+            term,
+            [
+                absences.AbsenceEntry("A100000001", yesterday, 0b11),
+                absences.AbsenceEntry("A100000001", TODAY - dt.timedelta(days=5), 0b100, True, "Maladie"),
+                absences.AbsenceEntry("D100000004", yesterday, 255),
+            ],
+        )
         incidents.record_incident(store.db, term, "A100000001", yesterday, "Retard répété", "Avertissement")
         incidents.record_incident(store.db, term, "D100000004", yesterday, "SECRET OTHER FAMILY")
     finally:
@@ -106,7 +117,9 @@ def test_average_drop_alert(client, node):
     client.get("/parent")  # snapshot: MATH S1 = 15.75; a third test of 6 makes it 13.50
     store = NodeStore.open(node.folder)
     try:
-        grades.record_grades(store.db, store.term, [grades.GradeEntry("A100000001", "MATH", 1, 3, grades.parse_score("6"))])
+        grades.record_grades(
+            store.db, store.term, [grades.GradeEntry("A100000001", "MATH", 1, 3, grades.parse_score("6"))]
+        )
     finally:
         store.close()
     page = client.get("/parent/alerts").text
@@ -177,8 +190,14 @@ def test_no_page_mixes_languages(client, node):
         assert not re.search(r"[\u0600-\u06FF]", fr), path
     client.logout()
     client.login("sec")
-    for path in ("/staff", "/staff/grades?class=1APIC-1&subject=MATH&semester=1", "/staff/absences?class=1APIC-1",
-                 "/staff/sync", "/staff/register", "/staff/logins?class=1APIC-1"):
+    for path in (
+        "/staff",
+        "/staff/grades?class=1APIC-1&subject=MATH&semester=1",
+        "/staff/absences?class=1APIC-1",
+        "/staff/sync",
+        "/staff/register",
+        "/staff/logins?class=1APIC-1",
+    ):
         fr = visible(client.get(path).text, "fr")
         assert not re.search(r"[\u0600-\u06FF]", fr), path
 
@@ -212,10 +231,19 @@ def test_page_weight_with_a_full_class(client, node):
     store = NodeStore.open(node.folder)
     try:
         from domain import pupils
+
         for n in range(40):
-            pupils.register_pupil(store.db, store.term, class_code="2APIC-1", last_name=f"NOM{n:02d} LONGUE",
-                                  first_name="PRENOM", gender="M", code=f"K{n:09d}", last_name_ar="اسم عائلي",
-                                  first_name_ar="اسم")
+            pupils.register_pupil(
+                store.db,
+                store.term,
+                class_code="2APIC-1",
+                last_name=f"NOM{n:02d} LONGUE",
+                first_name="PRENOM",
+                gender="M",
+                code=f"K{n:09d}",
+                last_name_ar="اسم عائلي",
+                first_name_ar="اسم",
+            )
     finally:
         store.close()
     client.login("sec")

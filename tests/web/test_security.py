@@ -100,7 +100,9 @@ def test_oversized_post_is_refused(client):
     client.login("sec")
     r = client.post("/staff/grades", {"class": "1APIC-1", "junk": "x" * 300_000})
     assert r.status_code == 413
-    r = client.c.post("/login", content=b"a=" + b"x" * 300_000, headers={"content-type": "application/x-www-form-urlencoded"})
+    r = client.c.post(
+        "/login", content=b"a=" + b"x" * 300_000, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert r.status_code == 413
 
 

@@ -62,7 +62,7 @@ def test_every_staff_page_renders_in_both_languages(client):
 def test_grade_sheet_shows_scale_and_keyboard_help(client):
     client.login("sec")
     page = client.get(SHEET).text
-    assert 'data-scale="20"' in page and page.count('name=s0_') == 5
+    assert 'data-scale="20"' in page and page.count("name=s0_") == 5
     assert "ALAOUI" in page or "العلوي" in page
     primary = client.get("/staff/grades?class=3AP-1&subject=ARA&semester=1").text
     assert 'data-scale="10"' in primary
@@ -82,7 +82,7 @@ def test_grade_sheet_saves_the_whole_sheet(client, node):
     ]
     assert grades_of(node, "B100000002") == [(1, 975, 0, 0, None), (2, None, 1, 0, None)]
     page = client.get(SHEET).text
-    assert 'name=s0_1 value="12.5"' in page and '<option value=j selected>' in page
+    assert 'name=s0_1 value="12.5"' in page and "<option value=j selected>" in page
     # clearing a cell deletes that mark
     cells.pop("s0_2")
     client.post("/staff/grades", sheet_form(cells, {0: "Bon travail"}))
@@ -134,8 +134,16 @@ def test_grade_sheet_unknown_class_subject_semester(client):
 def test_roll_call_and_justification(client, node):
     client.login("sec")
     day = (TODAY - dt.timedelta(days=1)).isoformat()
-    data = [("class", "1APIC-1"), ("day", day), ("p0", "A100000001"), ("h0", "1"), ("h0", "2"), ("p1", "B100000002"),
-            ("f1", "1"), ("p2", "C100000003")]
+    data = [
+        ("class", "1APIC-1"),
+        ("day", day),
+        ("p0", "A100000001"),
+        ("h0", "1"),
+        ("h0", "2"),
+        ("p1", "B100000002"),
+        ("f1", "1"),
+        ("p2", "C100000003"),
+    ]
     r = client.post("/staff/absences", data)
     assert r.status_code == 200
     assert node.query("SELECT pupil, hours, justified, recorded_by FROM absences ORDER BY pupil") == [
@@ -159,8 +167,18 @@ def test_roll_call_bad_inputs(client, node):
     assert client.post("/staff/absences", [*base, ("day", future)]).status_code == 400
     assert client.post("/staff/absences", [*base, ("day", "31/12/2024")]).status_code == 400
     day = TODAY.isoformat()
-    assert client.post("/staff/absences", [("class", "1APIC-1"), ("day", day), ("p0", "A100000001"), ("h0", "9")]).status_code == 400
-    assert client.post("/staff/absences", [("class", "1APIC-1"), ("day", day), ("p0", "D100000004"), ("h0", "1")]).status_code == 404
+    assert (
+        client.post(
+            "/staff/absences", [("class", "1APIC-1"), ("day", day), ("p0", "A100000001"), ("h0", "9")]
+        ).status_code
+        == 400
+    )
+    assert (
+        client.post(
+            "/staff/absences", [("class", "1APIC-1"), ("day", day), ("p0", "D100000004"), ("h0", "1")]
+        ).status_code
+        == 404
+    )
     assert client.post("/staff/absences", [("class", "NOPE-1"), ("day", day)]).status_code == 404
     assert node.query("SELECT COUNT(*) FROM absences") == [(0,)]
     r = client.post("/staff/justify", {"class": "1APIC-1", "pupil": "A100000001", "day": day, "reason": "x"})
@@ -171,24 +189,50 @@ def test_roll_call_bad_inputs(client, node):
 
 def test_incident_recorded_and_bad_input_keeps_values(client, node):
     client.login("prof")
-    r = client.post("/staff/incidents", {"class": "1APIC-1", "pupil": "B100000002", "day": TODAY.isoformat(),
-                                          "description": "", "measure": "Avertissement"})
+    r = client.post(
+        "/staff/incidents",
+        {
+            "class": "1APIC-1",
+            "pupil": "B100000002",
+            "day": TODAY.isoformat(),
+            "description": "",
+            "measure": "Avertissement",
+        },
+    )
     assert r.status_code == 400 and 'value="Avertissement"' in r.text
-    r = client.post("/staff/incidents", {"class": "1APIC-1", "pupil": "B100000002", "day": TODAY.isoformat(),
-                                          "description": "Bagarre dans la cour", "measure": "Avertissement"})
+    r = client.post(
+        "/staff/incidents",
+        {
+            "class": "1APIC-1",
+            "pupil": "B100000002",
+            "day": TODAY.isoformat(),
+            "description": "Bagarre dans la cour",
+            "measure": "Avertissement",
+        },
+    )
     assert r.status_code == 200 and "Bagarre dans la cour" in r.text
     assert node.query("SELECT pupil, description, measure FROM incidents") == [
         ("B100000002", "Bagarre dans la cour", "Avertissement")
     ]
-    r = client.post("/staff/incidents", {"class": "1APIC-1", "pupil": "D100000004", "day": TODAY.isoformat(),
-                                          "description": "x"})
+    r = client.post(
+        "/staff/incidents", {"class": "1APIC-1", "pupil": "D100000004", "day": TODAY.isoformat(), "description": "x"}
+    )
     assert r.status_code == 404
 
 
 def test_registration_gives_a_provisional_code(client, node):
     client.login("sec")
-    form = {"class": "1APIC-2", "last_name": "FILALI", "first_name": "NOUR", "last_name_ar": "الفيلالي",
-            "first_name_ar": "نور", "gender": "F", "birth_date": "2013-04-02", "birth_place": "Fès", "code": ""}
+    form = {
+        "class": "1APIC-2",
+        "last_name": "FILALI",
+        "first_name": "NOUR",
+        "last_name_ar": "الفيلالي",
+        "first_name_ar": "نور",
+        "gender": "F",
+        "birth_date": "2013-04-02",
+        "birth_place": "Fès",
+        "code": "",
+    }
     r = client.post("/staff/register", form)
     assert r.status_code == 200 and "TMP-SCH001-1" in r.text
     assert node.query("SELECT code, provisional FROM pupils WHERE last_name = 'FILALI'") == [("TMP-SCH001-1", 1)]
@@ -212,7 +256,10 @@ def test_reenrolment_for_next_year_is_all_or_nothing(client, node):
     assert client.post("/staff/reenrol", good).status_code == 200
     assert node.query("SELECT pupil, class FROM enrolments WHERE year = ?", [following]) == [("A100000001", "2APIC-1")]
     assert node.query("SELECT level FROM classes WHERE year = ? AND code = '2APIC-1'", [following]) == [("2APIC",)]
-    assert client.post("/staff/reenrol", [("class", "1APIC-1"), ("p0", "D100000004"), ("n0", "2APIC-1")]).status_code == 404
+    assert (
+        client.post("/staff/reenrol", [("class", "1APIC-1"), ("p0", "D100000004"), ("n0", "2APIC-1")]).status_code
+        == 404
+    )
 
 
 def test_parent_login_slip(client, node):
@@ -240,8 +287,13 @@ class FakeAgent:
         self.calls = []
 
     def status(self):
-        return {"school": "SCH001", "pending_changes": 7, "last_sync": "2026-03-01T10:15:00+00:00",
-                "last_error": "timed out", "conflicts": 2}
+        return {
+            "school": "SCH001",
+            "pending_changes": 7,
+            "last_sync": "2026-03-01T10:15:00+00:00",
+            "last_error": "timed out",
+            "conflicts": 2,
+        }
 
     def request_sync(self):
         self.calls.append("sync")
