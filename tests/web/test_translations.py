@@ -33,3 +33,16 @@ def test_every_domain_error_code_has_a_message():
     assert error_key("something_new", 404) == "err.not_found"
     assert error_key("", 413) == "err.http.413"
     assert translator("fr")("err.score_out_of_scale_n", scale=20) == "La note doit être entre 0 et 20."
+
+
+def test_serve_command_registers_and_needs_no_agent_without_a_server(node):
+    import argparse
+
+    from syncclient.cli import serve_command
+    from syncclient.cli.node_commands import _common
+
+    parser = argparse.ArgumentParser()
+    serve_command.register(parser.add_subparsers(dest="command"), _common)
+    args = parser.parse_args(["serve", "--data", str(node.folder), "--port", "8123"])
+    assert (args.host, args.port, args.handler) == ("127.0.0.1", 8123, serve_command.cmd_serve)
+    assert serve_command._agent_for(node.folder) is None
