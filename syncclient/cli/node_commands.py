@@ -13,7 +13,7 @@ from domain.errors import InvalidInput
 from domain.rules import FULL_DAY, mask_hours
 
 from ..store import NodeStore, data_dir
-from . import files_commands, node_sync_commands
+from . import files_commands, node_sync_commands, serve_command
 from .output import emit
 
 
@@ -122,6 +122,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_report)
 
     node_sync_commands.register(sub, _common)
+    serve_command.register(sub, _common)
     files_commands.register(sub, _common)
 
 
