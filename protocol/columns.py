@@ -1,17 +1,17 @@
 """Column codecs: one list of values in, one msgpack-ready object out.
 
-Wire forms (``n`` rows, NULL is msgpack nil):
+Wire forms (``n`` rows, NULL is msgpack nil; SPEC.md section 4.4):
 
 * INT   ``x``                       every row is ``x`` (an int or nil)
-        ``[mode, vals]``            mode 0: raw; mode 1: running sum of deltas
-                                    (a nil row leaves the running sum unchanged)
-        ``[mode, vals, d, rem]``    value = decoded(vals) * d + rem, where
-                                    ``rem`` is an INT column without NULLs and
-                                    without a divisor (its value on NULL rows
-                                    is ignored)
+        ``[0, vals]``               raw values
+        ``[1, vals]``               running sum of deltas (nil leaves the sum)
+        ``[2, bin]``                n unsigned big-endian numbers of len(bin)/n bytes
+        ``[mode, vals, d, rem]``    value = decoded([mode, vals]) * d + rem, where
+                                    ``rem`` is an INT column of the forms above,
+                                    without NULLs (ignored on NULL rows)
 * STR   ``s``                       every row is ``s`` (a str or nil)
-        ``[strings, idx]``          ``idx`` an INT column of indexes into
-                                    ``strings``; nil index = NULL
+        ``[strings, idx]``          ``idx`` an INT column of indexes, nil = NULL
+        ``[m, pre, num, wid, idx]`` a table of m codes: pre + num zero-padded to wid
 * DATE  an INT column of day numbers since 1970-01-01.
 
 msgpack stores -32..127 in one byte, so plain signed deltas already get

@@ -137,3 +137,73 @@ def test_bad_str_columns(obj: object, exc: type[ProtocolError]) -> None:
 def test_bad_day_numbers(day: int) -> None:
     with pytest.raises(MessageError):
         decode_dates(day, 1)
+
+
+codes = st.from_regex(r"[A-Z]{0,2}-?[0-9]{1,20}", fullmatch=True)
+
+
+@settings(deadline=None)
+@given(st.lists(st.none() | codes, min_size=4, max_size=60))
+def test_code_like_strings_round_trip(values: list[str | None]) -> None:
+    assert decode_strs(wire(encode_strs(values, 2000)), len(values), 2000) == values
+
+
+def test_massar_codes_use_a_split_table() -> None:
+    values = ["R130245678", "G000000042", "R999999999", "K1", "TMP-04512K-17"] * 2
+    values += [f"{'RGJ'[i % 3]}{(i * 7919) % 10**9:09d}" for i in range(1, 30)]
+    col = encode_strs(values, 100)
+    assert type(col) is list and len(col) == 5 and col[0] == 34
+    assert decode_strs(wire(col), len(values), 100) == values
+
+
+@settings(deadline=None)
+@given(st.lists(st.integers(0, (1 << 63) - 1), min_size=8, max_size=40), st.integers(1, 8))
+def test_fixed_width_columns(values: list[int], width: int) -> None:
+    values = [v % (1 << (8 * width)) for v in values]
+    data = b"".join(v.to_bytes(width, "big") for v in values)
+    assert decode_ints(wire([2, data]), len(values)) == values
+
+
+def test_random_numbers_go_fixed_width() -> None:
+    import random
+
+    rng = random.Random(5)
+    values = [rng.randrange(10**8, 10**9) for _ in range(200)]
+    col = encode_ints(values, ())
+    assert type(col) is list and col[0] == 2 and len(col[1]) == 800
+    assert decode_ints(wire(col), 200) == values
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        pytest.param([2, b"\x00" * 7], id="fixed-not-multiple"),
+        pytest.param([2, b"\x00" * 27], id="fixed-width-9"),
+        pytest.param([2, [1, 2, 3]], id="fixed-not-bin"),
+        pytest.param([2, "abc"], id="fixed-str"),
+    ],
+)
+def test_bad_fixed_columns(obj: object) -> None:
+    with pytest.raises(MessageError):
+        decode_ints(obj, 3)
+
+
+@pytest.mark.parametrize(
+    ("obj", "exc"),
+    [
+        pytest.param([3, "R", [0, [1, 2, 3]], 9, [0, [0, 1]]], MessageError, id="split-more-than-rows"),
+        pytest.param([2, "R", [0, [1, -2]], 9, [0, [0, 1]]], MessageError, id="split-negative-number"),
+        pytest.param([2, "R", [0, [1, 123]], 2, [0, [0, 1]]], MessageError, id="split-number-wider-than-width"),
+        pytest.param([2, "R", [0, [1, 2]], 19, [0, [0, 1]]], MessageError, id="split-width-19"),
+        pytest.param([2, "R", [0, [1, 2]], 0, [0, [0, 1]]], MessageError, id="split-width-0"),
+        pytest.param([2, None, [0, [1, 2]], 3, [0, [0, 1]]], MessageError, id="split-null-prefix"),
+        pytest.param([2, "R", [0, [1, None]], 3, [0, [0, 1]]], MessageError, id="split-null-number"),
+        pytest.param([2, [2, "R", 5, 1, 0], 5, 1, [0, [0, 1]]], MessageError, id="split-nested"),
+        pytest.param([2, "R", [0, [1, 2]], 3, [0, [0, 2]]], MessageError, id="split-index-past-table"),
+        pytest.param([2, "R" * 9, [0, [1, 2]], 3, [0, [0, 1]]], StringTooLong, id="split-entry-too-long"),
+        pytest.param([-1, "R", [0, [1, 2]], 3, [0, [0, 1]]], MessageError, id="split-negative-size"),
+    ],
+)
+def test_bad_split_tables(obj: object, exc: type[ProtocolError]) -> None:
+    with pytest.raises(exc):
+        decode_strs(obj, 2, 10)

@@ -24,9 +24,11 @@ def test_semester_bulk_upload_size_and_speed() -> None:
     started = time.perf_counter()
     frame = encode_message(msg)
     encoded = time.perf_counter() - started
-    started = time.perf_counter()
-    back = decode_message(frame)
-    decoded = time.perf_counter() - started
+    decoded = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        back = decode_message(frame)
+        decoded = min(decoded, time.perf_counter() - started)
     assert back == msg
     report(
         f"semester bulk upload ({sum(c.table == 'grades' for c in changes)} grades + {sum(c.table == 'absences' for c in changes)} absences)",

@@ -1,0 +1,123 @@
+"""Golden vectors: fixed messages and their exact bytes.
+
+The msgpack bodies are checked both ways. Frames are checked one way
+(bytes -> message): another zstd release may compress differently, but
+must still decompress these bytes. Regenerate only with a protocol bump.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from protocol import (
+    Change,
+    ErrorResponse,
+    SyncRequest,
+    SyncResponse,
+    capabilities,
+    decode_message,
+    hlc,
+    key_of,
+)
+from protocol.framing import pack_body, unpack_body
+from protocol.limits import DEFAULT_LIMITS
+
+H = 1_762_934_400_000 << 16
+g1 = ("04512K", "2025/2026", "R130245678", "MATH", 1, 2, 1225, 0, 0, None)
+g2 = ("04512K", "2025/2026", "R130245679", "MATH", 1, 2, None, 1, 1, "مرض")
+push = [
+    Change("grades", key_of("grades", g1), g1, "04512K", 41, H + 1),
+    Change("absences", ("R130245678", "2025-11-12"), None, "04512K", 42, H + 2, base=977),
+    Change("grades", key_of("grades", g2), g2, "04512K", 43, H + 3),
+]
+req = SyncRequest("04512K", capabilities.SUPPORTED, 1200, push, H + 3)
+a = ("04512K", "R130245678", "2025-11-12", 3, 3, "maladie", "2025-11-13", "surveillant1")
+pull = [
+    Change("subjects", ("MATH",), ("MATH", "الرياضيات", "Mathématiques", "0040"), "central", 7, H - 5, sseq=1201),
+    Change("absences", key_of("absences", a), a, "04512K", 44, H + 9, sseq=1202),
+]
+resp = SyncResponse(capabilities.SUPPORTED, 43, H + 10, pull, 1202, False, H + 10 + hlc.MAX_SKEW, 1)
+err = ErrorResponse("too_many_records", "100001 changes > 100000", {"max_records": 100000})
+
+REQUEST_BODY = bytes.fromhex(
+    "9701a630343531324b0fcd04b0cf019a771424000003c39292990e02920092292b940092cf0000019a77142400cf0000"
+    "019a77142400ce000100009200920103000000c09aa630343531324ba9323032352f323032369292aa52313330323435"
+    "363738aa523133303234353637399200920001a44d4154480102920092cd04c9c0920092000192009200019291a6d985"
+    "d8b1d8b6920092c000990f012acf019a771424000002cd03d10001c098c0aa52313330323435363738cd4fb4c0c0c0c0"
+    "c0920093000100"
+)
+REQUEST_FRAME0 = bytes.fromhex(
+    "4d5a0100c70128b52ffd0000a5040022881d1e70db019418f218a7d84b2f8c84f1bbaa5af8b7a1a5fa6f0d54909a2024"
+    "53befdf36fd70c6ec576fb1cc000b289d1dbf7676995ee6ad36b5f017e7f605b5b8595dbdf9f9aa4087a9ac56134f43f"
+    "52a066694eb275f760bfbffbf6d85d7e0793e3fd8161fc770377a3e0c82da7024c5c0d033d8bb9c30a00782059987362"
+    "c8ba03d8bc8ccba650a030422e96b2cec3240351de3974"
+)
+REQUEST_FRAME1 = bytes.fromhex(
+    "4d5a0101c70128b52ffd00004d030043440efe1ee620285f697e71d3b74e77995e5c3dfa451e8d45e230f81302bd9c98"
+    "98cec43c27938996dd8f522c40f6d138fa6d770481c4e10fcd370312fcc9f34a76eb74e1e83e612f5543071d1b4a2806"
+    "7ed64921d34b734d7f034228e6887e6cc1c3488e8d5684de026703f3"
+)
+RESPONSE_BODY = bytes.fromhex(
+    "99020f2bcf019a77142400000acd04b2c2cf019a7718b7e0000a01929299010107cf019a771423fffffb00cd04b100a7"
+    "63656e7472616c94a44d415448b2d8a7d984d8b1d98ad8a7d8b6d98ad8a7d8aaae4d617468c3a96d61746971756573a4"
+    "30303430990f012ccf019a77142400000900cd04b200a630343531324b98a630343531324baa52313330323435363738"
+    "cd4fb40303a76d616c61646965cd4fb5ac7375727665696c6c616e7431c0"
+)
+RESPONSE_FRAME0 = bytes.fromhex(
+    "4d5a0100ae0128b52ffd0000150500140999020f2bcf019a77142400000acd04b2c218b7e0000a0192929901010723ff"
+    "fffb00cd04b100a763656e7472616c94a44d415448b2d8a7d984d8b1d98ad8a7d8b6aaae4d617468c3a96d6174697175"
+    "6573a430303430990f012c0900cd04b200a630343531324b98aa52313330323435363738cd4fb40303a76d616c616469"
+    "65cd4fb5ac7375727665696c6c616e7431c00500abac3a030da61c01aa69582718718da8da"
+)
+RESPONSE_FRAME1 = bytes.fromhex(
+    "4d5a0101ae0128b52ffd00002d030093c40f2e1de59b3308caf7682c1287c19f10e86506664710481cfed0b8e39ebe75"
+    "fe86bf9f1939fa75437b1bddfe9d4ce6e73c873a2dcee6e837e77e946281163b030c3c57ec004242d67c1e546d7caae9"
+    "febe6c783283d2bb0f8c170e7c82884cfd4a6a085831389a"
+)
+ERROR_BODY = bytes.fromhex(
+    "9403b0746f6f5f6d616e795f7265636f726473b7313030303031206368616e676573203e2031303030303081ab6d6178"
+    "5f7265636f726473ce000186a0"
+)
+ERROR_FRAME0 = bytes.fromhex(
+    "4d5a01003d28b52ffd0000cd0100e4029403b0746f6f5f6d616e795f7265636f726473b7313031206368616e67657320"
+    "3e20313081ab6d6178ce000186a003004891060205004dfaa153a2"
+)
+ERROR_FRAME1 = bytes.fromhex(
+    "4d5a01013d28b52ffd0000cd0100e4029403b0746f6f5f6d616e795f7265636f726473b7313031206368616e67657320"
+    "3e20313081ab6d6178ce000186a0033cc8349ce209a6094106fe16"
+)
+
+CASES = [
+    pytest.param(req, REQUEST_BODY, REQUEST_FRAME0, REQUEST_FRAME1, id="sync-request"),
+    pytest.param(resp, RESPONSE_BODY, RESPONSE_FRAME0, RESPONSE_FRAME1, id="sync-response"),
+    pytest.param(err, ERROR_BODY, ERROR_FRAME0, ERROR_FRAME1, id="error-response"),
+]
+
+
+@pytest.mark.parametrize(("msg", "body", "frame0", "frame1"), CASES)
+def test_body_bytes_are_exact(msg: object, body: bytes, frame0: bytes, frame1: bytes) -> None:
+    assert pack_body(msg.to_wire()) == body  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("msg", "body", "frame0", "frame1"), CASES)
+def test_golden_bytes_decode(msg: object, body: bytes, frame0: bytes, frame1: bytes) -> None:
+    assert type(msg).from_wire(unpack_body(body, DEFAULT_LIMITS)) == msg  # type: ignore[attr-defined]
+    assert decode_message(frame0) == msg
+    assert decode_message(frame1) == msg
+    assert frame0[3] == 0 and frame1[3] == 1
+
+
+def test_request_wire_structure() -> None:
+    """The worked example of SPEC.md, "Batches"."""
+    assert req.to_wire() == [
+        1, "04512K", 0b1111, 1200, H + 3, True,
+        [
+            [
+                [14, 2, [0, [41, 43]], [0, [1762934400000, 1762934400000], 65536, [0, [1, 3]]], 0, 0, 0, None,
+                 ["04512K", "2025/2026", [["R130245678", "R130245679"], [0, [0, 1]]], "MATH", 1, 2,
+                  [0, [1225, None]], [0, [0, 1]], [0, [0, 1]], [["مرض"], [0, [None, 0]]]]],
+                [15, 1, 42, H + 2, 977, 0, 1, None, [None, "R130245678", 20404, None, None, None, None, None]],
+            ],
+            [0, [0, 1, 0]],
+        ],
+    ]  # fmt: skip
