@@ -13,9 +13,9 @@ so decoding always returns the changes in exactly the encoded order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, repeat
-from typing import Final
+from typing import Final, cast
 
 from .columns import (
     INT_MAX,
@@ -30,7 +30,7 @@ from .columns import (
 from .errors import MessageError, TooManyRecords
 from .hlc import COUNTER_BITS, MAX_HLC
 from .limits import DEFAULT_LIMITS, Limits
-from .records import Change, table_spec
+from .records import Change, Value, table_spec
 from .tables import BY_ID, TABLES, TableSpec
 
 __all__ = ["decode_batch", "encode_batch"]
@@ -148,21 +148,24 @@ def decode_batch(obj: object, limits: Limits, *, origin: str | None) -> list[Cha
             raise MessageError("batch order does not match the block sizes")
     # Every id is now a valid block index: the counts add up to ``total``.
     nexts = [iter(part).__next__ for part in decoded]
-    return [nexts[i]() for i in ids]  # type: ignore[index]
+    return [nexts[i]() for i in cast("list[int]", ids)]
 
 
 def _ints(obj: Wire, n: int, lo: int, hi: int, name: str) -> list[int]:
     values = decode_ints(obj, n)
-    if None in values or min(values) < lo or max(values) > hi:  # type: ignore[type-var]
+    if None in values:
+        raise MessageError(f"{name} must not be NULL")
+    ints = cast("list[int]", values)
+    if min(ints) < lo or max(ints) > hi:
         raise MessageError(f"{name} must be integers in {lo}..{hi}")
-    return values  # type: ignore[return-value]
+    return ints
 
 
 def _decode_block(block: list[Wire], limits: Limits, origin: str | None) -> list[Change]:
     tid, n_w, seq_w, hlc_w, base_w, sseq_w, tomb_w, origin_w, cols_w = block
     # decode_batch has checked the id and the size.
-    spec = BY_ID[tid]  # type: ignore[index]
-    n: int = n_w  # type: ignore[assignment]
+    spec = BY_ID[cast(int, tid)]
+    n = cast(int, n_w)
     if type(cols_w) is not list or len(cols_w) != len(spec.columns):
         raise MessageError(f"{spec.name}: expected {len(spec.columns)} columns")
     seqs = _ints(seq_w, n, 1, INT_MAX, "seq")
@@ -170,10 +173,12 @@ def _decode_block(block: list[Wire], limits: Limits, origin: str | None) -> list
     bases = _ints(base_w, n, 0, INT_MAX, "base")
     sseqs = _ints(sseq_w, n, 0, INT_MAX, "sseq")
     tombs = _ints(tomb_w, n, 0, 1, "tombstone")
+    origins: Iterable[str]
     if origin is None:
-        origins: object = decode_strs(origin_w, n, limits.max_string_chars)
-        if None in origins or "" in origins:  # type: ignore[operator]
+        decoded = decode_strs(origin_w, n, limits.max_string_chars)
+        if None in decoded or "" in decoded:
             raise MessageError("origin must be a non-empty string")
+        origins = cast("list[str]", decoded)
     elif origin_w is not None:
         raise MessageError("unexpected origin column")
     else:
@@ -182,10 +187,10 @@ def _decode_block(block: list[Wire], limits: Limits, origin: str | None) -> list
     for i in spec.key_indexes:
         if None in cols[i]:
             raise MessageError(f"{spec.name}: NULL in key column {spec.columns[i].name}")
-    keys = list(zip(*[cols[i] for i in spec.key_indexes], strict=True))
-    rows: list[tuple[object, ...] | None] = list(zip(*cols, strict=True))
+    keys: list[tuple[Value, ...]] = list(zip(*[cols[i] for i in spec.key_indexes], strict=True))
+    rows: list[tuple[Value, ...] | None] = list(zip(*cols, strict=True))
     if 1 in tombs:
         rows = [None if t else r for r, t in zip(rows, tombs, strict=True)]
-    return list(
-        map(Change, repeat(spec.name), keys, rows, origins, seqs, hlcs, bases, sseqs)  # type: ignore[arg-type]
-    )
+    # map() over the columns builds the changes without a Python-level loop.
+    make: Callable[..., Change] = Change
+    return list(map(make, repeat(spec.name), keys, rows, origins, seqs, hlcs, bases, sseqs))

@@ -24,9 +24,10 @@ import math
 import operator
 import re
 import struct
+import threading
 from collections.abc import Sequence
 from itertools import accumulate, chain
-from typing import Final, TypeAlias
+from typing import Final, TypeAlias, cast
 
 import msgpack
 import zstandard
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 Wire: TypeAlias = object
-"""A msgpack-ready value: None, int, str, or lists of those."""
+"""A msgpack-ready value: None, int, str, bytes, or lists of those."""
 
 INT_MIN: Final = -(1 << 63)
 INT_MAX: Final = (1 << 63) - 1
@@ -67,8 +68,8 @@ MAX_FIXED_WIDTH: Final = 8
 _FIXED_MIN_ROWS: Final = 8
 
 _NONE: Final = type(None)
-_INT_TYPES: Final = frozenset((int,))
 _INT_OR_NONE: Final = frozenset((int, _NONE))
+_STR_OR_NONE: Final = frozenset((str, _NONE))
 _STR_TYPES: Final = frozenset((str,))
 
 # A split string table needs enough codes to pay for its extra columns.
@@ -81,37 +82,53 @@ _CODE: Final = re.compile(rf"(.*?)([0-9]{{1,{_MAX_DIGITS}}})", re.DOTALL)
 # half or whole points; the gcd of the column is tried as well.
 DATA_DIVISORS: Final = (100, 50, 25, 10, 5, 2)
 _DIVISIBLE_SHARE: Final = 0.75
-# Below this many rows the packed size is the estimate; above it a fast zstd
-# pass, which also credits repeats that raw size cannot see.
-_ZSTD_ESTIMATE_ROWS: Final = 32
-_estimator = zstandard.ZstdCompressor(level=3, write_content_size=False)
+# Below this many bytes the packed size is the estimate; above it a fast
+# zstd pass, which also credits repeats that the raw size cannot see.
+_ZSTD_ESTIMATE_BYTES: Final = 64
+_local = threading.local()
+
+
+def _present(values: Sequence[int | None]) -> Sequence[int]:
+    """The non-NULL values: the sequence itself when it holds no NULL."""
+    if None in values:
+        return [v for v in values if v is not None]
+    return cast("Sequence[int]", values)
+
+
+def _within(values: Sequence[int], lo: int, hi: int) -> bool:
+    return not values or (min(values) >= lo and max(values) <= hi)
 
 
 def _packed_size(obj: Wire) -> int:
-    data = msgpack.packb(obj)
-    if len(data) < 2 * _ZSTD_ESTIMATE_ROWS:
+    data: bytes = msgpack.packb(obj)
+    if len(data) < _ZSTD_ESTIMATE_BYTES:
         return len(data)
+    # Compression contexts are not thread-safe: one per thread.
+    estimator: zstandard.ZstdCompressor | None = getattr(_local, "estimator", None)
+    if estimator is None:
+        estimator = _local.estimator = zstandard.ZstdCompressor(level=3, write_content_size=False)
     # The raw size breaks ties: zstd alone cannot see that a column
     # compresses worse once it sits among the others.
-    return len(_estimator.compress(data)) + len(data) // 8
+    return len(estimator.compress(data)) + len(data) // 8
 
 
 # -- encoding ---------------------------------------------------------------
 
 
-def _check_ints(values: Sequence[int | None]) -> None:
-    types = set(map(type, values))
-    if not types <= _INT_OR_NONE:
+def _check_ints(values: Sequence[object]) -> Sequence[int | None]:
+    if not set(map(type, values)) <= _INT_OR_NONE:
         bad = next(v for v in values if type(v) not in _INT_OR_NONE)
         raise MessageError(f"INT column holds {type(bad).__name__}: {bad!r}")
-    present = [v for v in values if v is not None] if _NONE in types else values
-    if present and (min(present) < INT_MIN or max(present) > INT_MAX):
+    checked = cast("Sequence[int | None]", values)
+    if not _within(_present(checked), INT_MIN, INT_MAX):
         raise MessageError("INT value outside the signed 64-bit range")
+    return checked
 
 
 def _deltas(values: Sequence[int | None]) -> list[int | None] | None:
+    out: list[int | None]
     if None in values:
-        out: list[int | None] = []
+        out = []
         prev = 0
         for v in values:
             if v is None:
@@ -119,53 +136,47 @@ def _deltas(values: Sequence[int | None]) -> list[int | None] | None:
             else:
                 out.append(v - prev)
                 prev = v
-        deltas = [d for d in out if d is not None]
     else:
         out = list(map(operator.sub, values, chain((0,), values)))
-        deltas = out  # type: ignore[assignment]
-    if deltas and (min(deltas) < _PACK_MIN or max(deltas) > _PACK_MAX):  # type: ignore[type-var]
-        return None
-    return out
+    return out if _within(_present(out), _PACK_MIN, _PACK_MAX) else None
 
 
-def _simple(values: Sequence[int | None]) -> tuple[int, Wire]:
-    """Cheapest of constant, raw and delta forms, with its estimated size."""
-    first = values[0]
-    if values.count(first) == len(values):
-        return 1, first
-    raw: Wire = [RAW, list(values)]
-    best = (_packed_size(raw), raw)
-    deltas = _deltas(values)
-    if deltas is not None:
-        delta: Wire = [DELTA, deltas]
-        size = _packed_size(delta)
-        if size < best[0]:
-            best = (size, delta)
-    fixed = _fixed(values)
-    if fixed is not None:
-        size = _packed_size(fixed)
-        if size < best[0]:
-            best = (size, fixed)
-    return best
-
-
-def _fixed(values: Sequence[int | None]) -> Wire | None:
+def _fixed(values: Sequence[int | None]) -> list[Wire] | None:
     """Random-looking numbers as fixed-width big-endian bytes.
 
     zstd cannot shrink random digits; as bytes they at least lose the
     msgpack type byte, which zstd would otherwise store for each value.
     """
-    if len(values) < _FIXED_MIN_ROWS or None in values or min(values) < 0:  # type: ignore[operator]
+    if len(values) < _FIXED_MIN_ROWS or None in values:
         return None
-    width = max(1, (max(values).bit_length() + 7) // 8)  # type: ignore[union-attr]
+    ints = cast("Sequence[int]", values)
+    if min(ints) < 0:
+        return None
+    width = max(1, (max(ints).bit_length() + 7) // 8)
     if width > MAX_FIXED_WIDTH:
         return None
     code = _STRUCT_CODES.get(width)
     if code is not None:
-        data = struct.pack(f">{len(values)}{code}", *values)
+        data = struct.pack(f">{len(ints)}{code}", *ints)
     else:
-        data = b"".join(v.to_bytes(width, "big") for v in values)  # type: ignore[union-attr]
+        data = b"".join(v.to_bytes(width, "big") for v in ints)
     return [FIXED, data]
+
+
+def _simple(values: Sequence[int | None]) -> tuple[int, Wire]:
+    """Cheapest of the constant, raw, delta and fixed forms, with its estimated size."""
+    first = values[0]
+    if values.count(first) == len(values):
+        return 1, first
+    candidates: list[list[Wire]] = [[RAW, list(values)]]
+    deltas = _deltas(values)
+    if deltas is not None:
+        candidates.append([DELTA, deltas])
+    fixed = _fixed(values)
+    if fixed is not None:
+        candidates.append(fixed)
+    # min() keeps the first of equal sizes: the simplest form wins ties.
+    return min(((_packed_size(c), c) for c in candidates), key=lambda sc: sc[0])
 
 
 def _split(values: Sequence[int | None], d: int) -> tuple[int, Wire]:
@@ -173,15 +184,14 @@ def _split(values: Sequence[int | None], d: int) -> tuple[int, Wire]:
     remainders = [0 if v is None else v % d for v in values]
     q_size, q_wire = _simple(quotients)
     r_size, r_wire = _simple(remainders)
-    if type(q_wire) is not list:
-        # A constant quotient still needs the array form to carry a divisor.
-        q_wire = [RAW, quotients]
-    return q_size + r_size + 2, [*q_wire, d, r_wire]  # type: ignore[misc]
+    # A constant quotient still needs the array form to carry a divisor.
+    q_form = q_wire if type(q_wire) is list else [RAW, quotients]
+    return q_size + r_size + 2, [*q_form, d, r_wire]
 
 
 def _divisors(values: Sequence[int | None]) -> list[int]:
-    present = [v for v in values if v is not None]
-    if len(present) < _ZSTD_ESTIMATE_ROWS:
+    present = _present(values)
+    if len(present) < _FIXED_MIN_ROWS:
         return []
     g = math.gcd(*present)
     found = [g] if g > 1 else []
@@ -193,45 +203,42 @@ def _divisors(values: Sequence[int | None]) -> list[int]:
     return found
 
 
-def encode_ints(values: Sequence[int | None], divisors: Sequence[int] | None = None) -> Wire:
+def encode_ints(values: Sequence[object], divisors: Sequence[int] | None = None) -> Wire:
     """Encode an INT column; ``divisors`` None means try the data divisors."""
-    _check_ints(values)
-    if not values:
+    ints = _check_ints(values)
+    if not ints:
         return None
-    size, best = _simple(values)
+    size, best = _simple(ints)
     if type(best) is not list:
         return best
-    for d in _divisors(values) if divisors is None else divisors:
-        cand = _split(values, d)
-        if cand[0] < size:
-            size, best = cand
+    for d in _divisors(ints) if divisors is None else divisors:
+        cand_size, cand = _split(ints, d)
+        if cand_size < size:
+            size, best = cand_size, cand
     return best
 
 
-def encode_strs(values: Sequence[str | None], max_chars: int, split: bool = True) -> Wire:
+def encode_strs(values: Sequence[object], max_chars: int, split: bool = True) -> Wire:
     types = set(map(type, values))
-    if not types <= {str, _NONE}:
-        bad = next(v for v in values if type(v) not in (str, _NONE))
+    if not types <= _STR_OR_NONE:
+        bad = next(v for v in values if type(v) not in _STR_OR_NONE)
         raise MessageError(f"STR column holds {type(bad).__name__}: {bad!r}")
-    if not values:
+    strs = cast("Sequence[str | None]", values)
+    if not strs:
         return None
-    first = values[0]
-    if values.count(first) == len(values):
+    first = strs[0]
+    if strs.count(first) == len(strs):
         if first is not None and len(first) > max_chars:
             raise StringTooLong(f"string of {len(first)} chars > {max_chars}")
         return first
     index: dict[str, int] = {}
-    for v in values:
+    for v in strs:
         if v is not None and v not in index:
             index[v] = len(index)
     strings = list(index)
     if strings and max(map(len, strings)) > max_chars:
         raise StringTooLong(f"string longer than {max_chars} chars")
-    get = index.__getitem__
-    if _NONE in types:
-        idx: list[int | None] = [None if v is None else get(v) for v in values]
-    else:
-        idx = list(map(get, values))  # type: ignore[arg-type]
+    idx = [None if v is None else index[v] for v in strs]
     idx_wire = encode_ints(idx, ())
     parts = _split_table(strings, max_chars) if split else None
     if parts is not None and _packed_size(parts) < _packed_size(strings):
@@ -247,11 +254,14 @@ def _split_table(strings: list[str], max_chars: int) -> list[Wire] | None:
     """
     if len(strings) < _SPLIT_MIN_STRINGS:
         return None
-    parts = [_CODE.fullmatch(s) for s in strings]
-    if None in parts:
-        return None
-    prefixes = [m.group(1) for m in parts]  # type: ignore[union-attr]
-    digits = [m.group(2) for m in parts]  # type: ignore[union-attr]
+    prefixes: list[str] = []
+    digits: list[str] = []
+    for s in strings:
+        match = _CODE.fullmatch(s)
+        if match is None:
+            return None
+        prefixes.append(match.group(1))
+        digits.append(match.group(2))
     return [
         encode_strs(prefixes, max_chars, split=False),
         encode_ints(list(map(int, digits)), ()),
@@ -259,7 +269,7 @@ def _split_table(strings: list[str], max_chars: int) -> list[Wire] | None:
     ]
 
 
-def encode_dates(values: Sequence[str | None]) -> Wire:
+def encode_dates(values: Sequence[object]) -> Wire:
     cache: dict[object, int | None] = {None: None}
     for v in set(values):
         if v not in cache:
@@ -269,10 +279,10 @@ def encode_dates(values: Sequence[str | None]) -> Wire:
 
 def encode_column(kind: ColumnType, values: Sequence[object], limits: Limits) -> Wire:
     if kind is ColumnType.INT:
-        return encode_ints(values)  # type: ignore[arg-type]
+        return encode_ints(values)
     if kind is ColumnType.STR:
-        return encode_strs(values, limits.max_string_chars)  # type: ignore[arg-type]
-    return encode_dates(values)  # type: ignore[arg-type]
+        return encode_strs(values, limits.max_string_chars)
+    return encode_dates(values)
 
 
 # -- decoding ---------------------------------------------------------------
@@ -284,52 +294,6 @@ def _const_int(obj: Wire) -> int | None:
     if type(obj) is not int or not INT_MIN <= obj <= INT_MAX:
         raise MessageError(f"bad constant INT column: {obj!r}")
     return obj
-
-
-def _decode_simple(obj: Wire, n: int, divisor_ok: bool) -> list[int | None]:
-    if type(obj) is not list:
-        return [_const_int(obj)] * n
-    if len(obj) not in ((2, 4) if divisor_ok else (2,)):
-        raise MessageError(f"INT column array has {len(obj)} items")
-    mode, vals = obj[0], obj[1]
-    if mode == FIXED and type(mode) is int:
-        vals = _unpack_fixed(vals, n)
-    if type(vals) is not list or len(vals) != n:
-        raise MessageError(f"INT column does not hold {n} values")
-    types = set(map(type, vals))
-    if not types <= _INT_OR_NONE:
-        raise MessageError("INT column holds a non-integer")
-    if mode in (RAW, FIXED) and type(mode) is int:
-        out: list[int | None] = vals
-    elif mode == DELTA and type(mode) is int:
-        if _NONE in types:
-            out = []
-            acc = 0
-            for v in vals:
-                if v is None:
-                    out.append(None)
-                else:
-                    acc += v
-                    out.append(acc)
-        else:
-            out = list(accumulate(vals))
-    else:
-        raise MessageError(f"unknown INT column mode: {mode!r}")
-    if len(obj) == 4:
-        d = obj[2]
-        if type(d) is not int or not 2 <= d <= _PACK_MAX:
-            raise MessageError(f"bad INT column divisor: {d!r}")
-        rem = _decode_simple(obj[3], n, False)
-        if None in rem:
-            raise MessageError("INT column remainders hold NULL")
-        if type(obj[3]) is not list:
-            r = rem[0] if n else 0
-            out = [None if q is None else q * d + r for q in out] if _NONE in types else [q * d + r for q in out]  # type: ignore[operator]
-        elif _NONE in types:
-            out = [None if q is None else q * d + r for q, r in zip(out, rem, strict=True)]  # type: ignore[operator]
-        else:
-            out = [q * d + r for q, r in zip(out, rem, strict=True)]  # type: ignore[operator]
-    return out
 
 
 def _unpack_fixed(data: object, n: int) -> list[int]:
@@ -344,71 +308,124 @@ def _unpack_fixed(data: object, n: int) -> list[int]:
     return [int.from_bytes(data[i : i + width], "big") for i in range(0, len(data), width)]
 
 
-def decode_ints(obj: Wire, n: int) -> list[int | None]:
-    out = _decode_simple(obj, n, True)
-    if type(obj) is list:
-        present = [v for v in out if v is not None] if None in out else out
-        if present and (min(present) < INT_MIN or max(present) > INT_MAX):  # type: ignore[type-var]
-            raise MessageError("INT value outside the signed 64-bit range")
+def _running_sums(deltas: list[int | None], has_null: bool) -> list[int | None]:
+    if not has_null:
+        return list(accumulate(cast("list[int]", deltas)))
+    out: list[int | None] = []
+    acc = 0
+    for d in deltas:
+        if d is None:
+            out.append(None)
+        else:
+            acc += d
+            out.append(acc)
     return out
 
 
-def _check_str(s: object, max_chars: int) -> None:
-    if type(s) is not str:
-        raise MessageError(f"STR column holds {type(s).__name__}")
-    if len(s) > max_chars:  # type: ignore[arg-type]
-        raise StringTooLong(f"string of {len(s)} chars > {max_chars}")  # type: ignore[arg-type]
+def _decode_simple(obj: Wire, n: int, divisor_ok: bool) -> list[int | None]:
+    if type(obj) is not list:
+        return [_const_int(obj)] * n
+    items = cast("list[Wire]", obj)
+    if len(items) not in ((2, 4) if divisor_ok else (2,)):
+        raise MessageError(f"INT column array has {len(items)} items")
+    mode, vals = items[0], items[1]
+    if type(mode) is not int or mode not in (RAW, DELTA, FIXED):
+        raise MessageError(f"unknown INT column mode: {mode!r}")
+    if mode == FIXED:
+        vals = _unpack_fixed(vals, n)
+    if type(vals) is not list or len(vals) != n:
+        raise MessageError(f"INT column does not hold {n} values")
+    types = set(map(type, vals))
+    if not types <= _INT_OR_NONE:
+        raise MessageError("INT column holds a non-integer")
+    has_null = _NONE in types
+    out = cast("list[int | None]", vals)
+    if mode == DELTA:
+        out = _running_sums(out, has_null)
+    if len(items) == 4:
+        out = _apply_divisor(out, has_null, items[2], items[3], n)
+    return out
+
+
+def _apply_divisor(quotients: list[int | None], has_null: bool, d: Wire, rem_w: Wire, n: int) -> list[int | None]:
+    if type(d) is not int or not 2 <= d <= _PACK_MAX:
+        raise MessageError(f"bad INT column divisor: {d!r}")
+    rem = _decode_simple(rem_w, n, False)
+    if None in rem:
+        raise MessageError("INT column remainders hold NULL")
+    rems = cast("list[int]", rem)
+    if not has_null:
+        qs = cast("list[int]", quotients)
+        if type(rem_w) is not list:
+            r = rems[0] if n else 0
+            return [q * d + r for q in qs]
+        return [q * d + r for q, r in zip(qs, rems, strict=True)]
+    return [None if q is None else q * d + r for q, r in zip(quotients, rems, strict=True)]
+
+
+def decode_ints(obj: Wire, n: int) -> list[int | None]:
+    out = _decode_simple(obj, n, True)
+    if type(obj) is list and not _within(_present(out), INT_MIN, INT_MAX):
+        raise MessageError("INT value outside the signed 64-bit range")
+    return out
+
+
+def _non_null(values: list[int | None], what: str) -> list[int]:
+    if None in values:
+        raise MessageError(f"{what} holds NULL")
+    return cast("list[int]", values)
 
 
 def decode_strs(obj: Wire, n: int, max_chars: int) -> list[str | None]:
     if obj is None:
         return [None] * n
     if type(obj) is str:
-        _check_str(obj, max_chars)
+        if len(obj) > max_chars:
+            raise StringTooLong(f"string of {len(obj)} chars > {max_chars}")
         return [obj] * n
     if type(obj) is not list or len(obj) not in (2, 5):
         raise MessageError("bad STR column")
-    strings = _plain_table(obj[0], n, max_chars) if len(obj) == 2 else _joined_table(obj, n, max_chars)
-    idx = decode_ints(obj[-1], n)
+    items = cast("list[Wire]", obj)
+    strings = _plain_table(items[0], n, max_chars) if len(items) == 2 else _joined_table(items, n, max_chars)
+    idx = decode_ints(items[-1], n)
     has_null = None in idx
-    present = [i for i in idx if i is not None] if has_null else idx
-    if present and (min(present) < 0 or max(present) >= len(strings)):  # type: ignore[type-var,operator]
+    if not _within(_present(idx), 0, len(strings) - 1):
         raise MessageError("STR column index out of range")
     if has_null:
         return [None if i is None else strings[i] for i in idx]
-    return list(map(strings.__getitem__, idx))  # type: ignore[arg-type]
+    return list(map(strings.__getitem__, cast("list[int]", idx)))
 
 
-def _plain_table(strings: object, n: int, max_chars: int) -> list[str]:
-    if type(strings) is not list:
+def _plain_table(obj: Wire, n: int, max_chars: int) -> list[str]:
+    if type(obj) is not list:
         raise MessageError("STR column table must be a list")
-    if len(strings) > n:
+    if len(obj) > n:
         raise MessageError("STR column has more strings than rows")
-    if strings:
-        if not set(map(type, strings)) <= _STR_TYPES:
-            raise MessageError("STR column table holds a non-string")
-        if max(map(len, strings)) > max_chars:
-            raise StringTooLong(f"string longer than {max_chars} chars")
+    if obj and not set(map(type, obj)) <= _STR_TYPES:
+        raise MessageError("STR column table holds a non-string")
+    strings = cast("list[str]", obj)
+    if strings and max(map(len, strings)) > max_chars:
+        raise StringTooLong(f"string longer than {max_chars} chars")
     return strings
 
 
-def _joined_table(obj: list[Wire], n: int, max_chars: int) -> list[str]:
-    m, prefixes_w, numbers_w, widths_w, _ = obj
+def _joined_table(items: list[Wire], n: int, max_chars: int) -> list[str]:
+    m, prefixes_w, numbers_w, widths_w, _ = items
     if type(m) is not int or not 0 <= m <= n:
         raise MessageError(f"bad split STR table size: {m!r}")
     if type(prefixes_w) is list and len(prefixes_w) != 2:
         raise MessageError("split STR table prefixes must not be split again")
     prefixes = decode_strs(prefixes_w, m, max_chars)
-    numbers = decode_ints(numbers_w, m)
-    widths = decode_ints(widths_w, m)
-    if m and (None in prefixes or None in numbers or None in widths):
-        raise MessageError("split STR table holds NULL")
-    if m and (min(numbers) < 0 or min(widths) < 1 or max(widths) > _MAX_DIGITS):  # type: ignore[type-var]
+    if None in prefixes:
+        raise MessageError("split STR table prefixes hold NULL")
+    numbers = _non_null(decode_ints(numbers_w, m), "split STR table numbers")
+    widths = _non_null(decode_ints(widths_w, m), "split STR table widths")
+    if not _within(numbers, 0, INT_MAX) or not _within(widths, 1, _MAX_DIGITS):
         raise MessageError("split STR table number or width out of range")
     digits = list(map(str, numbers))
-    if any(len(d) > w for d, w in zip(digits, widths, strict=True)):  # type: ignore[operator]
+    if any(len(s) > w for s, w in zip(digits, widths, strict=True)):
         raise MessageError("split STR table number wider than its width")
-    strings = [p + d.zfill(w) for p, d, w in zip(prefixes, digits, widths, strict=True)]  # type: ignore[operator,arg-type]
+    strings = [f"{p}{s.zfill(w)}" for p, s, w in zip(prefixes, digits, widths, strict=True)]
     if strings and max(map(len, strings)) > max_chars:
         raise StringTooLong(f"string longer than {max_chars} chars")
     return strings

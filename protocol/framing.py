@@ -106,9 +106,10 @@ def _read_uleb128(data: bytes, pos: int, end: int) -> tuple[int, int]:
 def pack_body(obj: object) -> bytes:
     """msgpack bytes of a wire object; MessageError if it is not packable."""
     try:
-        return msgpack.packb(obj, use_bin_type=True)
+        body: bytes = msgpack.packb(obj, use_bin_type=True)
     except (TypeError, ValueError, OverflowError, UnicodeError) as exc:
         raise MessageError(f"cannot pack message: {exc}") from exc
+    return body
 
 
 def encode_frame(

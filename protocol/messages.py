@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Final, Self, TypeAlias
+from typing import ClassVar, Final, Self, TypeAlias, cast
 
 from . import hlc
 from .batch import decode_batch, encode_batch
@@ -176,7 +176,7 @@ class ErrorResponse:
         return cls(
             code=_str(f[1], "code", MAX_NODE_CHARS),
             message=_str(f[2], "message", limits.max_string_chars),
-            detail=detail,  # type: ignore[arg-type]
+            detail=cast("dict[str, object] | None", detail),
         )
 
 

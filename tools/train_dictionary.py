@@ -30,7 +30,9 @@ from protocol import hlc  # noqa: E402
 from protocol.capabilities import SUPPORTED  # noqa: E402
 from protocol.framing import pack_body  # noqa: E402
 from protocol.messages import ErrorResponse, Message, SyncRequest, SyncResponse  # noqa: E402
-from protocol.records import Change  # noqa: E402
+from protocol.records import Change, Value  # noqa: E402
+
+Row = tuple[Value, ...]
 
 YEAR = "2025/2026"
 SEMESTER_START = date(2025, 9, 15)
@@ -135,7 +137,7 @@ def massar_code(rng: random.Random) -> str:
 @dataclass
 class Pupil:
     code: str
-    row: tuple[object, ...]
+    row: Row
     klass: str
 
 
@@ -156,9 +158,7 @@ class Outbox:
         self.last = last_hlc
         self.changes: list[Change] = []
 
-    def add(
-        self, table: str, key: tuple[object, ...], row: tuple[object, ...] | None, now_ms: int, base: int = 0
-    ) -> None:
+    def add(self, table: str, key: Row, row: Row | None, now_ms: int, base: int = 0) -> None:
         self.seq += 1
         self.last = hlc.tick(self.last, now_ms)
         self.changes.append(Change(table, key, row, self.origin, self.seq, self.last, base))
@@ -196,9 +196,10 @@ def _score(rng: random.Random) -> int:
 
 def grade_rows(
     rng: random.Random, school: School, klass: str, subject: str, semester: int, assessment: int
-) -> list[tuple[object, ...]]:
-    rows = []
+) -> list[Row]:
+    rows: list[Row] = []
     for p in school.by_class[klass]:
+        row: Row
         if rng.random() < 0.02:
             row = (school.code, YEAR, p.code, subject, semester, assessment, None, 1, int(rng.random() < 0.5), None)
         else:
@@ -207,7 +208,7 @@ def grade_rows(
     return rows
 
 
-def absence_row(rng: random.Random, school: School, pupil: Pupil, day: date) -> tuple[object, ...]:
+def absence_row(rng: random.Random, school: School, pupil: Pupil, day: date) -> Row:
     hours = rng.choice([1, 2, 4, 8, 16, 32, 64, 128, 3, 12, 15, 240, 255, 255])
     justified = hours if rng.random() < 0.3 else 0
     reason = rng.choice(REASONS) if justified else None
@@ -241,7 +242,7 @@ def semester_upload(seed: int = 1, n_pupils: int = 600, n_absences: int = 3000, 
     school = make_school(rng, "04512K", n_pupils)
     out = Outbox(school.code)
     days = school_days(SEMESTER_START, SEMESTER_END)
-    events: list[tuple[int, str, object]] = []
+    events: list[tuple[int, str, tuple[str, str, int] | date]] = []
     for klass in school.classes:
         for subject, *_, tests in SUBJECTS:
             for assessment in [*range(1, tests + 1), 5]:
@@ -261,18 +262,17 @@ def semester_upload(seed: int = 1, n_pupils: int = 600, n_absences: int = 3000, 
             events.append((_ms(day, 9 + k * 0.01), "absences", day))
     events.sort(key=lambda e: e[0])
     seen: set[tuple[str, str]] = set()
-    for t, kind, what in events:
-        if kind == "grades":
-            klass, subject, assessment = what  # type: ignore[misc]
+    for t, _, what in events:
+        if isinstance(what, tuple):
+            klass, subject, assessment = what
             for i, row in enumerate(grade_rows(rng, school, klass, subject, semester, assessment)):
                 out.add("grades", (row[1], row[2], row[3], row[4], row[5]), row, t + i // 8)
         else:
-            day = what
             pupil = rng.choice(school.pupils)
-            while (pupil.code, day.isoformat()) in seen:  # type: ignore[union-attr]
+            while (pupil.code, what.isoformat()) in seen:
                 pupil = rng.choice(school.pupils)
-            seen.add((pupil.code, day.isoformat()))  # type: ignore[union-attr]
-            row = absence_row(rng, school, pupil, day)  # type: ignore[arg-type]
+            seen.add((pupil.code, what.isoformat()))
+            row = absence_row(rng, school, pupil, what)
             out.add("absences", (row[1], row[2]), row, t)
     return out.changes
 
@@ -443,7 +443,7 @@ def sample_messages(seed: int = 7, count: int = 1500) -> list[Message]:
 
 
 def train(seed: int, size: int, dict_id: int) -> bytes:
-    samples = [pack_body(m.to_wire()) for m in sample_messages(seed)]
+    samples: list[bytes | bytearray | memoryview] = [pack_body(m.to_wire()) for m in sample_messages(seed)]
     # Whole bulk uploads too, cut in pieces as zstd's trainer prefers.
     for body in (pack_body(SyncRequest("04512K", frozenset(SUPPORTED), 0, semester_upload(seed + 1), 0).to_wire()),):
         samples.extend(body[i : i + 4096] for i in range(0, len(body), 4096))
