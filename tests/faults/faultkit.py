@@ -1,0 +1,292 @@
+"""Shared pieces of the fault suites: the run's report, the trial scale, row hashes, servers and nodes.
+
+The report (REPORT) is filled by the tests and printed once at the end of the
+session by the `pytest_terminal_summary` hook of this folder's conftest.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from protocol.auth import node_key_from_token
+from protocol.tables import BY_NAME, TABLES
+
+REPO = Path(__file__).resolve().parents[2]
+YEAR = "2024/2025"  # a past school year: every sample date is in the past, whatever the day
+SCHOOL_TABLES = tuple(t.name for t in TABLES if not t.national)
+NATIONAL_TABLES = tuple(t.name for t in TABLES if t.national)
+
+
+def fault_scale() -> int:
+    """MASSAR_FAULT_SCALE (default 1) multiplies the trial counts for a long run."""
+    raw = os.environ.get("MASSAR_FAULT_SCALE", "1").strip() or "1"
+    try:
+        value = int(raw)
+    except ValueError:
+        raise RuntimeError(f"MASSAR_FAULT_SCALE must be a positive integer, not {raw!r}") from None
+    if value < 1:
+        raise RuntimeError(f"MASSAR_FAULT_SCALE must be a positive integer, not {raw!r}")
+    return value
+
+
+SCALE = fault_scale()
+
+
+# --------------------------------------------------------------------------
+# The session report
+
+
+@dataclass
+class Report:
+    counts: Counter = field(default_factory=Counter)
+    resent: list[tuple[str, int, int]] = field(default_factory=list)  # (what, bytes re-sent, bytes of the data)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.counts[key] += n
+
+    def lines(self) -> list[str]:
+        c = self.counts
+        out = [f"MASSAR_FAULT_SCALE={SCALE}"]
+        if c["kills"] or c["kill_attempts"]:
+            out.append(
+                f"kills survived: {c['kills']} (node sync {c['kills_node']}, server {c['kills_server']}, "
+                f"local import {c['kills_import']}); {c['kills_mid_sync']} landed after the sync had started to move data; "
+                f"{c['kill_attempts'] - c['kills']} sync attempts finished before their kill"
+            )
+        if c["links"]:
+            out.append(f"cut or bad links survived: {c['links']} (connections cut by the proxy: {c['cuts']})")
+        for what, resent, total in self.resent:
+            share = f" ({100 * resent / total:.1f}% of {total} bytes pushed)" if total else ""
+            out.append(f"bytes re-sent after cuts, {what}: {resent}{share}")
+        if c["hostile"]:
+            out.append(f"hostile cases refused: {c['hostile']} (central API {c['hostile_api']}, node web forms {c['hostile_web']})")
+        if c["convergence_examples"]:
+            out.append(
+                f"convergence examples run: {c['convergence_examples']} ({c['convergence_steps']} steps, "
+                f"{c['convergence_syncs']} syncs, {c['convergence_lost_requests']} requests lost, "
+                f"{c['convergence_lost_responses']} responses lost, {c['convergence_conflicts']} conflicts logged)"
+            )
+        out.extend(self.notes)
+        return out
+
+
+REPORT = Report()
+
+
+# --------------------------------------------------------------------------
+# Hashes
+
+
+def _connect_ro(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+
+
+def school_rows(conn: sqlite3.Connection, table: str, school: str | None) -> list[tuple]:
+    """Every row of a synced table in wire column order, sorted; school-owned tables filtered to `school`."""
+    spec = BY_NAME[table]
+    sql = f"SELECT {', '.join(spec.column_names)} FROM {table}"
+    params: list = []
+    if school is not None and not spec.national:
+        sql += " WHERE school = ?"
+        params.append(school)
+    return sorted(map(tuple, conn.execute(sql, params).fetchall()), key=repr)
+
+
+def table_hashes(path: Path, school: str | None, tables: tuple[str, ...] = SCHOOL_TABLES) -> dict[str, tuple[int, str]]:
+    """{table: (row count, sha256 of the rows)} of the synced tables, filtered to `school`."""
+    conn = _connect_ro(path)
+    try:
+        out = {}
+        for table in tables:
+            rows = school_rows(conn, table, school)
+            out[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()[:16])
+        return out
+    finally:
+        conn.close()
+
+
+# Columns of `_schools` a refused request may legitimately move: the burnt counter, the last error.
+_SCHOOL_VOLATILE = {"last_counter", "last_error", "last_sync"}
+
+
+def store_digest(path: Path) -> str:
+    """A hash of every row of every table of a SQLite file (the volatile `_schools` columns aside)."""
+    conn = _connect_ro(path)
+    try:
+        h = hashlib.sha256()
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for name in names:
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
+            if name == "_schools":
+                cols = [c for c in cols if c not in _SCHOOL_VOLATILE]
+            h.update(name.encode())
+            for row in sorted(repr(r) for r in conn.execute(f"SELECT {', '.join(cols)} FROM {name}")):
+                h.update(row.encode())
+        return h.hexdigest()
+    finally:
+        conn.close()
+
+
+def query(path: Path, sql: str, params: list | tuple = ()) -> list[tuple]:
+    conn = _connect_ro(path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------
+# Processes
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def massar_argv(*args: object) -> list[str]:
+    return [sys.executable, "-m", "syncclient.cli", *map(str, args)]
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "MASSAR_DATA"}
+    env["PYTHONIOENCODING"] = "utf-8"
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def run_massar(*args: object, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        massar_argv(*args), capture_output=True, text=True, encoding="utf-8", env=child_env(), cwd=REPO, timeout=timeout
+    )
+
+
+class ServerProcess:
+    """`massar server serve` in a subprocess on a fixed port (so nodes keep their URL across restarts)."""
+
+    def __init__(self, folder: Path, port: int, log: Path) -> None:
+        self.folder, self.port, self.log = folder, port, log
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        assert self.proc is None
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                massar_argv("server", "serve", "--data", self.folder, "--port", self.port),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=child_env(),
+                cwd=REPO,
+            )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        with httpx.Client(timeout=1.0) as client:
+            while True:
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"the server exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(self.url + "/health").status_code == 200:
+                        return
+                if time.monotonic() > deadline:
+                    raise AssertionError("the server did not answer /health in time")
+                time.sleep(0.05)
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+
+# --------------------------------------------------------------------------
+# In-process central server and nodes
+
+
+@dataclass
+class CentralThread:
+    """The central server (`server.app.create_app`) under uvicorn in a thread of the test process."""
+
+    folder: Path
+    server: object = None
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        from server.store import DB_NAME
+
+        return self.folder / DB_NAME
+
+    @property
+    def url(self) -> str:
+        return self.server.url  # type: ignore[attr-defined]
+
+    @property
+    def port(self) -> int:
+        return self.server.port  # type: ignore[attr-defined]
+
+    @contextlib.contextmanager
+    def db(self) -> Iterator:
+        from server.store import open_central
+
+        conn = open_central(self.folder)
+        try:
+            yield conn
+        finally:
+            conn.conn.close()
+
+    def add_school(self, code: str) -> str:
+        from server.schools import add_school
+
+        with self.db() as db:
+            token = add_school(db, code, f"École {code}")
+        self.tokens[code] = token
+        return token
+
+
+@contextlib.contextmanager
+def central_thread(folder: Path) -> Iterator[CentralThread]:
+    from bench.serve import ServerThread
+    from server.app import create_app
+    from server.store import open_central
+
+    open_central(folder, create=True).conn.close()
+    server = ServerThread(create_app(folder), lifespan="on")
+    server.start()
+    try:
+        yield CentralThread(folder, server)
+    finally:
+        server.stop()
+
+
+def node_key(school: str, token: str) -> str:
+    return node_key_from_token(school, token).hex()
