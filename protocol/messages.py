@@ -79,15 +79,18 @@ class SyncRequest:
     want_pull: bool = True
 
     def to_wire(self) -> list[object]:
+        # The same checks as the receiver's: a bad field fails here, not there.
+        if not _str(self.node, "node", MAX_NODE_CHARS):
+            raise MessageError("node must not be empty")
         if any(c.origin != self.node for c in self.push):
             raise MessageError("pushed changes must all originate from the requesting node")
         return [
             self.TYPE,
             self.node,
             to_mask(self.capabilities),
-            self.pull_cursor,
-            self.node_hlc,
-            self.want_pull,
+            _int(self.pull_cursor, "pull_cursor"),
+            _int(self.node_hlc, "node_hlc", 0, hlc.MAX_HLC),
+            _bool(self.want_pull, "want_pull"),
             encode_batch(self.push, with_origin=False),
         ]
 
@@ -126,12 +129,12 @@ class SyncResponse:
         return [
             self.TYPE,
             to_mask(self.capabilities),
-            self.acked_seq,
-            self.server_hlc,
-            self.pull_cursor,
-            self.more_pull,
-            self.clamp_hlc,
-            self.conflicts,
+            _int(self.acked_seq, "acked_seq"),
+            _int(self.server_hlc, "server_hlc", 0, hlc.MAX_HLC),
+            _int(self.pull_cursor, "pull_cursor"),
+            _bool(self.more_pull, "more_pull"),
+            _int(self.clamp_hlc, "clamp_hlc", 0, hlc.MAX_HLC),
+            _int(self.conflicts, "conflicts"),
             encode_batch(self.pull, with_origin=True),
         ]
 
@@ -165,7 +168,9 @@ class ErrorResponse:
         return cls(exc.code, str(exc), detail)
 
     def to_wire(self) -> list[object]:
-        return [self.TYPE, self.code, self.message, self.detail]
+        if self.detail is not None and not all(type(k) is str for k in self.detail):
+            raise MessageError("ErrorResponse detail keys must be strings")
+        return [self.TYPE, _str(self.code, "code", MAX_NODE_CHARS), _str(self.message, "message", 1 << 31), self.detail]
 
     @classmethod
     def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:

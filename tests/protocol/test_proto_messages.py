@@ -88,6 +88,23 @@ def test_push_must_come_from_the_node() -> None:
         encode_message(SyncRequest(NODE, CAPS, 0, [stranger], 0))
 
 
+@pytest.mark.parametrize(
+    "msg",
+    [
+        pytest.param(SyncRequest("", CAPS, 0, [], 0), id="empty-node"),
+        pytest.param(SyncRequest(NODE, CAPS, -1, [], 0), id="negative-cursor"),
+        pytest.param(SyncRequest(NODE, CAPS, 0, [], -5), id="negative-hlc"),
+        pytest.param(SyncRequest(NODE, CAPS, 0, [], 0, 1), id="int-want-pull"),  # type: ignore[arg-type]
+        pytest.param(SyncResponse(CAPS, 0, 0, [], 0, False, 0, -1), id="negative-conflicts"),
+        pytest.param(SyncResponse(CAPS, True, 0, [], 0, False, 0, 0), id="bool-acked-seq"),
+        pytest.param(ErrorResponse("x", "y", {1: 2}), id="int-detail-key"),  # type: ignore[dict-item]
+    ],
+)
+def test_senders_check_fields_too(msg: SyncRequest | SyncResponse | ErrorResponse) -> None:
+    with pytest.raises(MessageError):
+        encode_message(msg)
+
+
 def test_pushed_changes_get_the_node_as_origin() -> None:
     mine = Change("subjects", ("A",), None, NODE, 1, 1)
     out = decode_message(encode_message(SyncRequest(NODE, CAPS, 0, [mine], 5)))
