@@ -37,5 +37,16 @@ def test_dictionary_and_constants_match() -> None:
     assert f"{DEFAULT_LIMITS.max_records:,}".replace(",", " ") in SPEC
 
 
-def test_transport_section_is_left_to_the_sync_engine() -> None:
-    assert "## HTTP transport and sync semantics" in SPEC
+def test_server_refusals_match() -> None:
+    """Section 10.6 lists every code the central server answers with, at its status."""
+    from protocol.auth import AuthHeaderError
+    from server import errors as server_errors
+    from server.ingest import InvalidRow
+
+    classes = [AuthHeaderError, InvalidRow]
+    classes += [c for c in vars(server_errors).values() if isinstance(c, type) and issubclass(c, Exception)]
+    for cls in classes:
+        if cls.code in ("server_error", "unauthorized"):
+            continue  # roots of the tree, never raised themselves
+        assert re.search(rf"\| `{cls.code}` \| {cls.status} \|", SPEC), cls.code
+    assert "## 10. HTTP transport and sync semantics" in SPEC
