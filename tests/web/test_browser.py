@@ -53,7 +53,9 @@ def browser():
     import os
 
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed")
+        if os.environ.get("MASSAR_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing but MASSAR_REQUIRE_BROWSER is set (CI must run browser tests)")
+        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
