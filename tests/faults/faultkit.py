@@ -70,7 +70,7 @@ class Report:
         if c["links"]:
             out.append(f"cut or bad links survived: {c['links']} (connections cut by the proxy: {c['cuts']})")
         for what, resent, total in self.resent:
-            share = f" ({100 * resent / total:.1f}% of {total} bytes pushed)" if total else ""
+            share = f" ({100 * resent / total:.1f}% of the {total} bytes of a clean sync)" if total else ""
             out.append(f"bytes re-sent after cuts, {what}: {resent}{share}")
         if c["hostile"]:
             out.append(f"hostile cases refused: {c['hostile']} (central API {c['hostile_api']}, node web forms {c['hostile_web']})")
