@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from domain.errors import DomainError
 from protocol.auth import parse_authorization
-from protocol.errors import ProtocolError
+from protocol.errors import ProtocolError, VersionError
 from protocol.limits import DEFAULT_LIMITS, Limits
 
 from .errors import BodyTooLarge, ServerError
@@ -79,7 +79,12 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
         school = getattr(request.state, "school", None)
         if school and getattr(request.state, "key_ok", False):
             await run_in_threadpool(record_sync, db(), school, error=f"{code}: {exc}")
-        body = json.dumps({"error": code, "message": str(exc)}, ensure_ascii=False).encode()
+        message = str(exc)
+        if isinstance(exc, VersionError):
+            # VersionError says "this side"/"the peer"; the node shows this text to people: name the side.
+            who = "the central server must upgrade" if exc.theirs > exc.ours else "this node must upgrade"
+            message = f"protocol version {exc.theirs} is not supported by the central server (it speaks {exc.ours}): {who}"
+        body = json.dumps({"error": code, "message": message}, ensure_ascii=False).encode()
         return Response(body, status_code=status, media_type="application/json")
 
     def close_all() -> None:

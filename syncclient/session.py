@@ -91,7 +91,8 @@ class SyncSession:
                 failures += 1
                 result.failures += 1
                 result.errors.append(str(exc))
-                self.budget = max(MIN_BUDGET, self.budget // 2)
+                # Halve what was sent, not a budget the frame did not even reach.
+                self.budget = max(MIN_BUDGET, min(self.budget, len(body)) // 2)
                 if failures >= MAX_ATTEMPTS:
                     self._remember(error=str(exc))
                     raise

@@ -1,0 +1,119 @@
+"""Fixtures of the end-to-end sync suite: a real central server (uvicorn in a thread) and real school nodes.
+
+`central` serves `server.app.create_app(folder)` on 127.0.0.1 (an ephemeral port)
+from a fresh folder; `make_node(code)` registers the school on it and creates the
+school's node with the derived key, as `massar node init --server --token` would.
+Everything opened is closed at teardown (the suite runs with warnings as errors).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+import uvicorn
+
+from protocol.auth import node_key_from_token
+from server.app import create_app
+from server.schools import add_school, revoke_school
+from server.store import DB_NAME, open_central
+from syncclient.store import NodeStore
+
+from .helpers import YEAR
+
+
+class ThreadedServer:
+    """uvicorn.Server in a background thread (no signal handlers off the main thread), stopped cleanly."""
+
+    def __init__(self, app: object) -> None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
+
+    def start(self) -> int:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.01)
+        return self.server.servers[0].sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        if self.thread.is_alive():
+            raise RuntimeError("the test server did not stop")
+
+
+@dataclass
+class Central:
+    folder: Path
+    url: str
+    port: int
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / DB_NAME
+
+    @contextlib.contextmanager
+    def db(self) -> Iterator[sqlite_utils.Database]:
+        """A connection of its own to the central file, closed on exit."""
+        conn = open_central(self.folder)
+        try:
+            yield conn
+        finally:
+            conn.conn.close()
+
+    def add_school(self, code: str, name: str | None = None) -> str:
+        with self.db() as db:
+            token = add_school(db, code, name or f"École {code}")
+        self.tokens[code] = token
+        return token
+
+    def revoke_school(self, code: str) -> None:
+        with self.db() as db:
+            revoke_school(db, code)
+
+
+@pytest.fixture
+def central(tmp_path: Path) -> Iterator[Central]:
+    folder = tmp_path / "central"
+    open_central(folder, create=True).conn.close()
+    server = ThreadedServer(create_app(folder))
+    port = server.start()
+    try:
+        yield Central(folder, f"http://127.0.0.1:{port}", port)
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def make_node(tmp_path: Path, central: Central) -> Iterator[Callable[..., NodeStore]]:
+    """make_node(code, *, token=None, server=None, year=YEAR): a school node registered on `central`."""
+    opened: list[NodeStore] = []
+
+    def make(code: str, *, token: str | None = None, server: str | None = None, year: str = YEAR) -> NodeStore:
+        if token is None:
+            token = central.add_school(code)
+        store = NodeStore.init(
+            tmp_path / code,
+            code,
+            name=f"École {code}",
+            year=year,
+            server=server or central.url,
+            node_key=node_key_from_token(code, token).hex(),
+        )
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
