@@ -201,6 +201,10 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
     )
     if "grades" in upserts:
         _check_grade_scales(db, school)
+    if accepted:
+        # The server's clock must not fall behind a version it stores, or its own next
+        # correction of that record would carry an older stamp than the version it replaces.
+        db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [max(h for _, h in accepted)])
     new_acked = max(c.seq for c in fresh)
     db.conn.execute("UPDATE _schools SET acked_seq = ? WHERE code = ?", [max(acked, new_acked), school])
     return PushResult(max(acked, new_acked), len(accepted), len(conflicts))
