@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from server import commands as server_commands
 
 from . import demo, node_commands
+from .errors import handled
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,8 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .errors import handled
-
     return handled(args)
 
 
