@@ -84,16 +84,18 @@ def _current_row(db: sqlite_utils.Database, table: str, key: tuple) -> list | No
 
 def check_scope(school: str, changes: Sequence[Change]) -> None:
     """One row outside the school's scope refuses the whole push, before anything is written."""
+    owner_index: dict[str, int] = {}
     for c in changes:
-        spec = BY_NAME[c.table]
-        if spec.national:
-            raise ScopeViolation(f"{c.table} is published by the centre; a school cannot write it")
+        index = owner_index.get(c.table)
+        if index is None:
+            spec = BY_NAME[c.table]
+            if spec.national:
+                raise ScopeViolation(f"{c.table} is published by the centre; a school cannot write it")
+            index = owner_index[c.table] = spec.column_names.index("school")
         if c.origin != school:
             raise ScopeViolation(f"change from origin {c.origin!r} in a push by {school}")
-        if c.row is not None:
-            owner = c.row[spec.column_names.index("school")]
-            if owner != school:
-                raise ScopeViolation(f"{c.table} row {list(c.key)} belongs to school {owner!r}, not {school}")
+        if c.row is not None and c.row[index] != school:
+            raise ScopeViolation(f"{c.table} row {list(c.key)} belongs to school {c.row[index]!r}, not {school}")
 
 
 def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change], server_hlc: int) -> PushResult:
@@ -111,6 +113,10 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
     rebump: list[tuple[int, tuple]] = []
     conflicts: list[tuple] = []
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    bound = server_hlc + hlc_clock.MAX_SKEW  # hlc.clamp, hoisted out of the loop
+
+    def record(c: Change) -> str:
+        return json.dumps(list(c.key), ensure_ascii=False)
     for table, group in by_table.items():
         spec = BY_NAME[table]
         existing = _existing_versions(db, spec.wire_id, [c.key for c in group])
@@ -119,8 +125,7 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
             v = existing.get(slots)
             if v is not None and v.school not in (None, school):
                 raise ScopeViolation(f"{table} {list(c.key)} belongs to school {v.school}")
-            stamped = hlc_clock.clamp(c.hlc, server_hlc)
-            record = json.dumps(list(c.key), ensure_ascii=False)
+            stamped = c.hlc if c.hlc <= bound else bound
             if v is None or v.origin == school or c.base == v.sseq:
                 accepted.append((c, stamped))
             elif (stamped, school) > (v.hlc, v.origin):
@@ -129,7 +134,7 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
                 conflicts.append(
                     (
                         table,
-                        record,
+                        record(c),
                         school,
                         school,
                         stamped,
@@ -145,7 +150,7 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
                 conflicts.append(
                     (
                         table,
-                        record,
+                        record(c),
                         school,
                         v.origin,
                         v.hlc,
