@@ -1,0 +1,354 @@
+"""Convergence: a hypothesis state machine drives a central server and three school nodes (two collèges
+and a primary school) through random local work, directorate corrections, syncs in any order and failed
+syncs (request lost before the server sees it, answer lost after the server applied it).
+
+Invariants: at every step no node holds another school's row. After a final sync of everyone: each
+replica holds exactly the centre's rows for its scope, the centre holds the winning version of every
+record written (the greatest (hlc, origin) of the writes made to it, which the engine's conflict rule
+promises and hybrid clocks make the latest), conflict logs agree between `massar server conflicts` and
+each node's status, and a further sync of anyone moves nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from bench.netproxy import NetProxy
+from domain import absences, grades, incidents, sample
+from domain.errors import DomainError
+from domain.pupils import Term
+from protocol.tables import BY_NAME
+from syncclient import session as session_module
+from syncclient.cli import main as massar_main
+from syncclient.errors import ServerUnreachable
+from syncclient.session import SyncSession
+from syncclient.store import NodeStore
+
+from .faultkit import NATIONAL_TABLES, REPORT, SCALE, SCHOOL_TABLES, YEAR, central_thread, node_key, table_hashes
+
+pytestmark = pytest.mark.faults
+
+SCHOOLS = (("CA01", "college"), ("CB02", "college"), ("PC03", "primary"))
+DAYS = sample.school_days(YEAR, 1)[:12]
+WRITTEN = ("grades", "absences", "incidents")
+# A small record space, so that the nodes and the centre often edit the same records concurrently.
+PUPIL, SUBJECT, SEMESTER = st.integers(0, 1), st.integers(0, 1), st.just(1)
+ASSESSMENT, DAY = st.sampled_from([1, 5]), st.integers(0, 2)
+NO_FAULT = {"cut_up_after": None, "cut_down_after": None, "fault_connections": None}
+
+
+def key_where(table: str) -> str:
+    return " AND ".join(f"{k} = ?" for k in BY_NAME[table].key)
+
+
+def read_row(db, table: str, key: tuple) -> tuple | None:
+    spec = BY_NAME[table]
+    row = db.execute(f"SELECT {', '.join(spec.column_names)} FROM {table} WHERE {key_where(table)}", list(key)).fetchone()
+    return None if row is None else tuple(row)
+
+
+def quarter_points(mark: int, scale: int) -> Decimal:
+    """`mark` quarter points out of 20, on the class's scale (/20 in collège, /10 in primary)."""
+    return Decimal(mark * 25 * scale // 20) / 100
+
+
+def cli_json(*args: str) -> object:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert massar_main(list(args)) == 0
+    return json.loads(out.getvalue())
+
+
+class Node:
+    def __init__(self, folder: Path, code: str, mix: str, token: str, proxy: NetProxy, seed: int) -> None:
+        self.code, self.proxy = code, proxy
+        self.store = NodeStore.init(folder, code, year=YEAR, server=proxy.url, node_key=node_key(code, token))
+        self.term = self.store.term
+        classes = 6 if mix == "primary" else 3
+        self.sample = sample.make_school(self.store.db, self.term, seed=seed, pupils=6, classes=classes, level_mix=mix)
+        self.pupils = self.sample.pupils
+
+    @property
+    def db(self):
+        return self.store.db
+
+    def subject(self, pupil: str, i: int) -> str:
+        subjects = self.sample.subjects[self.sample.level_of(pupil)]
+        return subjects[i % len(subjects)]
+
+    def scale(self, pupil: str) -> int:
+        return self.sample.scale[self.sample.level_of(pupil)]
+
+
+class Convergence(RuleBasedStateMachine):
+    """One example: fresh central server, three fresh nodes, each behind its own fault-injecting proxy."""
+
+    root: Path  # set by the test
+    counter = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        type(self).counter += 1
+        self.exit = contextlib.ExitStack()
+        base = self.root / f"ex{self.counter}"
+        self.central = self.exit.enter_context(central_thread(base / "central"))
+        self.nodes: list[Node] = []
+        for i, (code, mix) in enumerate(SCHOOLS):
+            token = self.central.add_school(code)
+            proxy = self.exit.enter_context(NetProxy(self.central.port))
+            node = Node(base / code, code, mix, token, proxy, seed=100 + i)
+            self.exit.callback(node.store.close)
+            self.nodes.append(node)
+        # The model: every write made to a record, as (hlc, origin, row or None for a delete).
+        self.writes: dict[tuple[str, tuple], list[tuple[int, str, tuple | None]]] = {}
+        REPORT.add("convergence_examples")
+
+    # -- recording writes ---------------------------------------------------------------
+
+    def _node_write(self, node: Node, table: str, key: tuple, before: tuple | None) -> None:
+        after = read_row(node.db, table, key)
+        if after == before:
+            return  # nothing changed: nothing captured, nothing to travel
+        spec = BY_NAME[table]
+        hlc = node.db.execute(
+            f"SELECT hlc FROM _outbox WHERE tbl = ? AND pk = json_array({', '.join('?' * len(key))})",
+            [spec.wire_id, *key],
+        ).fetchone()
+        assert hlc is not None, f"{table} {key}: a local write without an outbox entry"
+        self.writes.setdefault((table, key), []).append((hlc[0], node.code, after))
+
+    def _central_write(self, db, table: str, key: tuple, before: tuple | None) -> None:
+        after = read_row(db, table, key)
+        if after == before:
+            return
+        spec = BY_NAME[table]
+        slots = (*key, *(0,) * (5 - len(key)))
+        v = db.execute(
+            "SELECT hlc, origin FROM _versions WHERE tbl = ? AND k1 = ? AND k2 = ? AND k3 = ? AND k4 = ? AND k5 = ?",
+            [spec.wire_id, *slots],
+        ).fetchone()
+        assert v is not None and v[1] == "central"
+        self.writes.setdefault((table, key), []).append((v[0], "central", after))
+
+    # -- local work on the nodes --------------------------------------------------------
+
+    @rule(n=st.integers(0, 2), p=PUPIL, s=SUBJECT, semester=SEMESTER,
+          assessment=ASSESSMENT, mark=st.one_of(st.integers(0, 80), st.sampled_from(["absent", "justified"])))
+    def grade(self, n, p, s, semester, assessment, mark) -> None:
+        node = self.nodes[n]
+        pupil = node.pupils[p]
+        subject = node.subject(pupil, s)
+        entry = grades.GradeEntry(
+            pupil, subject, semester, assessment,
+            None if isinstance(mark, str) else quarter_points(mark, node.scale(pupil)),
+            absent=isinstance(mark, str), justified=mark == "justified",
+        )
+        key = (YEAR, pupil, subject, semester, assessment)
+        before = read_row(node.db, "grades", key)
+        grades.record_grades(node.db, node.term, [entry])
+        self._node_write(node, "grades", key, before)
+
+    @rule(n=st.integers(0, 2), p=PUPIL, s=SUBJECT, semester=SEMESTER,
+          assessment=ASSESSMENT)
+    def delete_grade(self, n, p, s, semester, assessment) -> None:
+        node = self.nodes[n]
+        pupil = node.pupils[p]
+        subject = node.subject(pupil, s)
+        key = (YEAR, pupil, subject, semester, assessment)
+        before = read_row(node.db, "grades", key)
+        grades.delete_grade(node.db, node.term, pupil, subject, semester, assessment)
+        self._node_write(node, "grades", key, before)
+
+    @rule(n=st.integers(0, 2), p=PUPIL, d=DAY, hours=st.integers(1, 255),
+          justified=st.booleans())
+    def absence(self, n, p, d, hours, justified) -> None:
+        node = self.nodes[n]
+        pupil, day = node.pupils[p], DAYS[d]
+        key = (pupil, day.isoformat())
+        before = read_row(node.db, "absences", key)
+        absences.record_absences(node.db, node.term, [absences.AbsenceEntry(
+            pupil, day, hours, justified, "شهادة طبية" if justified else None, recorded_by="test")])
+        self._node_write(node, "absences", key, before)
+
+    @rule(n=st.integers(0, 2), p=PUPIL, d=DAY)
+    def justify(self, n, p, d) -> None:
+        node = self.nodes[n]
+        pupil, day = node.pupils[p], DAYS[d]
+        key = (pupil, day.isoformat())
+        before = read_row(node.db, "absences", key)
+        if before is None:
+            return
+        absences.justify_absence(node.db, node.term, pupil, day, "Certificat médical")
+        self._node_write(node, "absences", key, before)
+
+    @rule(n=st.integers(0, 2), p=PUPIL, d=DAY,
+          text=st.sampled_from(["Retard répété", "سلوك غير لائق داخل القسم", "Bagarre; DROP TABLE pupils;--"]))
+    def incident(self, n, p, d, text) -> None:
+        node = self.nodes[n]
+        pupil, day = node.pupils[p], DAYS[d]
+        nth = incidents.record_incident(node.db, node.term, pupil, day, text, "Avertissement")
+        self._node_write(node, "incidents", (pupil, day.isoformat(), nth), None)
+
+    # -- the directorate's corrections on the central server ------------------------------
+
+    @rule(n=st.integers(0, 2), p=PUPIL, s=SUBJECT, semester=SEMESTER,
+          assessment=ASSESSMENT, mark=st.one_of(st.integers(0, 80), st.just("absent"), st.just("delete")))
+    def central_grade(self, n, p, s, semester, assessment, mark) -> None:
+        node = self.nodes[n]
+        pupil = node.pupils[p]
+        subject = node.subject(pupil, s)
+        key = (YEAR, pupil, subject, semester, assessment)
+        term = Term(node.code, YEAR)
+        with self.central.db() as db:
+            if db.execute("SELECT 1 FROM enrolments WHERE year = ? AND pupil = ?", [YEAR, pupil]).fetchone() is None:
+                return  # the pupil has not reached the centre yet
+            before = read_row(db, "grades", key)
+            if mark == "delete":
+                grades.delete_grade(db, term, pupil, subject, semester, assessment)
+            else:
+                score = None if mark == "absent" else quarter_points(mark, node.scale(pupil))
+                grades.record_grades(db, term, [grades.GradeEntry(pupil, subject, semester, assessment, score,
+                                                                  absent=mark == "absent")])
+            self._central_write(db, "grades", key, before)
+
+    @rule(n=st.integers(0, 2), p=PUPIL, s=SUBJECT, assessment=ASSESSMENT, local=st.integers(0, 80),
+          central=st.one_of(st.integers(0, 80), st.just("delete")), central_first=st.booleans())
+    def concurrent_edit(self, n, p, s, assessment, local, central, central_first) -> None:
+        """The secretary fixes a mark offline while the directorate corrects the same mark centrally."""
+        if central_first:
+            self.central_grade(n, p, s, 1, assessment, central)
+        self.grade(n, p, s, 1, assessment, local)
+        if not central_first:
+            self.central_grade(n, p, s, 1, assessment, central)
+
+    @rule(n=st.integers(0, 2), p=PUPIL, d=DAY)
+    def central_justify(self, n, p, d) -> None:
+        node = self.nodes[n]
+        pupil, day = node.pupils[p], DAYS[d]
+        key = (pupil, day.isoformat())
+        with self.central.db() as db:
+            before = read_row(db, "absences", key)
+            if before is None:
+                return
+            absences.justify_absence(db, Term(node.code, YEAR), pupil, day, "Décision de la direction provinciale")
+            self._central_write(db, "absences", key, before)
+
+    # -- syncs, good and bad ------------------------------------------------------------------
+
+    @rule(n=st.integers(0, 2), fault=st.sampled_from(
+        ["none", "none", "request_lost", "response_lost", "request_lost_once", "response_lost_once"]))
+    def sync(self, n, fault) -> None:
+        node = self.nodes[n]
+        lose = {"request": {"cut_up_after": 20}, "response": {"cut_down_after": 0}}
+        if fault != "none":
+            kind = fault.split("_")[0]
+            node.proxy.configure(**lose[kind], fault_connections=1 if fault.endswith("once") else None)
+        cuts = node.proxy.stats().cuts
+        session = SyncSession(node.store)
+        try:
+            if fault in ("request_lost", "response_lost"):
+                with pytest.raises(ServerUnreachable):
+                    session.run()
+            else:
+                session.run()
+        finally:
+            session.close()
+            node.proxy.configure(**NO_FAULT)
+        lost = node.proxy.stats().cuts - cuts
+        if fault != "none":
+            assert lost >= 1
+            REPORT.add(f"convergence_lost_{fault.split('_')[0]}s", lost)
+        REPORT.add("convergence_syncs")
+
+    @rule(order=st.permutations([0, 1, 2]))
+    def sync_everyone(self, order) -> None:
+        for n in order:
+            self.sync(n, "none")
+
+    @invariant()
+    def no_school_reaches_another(self) -> None:
+        REPORT.add("convergence_steps")
+        for node in self.nodes:
+            for table in SCHOOL_TABLES:
+                foreign = node.db.execute(f"SELECT COUNT(*) FROM {table} WHERE school != ?", [node.code]).fetchone()[0]
+                assert foreign == 0, f"{foreign} {table} row(s) of another school on node {node.code}"
+
+    # -- the end: a clean sync of everyone, then compare ---------------------------------------
+
+    def teardown(self) -> None:
+        try:
+            self._final_checks()
+        finally:
+            self.exit.close()
+
+    def _final_checks(self) -> None:
+        for node in self.nodes:
+            session = SyncSession(node.store)
+            try:
+                result = session.run()
+            finally:
+                session.close()
+            assert result.pending == 0
+        central = self.central.path
+        for node in self.nodes:
+            mine, theirs = table_hashes(node.store.path, node.code), table_hashes(central, node.code)
+            assert mine == theirs, f"node {node.code} and the centre differ: {mine} != {theirs}"
+            assert table_hashes(node.store.path, None, NATIONAL_TABLES) == table_hashes(central, None, NATIONAL_TABLES)
+        # The centre holds the winning (latest) version of every record written.
+        with self.central.db() as db:
+            for (table, key), writes in self.writes.items():
+                hlc, origin, row = max(writes, key=lambda w: (w[0], w[1]))
+                assert read_row(db, table, key) == row, (
+                    f"{table} {key}: the centre holds {read_row(db, table, key)}, the latest write "
+                    f"({origin} at {hlc}) was {row}; all writes: {writes}"
+                )
+                owners = {w[1] for w in writes} - {"central"}
+                assert len(owners) <= 1, f"{table} {key} written by two schools: {owners}"
+            # Central versions of a school come only from that school or the centre.
+            for node in self.nodes:
+                origins = {r[0] for r in db.execute("SELECT DISTINCT origin FROM _versions WHERE school = ?", [node.code])}
+                assert origins <= {node.code, "central"}, origins
+        # Conflict logs agree: `massar server conflicts` per school == the node's status count.
+        logged = cli_json("server", "conflicts", "--data", str(self.central.folder), "--json")
+        for node in self.nodes:
+            status = cli_json("node", "status", "--data", str(node.store.path.parent), "--json")
+            mine = [c for c in logged if c["school"] == node.code]
+            assert status["conflicts"] == len(mine), f"{node.code}: status says {status['conflicts']}, the centre logs {len(mine)}"
+            assert status["pending_changes"] == 0 and status["last_error"] is None
+            for c in mine:
+                assert {c["winner"], c["loser"]} <= {node.code, "central"}
+        REPORT.add("convergence_conflicts", len(logged))
+        # Converged for good: one more sync of anyone moves nothing and is one request.
+        for node in self.nodes:
+            session = SyncSession(node.store)
+            try:
+                again = session.run()
+            finally:
+                session.close()
+            assert (again.pushed, again.pulled, again.requests) == (0, 0, 1), again
+
+
+def test_replicas_converge_under_random_work_syncs_and_lost_messages(tmp_path: Path, monkeypatch) -> None:
+    # A failed sync gives up after two lost exchanges instead of twelve: the same code path, fewer sleeps.
+    monkeypatch.setattr(session_module, "MAX_ATTEMPTS", 2)
+    monkeypatch.setattr(Convergence, "root", tmp_path, raising=False)
+    run_state_machine_as_test(
+        Convergence,
+        settings=settings(
+            max_examples=15 * SCALE,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+            database=None,
+        ),
+    )
