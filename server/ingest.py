@@ -26,7 +26,7 @@ import sqlite_utils
 from domain.rows import delete_keys, upsert_rows
 from protocol import hlc as hlc_clock
 from protocol.records import Change
-from protocol.tables import BY_NAME
+from protocol.tables import BY_NAME, TABLES, ColumnType
 
 from .errors import ScopeViolation, ServerError
 from .store import KEY_SLOTS, key_slots
@@ -98,6 +98,40 @@ def check_scope(school: str, changes: Sequence[Change]) -> None:
             raise ScopeViolation(f"{c.table} row {list(c.key)} belongs to school {c.row[index]!r}, not {school}")
 
 
+# Dates a school records (births, absences, incidents, decisions) lie between 1900 and today.
+_FIRST_DATE = "1900-01-01"
+_DATE_COLUMNS = {
+    t.name: [i for i, c in enumerate(t.columns) if c.type is ColumnType.DATE] for t in TABLES if not t.national
+}
+_ABOUT_A_PUPIL = {t.name for t in TABLES if "pupil" in t.key}
+
+
+def check_pupils_and_dates(db: sqlite_utils.Database, school: str, changes: Sequence[Change]) -> None:
+    """Before anything is written: no row about another school's pupil, no date outside 1900..today.
+
+    A pupil unknown to the centre is allowed (its roster row may come in a later chunk).
+    """
+    last = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()  # a day of time-zone slack
+    pupils: set[str] = set()
+    for c in changes:
+        spec = BY_NAME[c.table]
+        if c.table in _ABOUT_A_PUPIL:
+            pupils.add(c.key[spec.key.index("pupil")])
+        for i in _DATE_COLUMNS.get(c.table, ()) if c.row is not None else ():
+            value = c.row[i]
+            if value is not None and not _FIRST_DATE <= value <= last:
+                raise InvalidRow(f"{c.table}.{spec.columns[i].name} {value} is outside {_FIRST_DATE}..{last}")
+    codes = sorted(pupils)
+    for start in range(0, len(codes), _CHUNK):
+        part = codes[start : start + _CHUNK]
+        foreign = db.execute(
+            f"SELECT code, school FROM pupils WHERE code IN ({', '.join('?' * len(part))}) AND school != ? LIMIT 1",
+            [*part, school],
+        ).fetchone()
+        if foreign:
+            raise ScopeViolation(f"pupil {foreign[0]} belongs to school {foreign[1]}, not {school}")
+
+
 def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change], server_hlc: int) -> PushResult:
     """Apply in the caller's write transaction; returns the new acknowledgement."""
     acked = db.execute("SELECT acked_seq FROM _schools WHERE code = ?", [school]).fetchone()[0]
@@ -105,6 +139,7 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
     if not fresh:
         return PushResult(acked, 0, 0)
     check_scope(school, fresh)
+    check_pupils_and_dates(db, school, fresh)
     by_table: dict[str, list[Change]] = defaultdict(list)
     for c in fresh:
         by_table[c.table].append(c)
