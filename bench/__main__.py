@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     params = Params.for_mode(args.quick)
     started = time.perf_counter()
     print(f"massar bench ({'quick' if args.quick else 'full'}): {params}", file=sys.stderr)
-    result = run_all(params, log=lambda m: print(m, file=sys.stderr))
+    result = run_all(params, log=lambda m: print(f"{time.perf_counter() - started:6.1f}s {m}", file=sys.stderr))
     summary = summarise(result, params, args.quick)
     summary["bench_wall_s"] = round(time.perf_counter() - started, 1)
     write_results(summary, args.out)

@@ -17,7 +17,9 @@ push   GET /                      remote uuid, for the replication id
          GET  /db/_local/<rep>    checkpoint: read ...
          PUT  /db/_local/<rep>    ... then write (PouchDB's updateCheckpoint does both)
 pull   GET /db/_local/<rep2>      checkpoint
-       GET /db/_changes?style=all_docs&since=S&limit=100, repeated until empty;
+       POST /db/_changes?filter=_selector&style=all_docs&since=S&limit=100 with the
+         selector {"school": <own school>} (one database for all schools, filtered
+         replication), repeated until empty;
          for changes the node lacks: POST /db/_bulk_get, then checkpoint GET + PUT.
 
 The changes feed of the pull includes the documents this node just pushed (it
@@ -40,7 +42,7 @@ import json
 import secrets
 import sqlite3
 import threading
-from base64 import b64encode
+from base64 import b64decode
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +69,9 @@ SERVER_HEADERS = {
 }
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS docs (id TEXT PRIMARY KEY, rev TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS docs (
+    id TEXT PRIMARY KEY, rev TEXT NOT NULL, seq INTEGER NOT NULL, school TEXT, body TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS docs_by_seq ON docs (seq);
 CREATE TABLE IF NOT EXISTS local (id TEXT PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v);
@@ -87,10 +91,13 @@ def _json(value: Any, status: int = 200) -> Response:
 # Server
 
 
-def couch_app(folder: Path, *, user: str = "node", password: str = "secret") -> Starlette:
+def couch_app(folder: Path, *, users: dict[str, str]) -> Starlette:
+    """`users`: user name -> password (Basic auth); the dict may grow while the server runs.
+
+    One database for every school, as a filtered-replication setup would have it
+    (CouchDB's per-user databases would cost the same bytes)."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "couch.sqlite"
-    expected = "Basic " + b64encode(f"{user}:{password}".encode()).decode()
     local = threading.local()
     opened: list[sqlite3.Connection] = []
     lock = threading.Lock()
@@ -111,7 +118,14 @@ def couch_app(folder: Path, *, user: str = "node", password: str = "secret") -> 
     setup.close()
 
     def authorised(request: Request) -> bool:
-        return request.headers.get("authorization") == expected
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme != "Basic":
+            return False
+        try:
+            user, _, password = b64decode(value).decode().partition(":")
+        except ValueError:
+            return False
+        return users.get(user) == password and password != ""
 
     async def root(request: Request) -> Response:
         return _json(
@@ -218,10 +232,11 @@ def couch_app(folder: Path, *, user: str = "node", password: str = "secret") -> 
                 rows = []
                 for doc in body["docs"]:
                     seq += 1
-                    rows.append((doc["_id"], doc["_rev"], seq, json.dumps(doc, separators=(",", ":"))))
+                    body_text = json.dumps(doc, separators=(",", ":"))
+                    rows.append((doc["_id"], doc["_rev"], seq, doc.get("school"), body_text))
                 conn.conn.executemany(
-                    "INSERT INTO docs (id, rev, seq, body) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-                    "rev = excluded.rev, seq = excluded.seq, body = excluded.body "
+                    "INSERT INTO docs (id, rev, seq, school, body) VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
+                    "SET rev = excluded.rev, seq = excluded.seq, school = excluded.school, body = excluded.body "
                     "WHERE CAST(excluded.rev AS INTEGER) >= CAST(docs.rev AS INTEGER)",
                     rows,
                 )
@@ -234,20 +249,37 @@ def couch_app(folder: Path, *, user: str = "node", password: str = "secret") -> 
         return _json([], 201)  # new_edits=false answers with an empty list
 
     async def changes(request: Request) -> Response:
+        """The changes feed; POST with filter=_selector and {"selector": {"school": S}} filters by school."""
         if not authorised(request):
             return _json({"error": "unauthorized"}, 401)
         since = int(request.query_params.get("since", "0") or 0)
         limit = int(request.query_params.get("limit", "100"))
+        school = None
+        if request.method == "POST":
+            try:
+                body = await read_json(request)
+            except ClientDisconnect:
+                return Response(status_code=499)
+            school = ((body or {}).get("selector") or {}).get("school")
 
         def work() -> dict:
+            where, args = "seq > ?", [since]
+            if school is not None:
+                where, args = where + " AND school = ?", [since, school]
             rows = (
                 db()
-                .execute("SELECT seq, id, rev FROM docs WHERE seq > ? ORDER BY seq LIMIT ?", [since, limit])
+                .execute(f"SELECT seq, id, rev FROM docs WHERE {where} ORDER BY seq LIMIT ?", [*args, limit])
                 .fetchall()
             )
             results = [{"seq": s, "id": i, "changes": [{"rev": r}]} for s, i, r in rows]
-            last = rows[-1][0] if rows else since
-            pending = db().execute("SELECT COUNT(*) FROM docs WHERE seq > ?", [last]).fetchone()[0]
+            last = (
+                rows[-1][0] if rows else db().execute("SELECT COALESCE(MAX(seq), ?) FROM docs", [since]).fetchone()[0]
+            )
+            pending = (
+                db()
+                .execute(f"SELECT COUNT(*) FROM docs WHERE {where.replace('seq > ?', 'seq > ?', 1)}", [last, *args[1:]])
+                .fetchone()[0]
+            )
             return {"results": results, "last_seq": last, "pending": pending}
 
         return _json(await run_in_threadpool(work))
@@ -274,7 +306,7 @@ def couch_app(folder: Path, *, user: str = "node", password: str = "secret") -> 
             Route(f"/{DB_NAME}/_local/{{name}}", local_doc, methods=["GET", "PUT"]),
             Route(f"/{DB_NAME}/_revs_diff", revs_diff, methods=["POST"]),
             Route(f"/{DB_NAME}/_bulk_docs", bulk_docs, methods=["POST"]),
-            Route(f"/{DB_NAME}/_changes", changes),
+            Route(f"/{DB_NAME}/_changes", changes, methods=["GET", "POST"]),
             Route(f"/{DB_NAME}/_bulk_get", bulk_get, methods=["POST"]),
         ],
         middleware=[Middleware(GZipMiddleware, minimum_size=500)],
@@ -290,7 +322,9 @@ def couch_app(folder: Path, *, user: str = "node", password: str = "secret") -> 
 class CouchClient:
     """A school node replicating like PouchDB: `prepare()` (local, untimed), then `sync()`."""
 
-    def __init__(self, node_db: sqlite_utils.Database, school: str, *, batch_size: int = 100) -> None:
+    def __init__(
+        self, node_db: sqlite_utils.Database, school: str, *, user: str, password: str, batch_size: int = 100
+    ) -> None:
         self.node_db, self.school, self.batch_size = node_db, school, batch_size
         self.tracker = ChangeTracker()
         self.revs: dict[str, tuple[int, list[str]]] = {}  # doc id -> (generation, rev hashes newest first)
@@ -299,8 +333,9 @@ class CouchClient:
         self.push_checkpoint = 0  # last local seq the server has (the checkpoint's value)
         self.rep_push = "push-" + hashlib.md5(school.encode()).hexdigest()
         self.rep_pull = "pull-" + hashlib.md5(school.encode()).hexdigest()
-        self.auth = httpx.BasicAuth("node", "secret")
-        self._docs: list[tuple[int, dict, tuple]] = []  # (local seq, doc, tracker entry)
+        self.auth = httpx.BasicAuth(user, password)
+        self._docs: list[tuple[int, dict, tuple]] = []  # (local seq, doc, tracker entry), not yet checkpointed
+        self._pulled_to = 0
 
     def prepare(self) -> int:
         """Read local changes into new document revisions (PouchDB's local writes and changes feed)."""
@@ -316,19 +351,23 @@ class CouchClient:
             self._docs.append((self.local_seq, doc, (table, row, h)))
         return len(self._docs)
 
-    def sync(self, base_url: str, *, max_attempts: int = 10_000) -> dict[str, int]:
-        """Push then pull; restarts from the checkpoint after a transport error."""
-        attempts = 0
+    def sync(self, base_url: str, *, max_stalls: int = 20) -> dict[str, int]:
+        """Push then pull; after a transport error, starts again from the checkpoint.
+        Gives up after `max_stalls` attempts in a row that moved no checkpoint (a batch that
+        never fits between two cuts would loop forever, as it would in PouchDB)."""
+        attempts, stalls, pushed = 0, 0, 0
         while True:
             attempts += 1
+            before = (len(self._docs), self._pulled_to)
             try:
                 with httpx.Client(base_url=base_url, auth=self.auth, timeout=120) as client:
-                    pushed = self._push(client)
+                    pushed += self._push(client)
                     self._pull(client)
                 return {"docs": pushed, "attempts": attempts}
-            except httpx.TransportError:
-                if attempts >= max_attempts:
-                    raise
+            except httpx.TransportError as exc:
+                stalls = stalls + 1 if (len(self._docs), self._pulled_to) == before else 0
+                if stalls >= max_stalls:
+                    raise RuntimeError(f"no progress in {stalls} attempts in a row: {exc}") from exc
 
     def _checkpoint(self, client: httpx.Client, rep: str) -> int:
         r = client.get(f"/{DB_NAME}/_local/{rep}")
@@ -363,13 +402,17 @@ class CouchClient:
             self._write_checkpoint(client, self.rep_push, batch[-1][0])
             for _, _, entry in batch:
                 self.tracker.mark(*entry)
-        self._docs = [d for d in self._docs if d[0] > (todo[-1][0] if todo else since)]
+            self._docs = [d for d in self._docs if d[0] > batch[-1][0]]
         return pushed
 
     def _pull(self, client: httpx.Client) -> None:
         since = self._checkpoint(client, self.rep_pull)
         while True:
-            r = client.get(f"/{DB_NAME}/_changes", params={"style": "all_docs", "since": since, "limit": 100})
+            r = post_gzip_json(
+                client,
+                f"/{DB_NAME}/_changes?filter=_selector&style=all_docs&since={since}&limit=100",
+                {"selector": {"school": self.school}},
+            )
             r.raise_for_status()
             feed = r.json()
             if not feed["results"]:
@@ -385,3 +428,4 @@ class CouchClient:
                 ).raise_for_status()
             since = feed["last_seq"]
             self._write_checkpoint(client, self.rep_pull, since)
+            self._pulled_to = since

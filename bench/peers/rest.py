@@ -134,9 +134,11 @@ class RestClient:
             self.pending += [(table, rows[i : i + self.batch]) for i in range(0, len(rows), self.batch)]
         return sum(len(b) for _, b in self.pending)
 
-    def sync(self, base_url: str, *, max_attempts: int = 10_000) -> dict[str, int]:
+    def sync(self, base_url: str, *, max_stalls: int = 20) -> dict[str, int]:
+        """Push every pending batch, then pull; after a transport error, retries the batch that
+        failed on a new connection. Gives up after `max_stalls` failed attempts in a row."""
         headers = {"Authorization": f"Bearer {self.token}"}
-        attempts, sent = 0, 0
+        attempts, stalls, sent = 0, 0, 0
         while True:
             attempts += 1
             try:
@@ -148,11 +150,13 @@ class RestClient:
                         for entry in batch:
                             self.tracker.mark(*entry)
                         sent += len(batch)
+                        stalls = 0
                         self.pending.pop(0)
                     r = client.get("/api/v1/changes", params={"since": self.cursor})
                     r.raise_for_status()
                     self.cursor = r.json()["cursor"]
                 return {"rows": sent, "attempts": attempts}
-            except httpx.TransportError:
-                if attempts >= max_attempts:
-                    raise
+            except httpx.TransportError as exc:
+                stalls += 1
+                if stalls >= max_stalls:
+                    raise RuntimeError(f"no progress in {stalls} attempts in a row: {exc}") from exc
