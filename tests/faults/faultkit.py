@@ -73,7 +73,9 @@ class Report:
             share = f" ({100 * resent / total:.1f}% of the {total} bytes of a clean sync)" if total else ""
             out.append(f"bytes re-sent after cuts, {what}: {resent}{share}")
         if c["hostile"]:
-            out.append(f"hostile cases refused: {c['hostile']} (central API {c['hostile_api']}, node web forms {c['hostile_web']})")
+            out.append(
+                f"hostile cases refused: {c['hostile']} (central API {c['hostile_api']}, node web forms {c['hostile_web']})"
+            )
         if c["convergence_examples"]:
             out.append(
                 f"convergence examples run: {c['convergence_examples']} ({c['convergence_steps']} steps, "
@@ -135,6 +137,28 @@ def store_digest(path: Path) -> str:
                 cols = [c for c in cols if c not in _SCHOOL_VOLATILE]
             h.update(name.encode())
             for row in sorted(repr(r) for r in conn.execute(f"SELECT {', '.join(cols)} FROM {name}")):
+                h.update(row.encode())
+        return h.hexdigest()
+    finally:
+        conn.close()
+
+
+# Bookkeeping a failed sync may move on the node without applying anything.
+_NODE_VOLATILE = ("request_counter", "chunk_budget", "last_error", "last_error_at", "last_sync")
+
+
+def node_digest(path: Path) -> str:
+    """Every row of every table of the node, except the settings a failed attempt legitimately moves."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        h = hashlib.sha256()
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall():
+            sql = f"SELECT * FROM {name}"
+            if name == "_node":
+                sql += f" WHERE k NOT IN ({', '.join('?' * len(_NODE_VOLATILE))})"
+            rows = conn.execute(sql, _NODE_VOLATILE if name == "_node" else ()).fetchall()
+            h.update(name.encode())
+            for row in sorted(map(repr, rows)):
                 h.update(row.encode())
         return h.hexdigest()
     finally:

@@ -12,7 +12,6 @@ each node's status, and a further sync of anyone moves nothing.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import io
 import json
 from decimal import Decimal
@@ -25,7 +24,6 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from bench.netproxy import NetProxy
 from domain import absences, grades, incidents, sample
-from domain.errors import DomainError
 from domain.pupils import Term
 from protocol.tables import BY_NAME
 from syncclient import session as session_module
@@ -53,7 +51,9 @@ def key_where(table: str) -> str:
 
 def read_row(db, table: str, key: tuple) -> tuple | None:
     spec = BY_NAME[table]
-    row = db.execute(f"SELECT {', '.join(spec.column_names)} FROM {table} WHERE {key_where(table)}", list(key)).fetchone()
+    row = db.execute(
+        f"SELECT {', '.join(spec.column_names)} FROM {table} WHERE {key_where(table)}", list(key)
+    ).fetchone()
     return None if row is None else tuple(row)
 
 
@@ -142,24 +142,33 @@ class Convergence(RuleBasedStateMachine):
 
     # -- local work on the nodes --------------------------------------------------------
 
-    @rule(n=st.integers(0, 2), p=PUPIL, s=SUBJECT, semester=SEMESTER,
-          assessment=ASSESSMENT, mark=st.one_of(st.integers(0, 80), st.sampled_from(["absent", "justified"])))
+    @rule(
+        n=st.integers(0, 2),
+        p=PUPIL,
+        s=SUBJECT,
+        semester=SEMESTER,
+        assessment=ASSESSMENT,
+        mark=st.one_of(st.integers(0, 80), st.sampled_from(["absent", "justified"])),
+    )
     def grade(self, n, p, s, semester, assessment, mark) -> None:
         node = self.nodes[n]
         pupil = node.pupils[p]
         subject = node.subject(pupil, s)
         entry = grades.GradeEntry(
-            pupil, subject, semester, assessment,
+            pupil,
+            subject,
+            semester,
+            assessment,
             None if isinstance(mark, str) else quarter_points(mark, node.scale(pupil)),
-            absent=isinstance(mark, str), justified=mark == "justified",
+            absent=isinstance(mark, str),
+            justified=mark == "justified",
         )
         key = (YEAR, pupil, subject, semester, assessment)
         before = read_row(node.db, "grades", key)
         grades.record_grades(node.db, node.term, [entry])
         self._node_write(node, "grades", key, before)
 
-    @rule(n=st.integers(0, 2), p=PUPIL, s=SUBJECT, semester=SEMESTER,
-          assessment=ASSESSMENT)
+    @rule(n=st.integers(0, 2), p=PUPIL, s=SUBJECT, semester=SEMESTER, assessment=ASSESSMENT)
     def delete_grade(self, n, p, s, semester, assessment) -> None:
         node = self.nodes[n]
         pupil = node.pupils[p]
@@ -169,15 +178,21 @@ class Convergence(RuleBasedStateMachine):
         grades.delete_grade(node.db, node.term, pupil, subject, semester, assessment)
         self._node_write(node, "grades", key, before)
 
-    @rule(n=st.integers(0, 2), p=PUPIL, d=DAY, hours=st.integers(1, 255),
-          justified=st.booleans())
+    @rule(n=st.integers(0, 2), p=PUPIL, d=DAY, hours=st.integers(1, 255), justified=st.booleans())
     def absence(self, n, p, d, hours, justified) -> None:
         node = self.nodes[n]
         pupil, day = node.pupils[p], DAYS[d]
         key = (pupil, day.isoformat())
         before = read_row(node.db, "absences", key)
-        absences.record_absences(node.db, node.term, [absences.AbsenceEntry(
-            pupil, day, hours, justified, "شهادة طبية" if justified else None, recorded_by="test")])
+        absences.record_absences(
+            node.db,
+            node.term,
+            [
+                absences.AbsenceEntry(
+                    pupil, day, hours, justified, "شهادة طبية" if justified else None, recorded_by="test"
+                )
+            ],
+        )
         self._node_write(node, "absences", key, before)
 
     @rule(n=st.integers(0, 2), p=PUPIL, d=DAY)
@@ -191,8 +206,12 @@ class Convergence(RuleBasedStateMachine):
         absences.justify_absence(node.db, node.term, pupil, day, "Certificat médical")
         self._node_write(node, "absences", key, before)
 
-    @rule(n=st.integers(0, 2), p=PUPIL, d=DAY,
-          text=st.sampled_from(["Retard répété", "سلوك غير لائق داخل القسم", "Bagarre; DROP TABLE pupils;--"]))
+    @rule(
+        n=st.integers(0, 2),
+        p=PUPIL,
+        d=DAY,
+        text=st.sampled_from(["Retard répété", "سلوك غير لائق داخل القسم", "Bagarre; DROP TABLE pupils;--"]),
+    )
     def incident(self, n, p, d, text) -> None:
         node = self.nodes[n]
         pupil, day = node.pupils[p], DAYS[d]
@@ -201,8 +220,14 @@ class Convergence(RuleBasedStateMachine):
 
     # -- the directorate's corrections on the central server ------------------------------
 
-    @rule(n=st.integers(0, 2), p=PUPIL, s=SUBJECT, semester=SEMESTER,
-          assessment=ASSESSMENT, mark=st.one_of(st.integers(0, 80), st.just("absent"), st.just("delete")))
+    @rule(
+        n=st.integers(0, 2),
+        p=PUPIL,
+        s=SUBJECT,
+        semester=SEMESTER,
+        assessment=ASSESSMENT,
+        mark=st.one_of(st.integers(0, 80), st.just("absent"), st.just("delete")),
+    )
     def central_grade(self, n, p, s, semester, assessment, mark) -> None:
         node = self.nodes[n]
         pupil = node.pupils[p]
@@ -217,12 +242,20 @@ class Convergence(RuleBasedStateMachine):
                 grades.delete_grade(db, term, pupil, subject, semester, assessment)
             else:
                 score = None if mark == "absent" else quarter_points(mark, node.scale(pupil))
-                grades.record_grades(db, term, [grades.GradeEntry(pupil, subject, semester, assessment, score,
-                                                                  absent=mark == "absent")])
+                grades.record_grades(
+                    db, term, [grades.GradeEntry(pupil, subject, semester, assessment, score, absent=mark == "absent")]
+                )
             self._central_write(db, "grades", key, before)
 
-    @rule(n=st.integers(0, 2), p=PUPIL, s=SUBJECT, assessment=ASSESSMENT, local=st.integers(0, 80),
-          central=st.one_of(st.integers(0, 80), st.just("delete")), central_first=st.booleans())
+    @rule(
+        n=st.integers(0, 2),
+        p=PUPIL,
+        s=SUBJECT,
+        assessment=ASSESSMENT,
+        local=st.integers(0, 80),
+        central=st.one_of(st.integers(0, 80), st.just("delete")),
+        central_first=st.booleans(),
+    )
     def concurrent_edit(self, n, p, s, assessment, local, central, central_first) -> None:
         """The secretary fixes a mark offline while the directorate corrects the same mark centrally."""
         if central_first:
@@ -245,8 +278,12 @@ class Convergence(RuleBasedStateMachine):
 
     # -- syncs, good and bad ------------------------------------------------------------------
 
-    @rule(n=st.integers(0, 2), fault=st.sampled_from(
-        ["none", "none", "request_lost", "response_lost", "request_lost_once", "response_lost_once"]))
+    @rule(
+        n=st.integers(0, 2),
+        fault=st.sampled_from(
+            ["none", "none", "request_lost", "response_lost", "request_lost_once", "response_lost_once"]
+        ),
+    )
     def sync(self, n, fault) -> None:
         node = self.nodes[n]
         lose = {"request": {"cut_up_after": 20}, "response": {"cut_down_after": 0}}
@@ -316,14 +353,18 @@ class Convergence(RuleBasedStateMachine):
                 assert len(owners) <= 1, f"{table} {key} written by two schools: {owners}"
             # Central versions of a school come only from that school or the centre.
             for node in self.nodes:
-                origins = {r[0] for r in db.execute("SELECT DISTINCT origin FROM _versions WHERE school = ?", [node.code])}
+                origins = {
+                    r[0] for r in db.execute("SELECT DISTINCT origin FROM _versions WHERE school = ?", [node.code])
+                }
                 assert origins <= {node.code, "central"}, origins
         # Conflict logs agree: `massar server conflicts` per school == the node's status count.
         logged = cli_json("server", "conflicts", "--data", str(self.central.folder), "--json")
         for node in self.nodes:
             status = cli_json("node", "status", "--data", str(node.store.path.parent), "--json")
             mine = [c for c in logged if c["school"] == node.code]
-            assert status["conflicts"] == len(mine), f"{node.code}: status says {status['conflicts']}, the centre logs {len(mine)}"
+            assert status["conflicts"] == len(mine), (
+                f"{node.code}: status says {status['conflicts']}, the centre logs {len(mine)}"
+            )
             assert status["pending_changes"] == 0 and status["last_error"] is None
             for c in mine:
                 assert {c["winner"], c["loser"]} <= {node.code, "central"}

@@ -102,7 +102,9 @@ def outbox_count(node: Path) -> int:
 
 def central_school(central: Path) -> tuple[int, int]:
     """(acked_seq, last_counter) of the school on the central server."""
-    return tuple(query(central / CENTRAL_DB, "SELECT acked_seq, last_counter FROM _schools WHERE code = ?", [SCHOOL])[0])
+    return tuple(
+        query(central / CENTRAL_DB, "SELECT acked_seq, last_counter FROM _schools WHERE code = ?", [SCHOOL])[0]
+    )
 
 
 def central_sseq(central: Path) -> int:
@@ -120,7 +122,9 @@ def check_replicas_equal(node: Path, central: Path, expected_sseq: int, what: st
     for table in SCHOOL_TABLES:
         spec = BY_NAME[table]
         live = query(
-            central_db, "SELECT COUNT(*) FROM _versions WHERE tbl = ? AND school = ? AND deleted = 0", [spec.wire_id, SCHOOL]
+            central_db,
+            "SELECT COUNT(*) FROM _versions WHERE tbl = ? AND school = ? AND deleted = 0",
+            [spec.wire_id, SCHOOL],
         )[0][0]
         assert live == theirs[table][0], f"{what}: {table} has {live} live versions for {theirs[table][0]} rows"
     seqs = query(central_db, "SELECT COUNT(*), COUNT(DISTINCT seq) FROM _versions WHERE origin = ?", [SCHOOL])[0]
@@ -132,14 +136,21 @@ def check_replicas_equal(node: Path, central: Path, expected_sseq: int, what: st
     assert acked == node_seq, f"{what}: central acked_seq {acked} != node's last seq {node_seq}"
     # Every change applied exactly once: each accepted change takes one version number, each central
     # correction one; a chunk applied twice would take more.
-    assert central_sseq(central) == expected_sseq, f"{what}: central issued {central_sseq(central)} versions, expected {expected_sseq}"
+    assert central_sseq(central) == expected_sseq, (
+        f"{what}: central issued {central_sseq(central)} versions, expected {expected_sseq}"
+    )
 
 
 def sync_to_completion(node: Path, log: Path) -> None:
     for _ in range(3):
         proc = subprocess.run(
             massar_argv("node", "sync", "--data", node, "--json", "--timeout", "30"),
-            capture_output=True, text=True, encoding="utf-8", env=child_env(), cwd=REPO, timeout=300,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=child_env(),
+            cwd=REPO,
+            timeout=300,
         )
         with log.open("a", encoding="utf-8") as f:
             f.write(f"final sync rc={proc.returncode}\n{proc.stdout}{proc.stderr}\n")
@@ -153,8 +164,11 @@ def round_work(node: Path, central: Path, rnd: int, rng: random.Random, school: 
     with node_store(node) as store:
         term = store.term
         if rnd == 0:
-            school.append(sample.make_school(store.db, term, seed=rng.randrange(1 << 30), pupils=PUPILS,
-                                             classes=max(3, PUPILS // 34)))
+            school.append(
+                sample.make_school(
+                    store.db, term, seed=rng.randrange(1 << 30), pupils=PUPILS, classes=max(3, PUPILS // 34)
+                )
+            )
             sample.semester_grades(store.db, term, school[0], 1, seed=rng.randrange(1 << 30))
         elif rnd == 1:
             sample.semester_grades(store.db, term, school[0], 2, seed=rng.randrange(1 << 30))
@@ -189,9 +203,7 @@ def round_work(node: Path, central: Path, rnd: int, rng: random.Random, school: 
             "AND score IS NOT NULL ORDER BY random() LIMIT 5",
             [SCHOOL],
         ).fetchall()
-        entries = [
-            GradeEntry(pupil, subject, 1, 5, sample_score(score, rng)) for pupil, subject, score in targets
-        ]
+        entries = [GradeEntry(pupil, subject, 1, 5, sample_score(score, rng)) for pupil, subject, score in targets]
         record_grades(db, term, entries)
         return len(entries)
     finally:
@@ -216,8 +228,9 @@ def test_sigkill_node_or_server_at_random_instants_of_a_large_sync(tmp_path: Pat
     token = add_school(db, SCHOOL, "Collège des pannes")
     db.conn.close()
     server = ServerProcess(central, free_port(), logs / "server.log")
-    NodeStore.init(node, SCHOOL, name="Collège des pannes", year=YEAR, server=server.url,
-                   node_key=node_key(SCHOOL, token)).close()
+    NodeStore.init(
+        node, SCHOOL, name="Collège des pannes", year=YEAR, server=server.url, node_key=node_key(SCHOOL, token)
+    ).close()
     server.start()
     kills = {"node": 0, "server": 0, "mid": 0, "attempts": 0}
     expected_sseq = 0
@@ -243,7 +256,10 @@ def test_sigkill_node_or_server_at_random_instants_of_a_large_sync(tmp_path: Pat
                     out = (logs / f"sync-{kills['attempts']}.log").open("wb")
                     proc = subprocess.Popen(
                         massar_argv("node", "sync", "--data", node, "--json", "--timeout", "20"),
-                        stdout=out, stderr=subprocess.STDOUT, env=child_env(), cwd=REPO,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        env=child_env(),
+                        cwd=REPO,
                     )
                     started = time.monotonic()
                     try:
@@ -266,17 +282,27 @@ def test_sigkill_node_or_server_at_random_instants_of_a_large_sync(tmp_path: Pat
                             kills["mid"] += 1
                     out.close()
                     text = (logs / f"sync-{kills['attempts']}.log").read_text(encoding="utf-8", errors="replace")
-                    assert "Traceback" not in text, f"attempt {kills['attempts']} ({victim} kill after {delay:.2f}s):\n{text}"
+                    assert "Traceback" not in text, (
+                        f"attempt {kills['attempts']} ({victim} kill after {delay:.2f}s):\n{text}"
+                    )
                     if finished or victim == "server":
                         assert proc.returncode in (0, 1), f"massar node sync exited {proc.returncode}:\n{text}"
                     if finished and proc.returncode == 0:
                         break  # this round's changes are through: new work
                 sync_to_completion(node, logs / "final.log")
-                check_replicas_equal(node, central, expected_sseq, f"round {rnd} ({pending} changes, {corrections} corrections)")
+                check_replicas_equal(
+                    node, central, expected_sseq, f"round {rnd} ({pending} changes, {corrections} corrections)"
+                )
                 rnd += 1
             # The node's own view agrees: nothing pending, no error left from the crashes.
-            status = subprocess.run(massar_argv("node", "status", "--data", node, "--json"), capture_output=True,
-                                    text=True, env=child_env(), cwd=REPO, timeout=60)
+            status = subprocess.run(
+                massar_argv("node", "status", "--data", node, "--json"),
+                capture_output=True,
+                text=True,
+                env=child_env(),
+                cwd=REPO,
+                timeout=60,
+            )
             assert '"pending_changes": 0' in status.stdout and '"last_error": null' in status.stdout, status.stdout
     finally:
         server.stop()
@@ -304,8 +330,13 @@ def _grades_and_outbox(path: Path) -> tuple[set, set, int, str]:
         grades = set(conn.execute("SELECT * FROM grades").fetchall())
         keys = {tuple(r[i] for i in (1, 2, 3, 4, 5)) for r in grades}
         wire = BY_NAME["grades"].wire_id
-        outbox = {tuple(__import__("json").loads(pk)) for (pk,) in conn.execute("SELECT pk FROM _outbox WHERE tbl = ?", [wire])}
-        assert keys == outbox, f"{len(keys - outbox)} grade row(s) without an outbox entry, {len(outbox - keys)} entries without a row"
+        outbox = {
+            tuple(__import__("json").loads(pk))
+            for (pk,) in conn.execute("SELECT pk FROM _outbox WHERE tbl = ?", [wire])
+        }
+        assert keys == outbox, (
+            f"{len(keys - outbox)} grade row(s) without an outbox entry, {len(outbox - keys)} entries without a row"
+        )
         seq = conn.execute("SELECT seq FROM _clock").fetchone()[0]
         max_out = conn.execute("SELECT COALESCE(MAX(seq), 0) FROM _outbox").fetchone()[0]
         assert max_out == seq, "the clock and the outbox disagree"
@@ -336,16 +367,32 @@ def test_sigkill_during_a_local_grade_import_is_all_or_nothing(tmp_path: Path) -
         w = csv.writer(f)
         w.writerow(("code", "subject", "semester", "assessment", "score", "absent", "justified", "remark"))
         for pupil, subject, sem, a, score, absent, justified, remark in rows:
-            w.writerow((pupil, subject, sem, "activities" if a == 5 else a,
-                        "" if score is None else f"{score / 100:.2f}", absent, justified, remark or ""))
+            w.writerow(
+                (
+                    pupil,
+                    subject,
+                    sem,
+                    "activities" if a == 5 else a,
+                    "" if score is None else f"{score / 100:.2f}",
+                    absent,
+                    justified,
+                    remark or "",
+                )
+            )
 
     before = _grades_and_outbox(base / NODE_DB)
     # The full import once: what "all" means, and how long it takes.
     full = tmp_path / "full"
     shutil.copytree(base, full)
     started = time.monotonic()
-    proc = subprocess.run(massar_argv("node", "import-grades", csv_path, "--data", full), capture_output=True,
-                          text=True, env=child_env(), cwd=REPO, timeout=300)
+    proc = subprocess.run(
+        massar_argv("node", "import-grades", csv_path, "--data", full),
+        capture_output=True,
+        text=True,
+        env=child_env(),
+        cwd=REPO,
+        timeout=300,
+    )
     duration = time.monotonic() - started
     assert proc.returncode == 0, proc.stderr
     after = _grades_and_outbox(full / NODE_DB)
@@ -359,8 +406,13 @@ def test_sigkill_during_a_local_grade_import_is_all_or_nothing(tmp_path: Path) -
             shutil.copytree(base, folder)
             # Half of the kills aimed at the last stretch, where the write transaction runs.
             delay = duration * (rng.uniform(0.0, 1.0) if trial % 2 else rng.uniform(0.75, 1.02))
-            p = subprocess.Popen(massar_argv("node", "import-grades", csv_path, "--data", folder),
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env(), cwd=REPO)
+            p = subprocess.Popen(
+                massar_argv("node", "import-grades", csv_path, "--data", folder),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=child_env(),
+                cwd=REPO,
+            )
             try:
                 p.wait(timeout=delay)
             except subprocess.TimeoutExpired:

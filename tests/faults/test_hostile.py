@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import msgpack
 import pytest
 import zstandard
 
@@ -48,8 +47,9 @@ class World:
     def acked(self, school: str = ME) -> int:
         return query(self.central.path, "SELECT acked_seq FROM _schools WHERE code = ?", [school])[0][0]
 
-    def headers(self, body: bytes, school: str = ME, key: bytes | None = None, counter: int | None = None,
-                path: str = PATH) -> dict[str, str]:
+    def headers(
+        self, body: bytes, school: str = ME, key: bytes | None = None, counter: int | None = None, path: str = PATH
+    ) -> dict[str, str]:
         counter = next(self.counter) if counter is None else counter
         return {"authorization": authorization_header(school, counter, key or self.keys[school], "POST", path, body)}
 
@@ -102,8 +102,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def grade_row(pupil: str, score: int | None = 1250, subject: str = "FR", school: str = ME, **kw) -> tuple:
-    row = dict(school=school, year=YEAR, pupil=pupil, subject=subject, semester=2, assessment=1, score=score,
-               absent=0 if score is not None else 1, justified=0, remark=None)
+    row = dict(
+        school=school,
+        year=YEAR,
+        pupil=pupil,
+        subject=subject,
+        semester=2,
+        assessment=1,
+        score=score,
+        absent=0 if score is not None else 1,
+        justified=0,
+        remark=None,
+    )
     row.update(kw)
     return tuple(row[c] for c in BY_NAME["grades"].column_names)
 
@@ -115,8 +125,13 @@ def change(w: World, table: str, row: tuple | None, key: tuple | None = None, i:
 
 
 def request(w: World, changes: list[Change], *, node: str = ME, **fields) -> SyncRequest:
-    args = dict(node=node, capabilities=capabilities.SUPPORTED, pull_cursor=0, push=changes,
-                node_hlc=int(time.time() * 1000) << 16)
+    args = dict(
+        node=node,
+        capabilities=capabilities.SUPPORTED,
+        pull_cursor=0,
+        push=changes,
+        node_hlc=int(time.time() * 1000) << 16,
+    )
     args.update(fields)
     return SyncRequest(**args)
 
@@ -126,8 +141,15 @@ def good_changes(w: World) -> list[Change]:
     return [change(w, "grades", grade_row(w.mine["college_pupil"], 1475, subject="AR"), i=0)]
 
 
-def frame_of(obj: object, *, version: int = PROTOCOL_VERSION, dict_id: int = 0, declared: int | None = None,
-             payload: bytes | None = None, compressed: bytes | None = None) -> bytes:
+def frame_of(
+    obj: object,
+    *,
+    version: int = PROTOCOL_VERSION,
+    dict_id: int = 0,
+    declared: int | None = None,
+    payload: bytes | None = None,
+    compressed: bytes | None = None,
+) -> bytes:
     """A frame by hand (plain zstd), any field overridable, CRC recomputed."""
     body = pack_body(obj) if payload is None else payload
     n = len(body) if declared is None else declared
@@ -138,8 +160,9 @@ def frame_of(obj: object, *, version: int = PROTOCOL_VERSION, dict_id: int = 0, 
         if not n:
             break
     if compressed is None:
-        compressed = zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=False,
-                                              write_dict_id=False).compress(body)
+        compressed = zstandard.ZstdCompressor(
+            level=3, write_checksum=False, write_content_size=False, write_dict_id=False
+        ).compress(body)
     frame = MAGIC + bytes((version, dict_id)) + bytes(out) + compressed
     return frame + zlib.crc32(frame).to_bytes(4, "big")
 
@@ -199,8 +222,9 @@ def honest_bomb(w: World) -> bytes:
 
 def corrupt_zstd(w: World) -> bytes:
     body = pack_body(wire(w))
-    good = zstandard.ZstdCompressor(level=3, write_checksum=False, write_content_size=False,
-                                    write_dict_id=False).compress(body)
+    good = zstandard.ZstdCompressor(
+        level=3, write_checksum=False, write_content_size=False, write_dict_id=False
+    ).compress(body)
     return frame_of(None, payload=body, compressed=good[:6] + bytes(x ^ 0x55 for x in good[6:]))
 
 
@@ -252,15 +276,33 @@ def national_row(w: World) -> list[Change]:
 
 
 def absence_row(w: World, day: str, hours: int = 3, **kw) -> list[Change]:
-    row = dict(school=ME, pupil=w.mine["college_pupil"], day=day, hours=hours, justified=0, reason=None,
-               justified_on=None, recorded_by="test")
+    row = dict(
+        school=ME,
+        pupil=w.mine["college_pupil"],
+        day=day,
+        hours=hours,
+        justified=0,
+        reason=None,
+        justified_on=None,
+        recorded_by="test",
+    )
     row.update(kw)
     return [*good_changes(w), change(w, "absences", tuple(row[c] for c in BY_NAME["absences"].column_names), i=1)]
 
 
 def pupil_row(w: World, **kw) -> list[Change]:
-    row = dict(code="Z999999999", school=ME, last_name="NOUVEAU", first_name="ELEVE", last_name_ar=None,
-               first_name_ar=None, gender="M", birth_date="2012-05-01", birth_place="Fès", provisional=0)
+    row = dict(
+        code="Z999999999",
+        school=ME,
+        last_name="NOUVEAU",
+        first_name="ELEVE",
+        last_name_ar=None,
+        first_name_ar=None,
+        gender="M",
+        birth_date="2012-05-01",
+        birth_place="Fès",
+        provisional=0,
+    )
     row.update(kw)
     return [*good_changes(w), change(w, "pupils", tuple(row[c] for c in BY_NAME["pupils"].column_names), i=1)]
 
@@ -280,59 +322,160 @@ CASES = [
     pytest.param(signed(lambda w: b"hello, server"), 400, "bad_frame", id="not-a-frame"),
     pytest.param(signed(lambda w: b"MZ"), 400, "truncated_frame", id="magic-only"),
     pytest.param(signed(lambda w: b"PK" + valid(w)[2:]), 400, "bad_frame", id="bad-magic"),
-    pytest.param(signed(lambda w: frame_of(wire(w), version=PROTOCOL_VERSION + 1)), 426, "unsupported_version", id="newer-protocol-version"),
-    pytest.param(signed(lambda w: frame_of(wire(w), version=0)), 426, "unsupported_version", id="older-protocol-version"),
+    pytest.param(
+        signed(lambda w: frame_of(wire(w), version=PROTOCOL_VERSION + 1)),
+        426,
+        "unsupported_version",
+        id="newer-protocol-version",
+    ),
+    pytest.param(
+        signed(lambda w: frame_of(wire(w), version=0)), 426, "unsupported_version", id="older-protocol-version"
+    ),
     pytest.param(signed(lambda w: flipped(valid(w), 12)), 400, "checksum_mismatch", id="flipped-bit-valid-signature"),
     pytest.param(signed(lambda w: valid(w)[:-9]), 400, "checksum_mismatch", id="truncated-frame-valid-signature"),
     pytest.param(signed(lambda w: valid(w) + b"\0\0\0\0"), 400, "checksum_mismatch", id="trailing-garbage"),
-    pytest.param(signed(lambda w: frame_of(wire(w), dict_id=200)), 400, "unknown_dictionary", id="unknown-dictionary-id"),
-    pytest.param(signed(lambda w: frame_of(wire(w), declared=(1 << 32) - 1)), 413, "payload_too_large", id="huge-declared-length"),
-    pytest.param(signed(lambda w: frame_of(wire(w), declared=3)), 413, "payload_too_large", id="declared-length-too-small"),
-    pytest.param(signed(lambda w: frame_of(wire(w), declared=1 << 20)), 400, "truncated_frame", id="declared-length-too-large"),
-    pytest.param(signed(lambda w: frame_of(wire(w))[:4] + b"\xff\xff\xff\xff\xff\x0f" + frame_of(wire(w))[5:]), 400, "checksum_mismatch", id="overlong-varint-length"),
-    pytest.param(signed(lambda w: (lambda f: f + zlib.crc32(f).to_bytes(4, "big"))(MAGIC + bytes((PROTOCOL_VERSION, 0)) + b"\x80\x80\x80\x80\x80\x01" + b"x")), 400, "bad_frame", id="six-byte-varint-length"),
+    pytest.param(
+        signed(lambda w: frame_of(wire(w), dict_id=200)), 400, "unknown_dictionary", id="unknown-dictionary-id"
+    ),
+    pytest.param(
+        signed(lambda w: frame_of(wire(w), declared=(1 << 32) - 1)), 413, "payload_too_large", id="huge-declared-length"
+    ),
+    pytest.param(
+        signed(lambda w: frame_of(wire(w), declared=3)), 413, "payload_too_large", id="declared-length-too-small"
+    ),
+    pytest.param(
+        signed(lambda w: frame_of(wire(w), declared=1 << 20)), 400, "truncated_frame", id="declared-length-too-large"
+    ),
+    pytest.param(
+        signed(lambda w: frame_of(wire(w))[:4] + b"\xff\xff\xff\xff\xff\x0f" + frame_of(wire(w))[5:]),
+        400,
+        "checksum_mismatch",
+        id="overlong-varint-length",
+    ),
+    pytest.param(
+        signed(
+            lambda w: (lambda f: f + zlib.crc32(f).to_bytes(4, "big"))(
+                MAGIC + bytes((PROTOCOL_VERSION, 0)) + b"\x80\x80\x80\x80\x80\x01" + b"x"
+            )
+        ),
+        400,
+        "bad_frame",
+        id="six-byte-varint-length",
+    ),
     pytest.param(signed(bomb), 413, "payload_too_large", id="zstd-bomb-lying-length"),
     pytest.param(signed(honest_bomb), 400, "malformed_message", id="zstd-bomb-at-the-limit"),
     pytest.param(signed(corrupt_zstd), 400, "bad_frame", id="corrupt-zstd-stream"),
-    pytest.param(lambda w: (lambda b: (b, w.headers(b)))(b"MZ" + b"\0" * (4 * 1024 * 1024 + 1)), 413, "body_too_large", id="body-over-4-MiB"),
+    pytest.param(
+        lambda w: (lambda b: (b, w.headers(b)))(b"MZ" + b"\0" * (4 * 1024 * 1024 + 1)),
+        413,
+        "body_too_large",
+        id="body-over-4-MiB",
+    ),
     # Messages
-    pytest.param(signed(lambda w: frame_of(None, payload=b"\xc1")), 400, "malformed_message", id="msgpack-reserved-byte"),
-    pytest.param(signed(lambda w: frame_of(None, payload=b"\x97\x01")), 400, "malformed_message", id="msgpack-truncated-array"),
+    pytest.param(
+        signed(lambda w: frame_of(None, payload=b"\xc1")), 400, "malformed_message", id="msgpack-reserved-byte"
+    ),
+    pytest.param(
+        signed(lambda w: frame_of(None, payload=b"\x97\x01")), 400, "malformed_message", id="msgpack-truncated-array"
+    ),
     pytest.param(signed(lambda w: frame_of({"type": 1})), 400, "malformed_message", id="a-map-not-an-array"),
     pytest.param(signed(lambda w: frame_of([])), 400, "malformed_message", id="empty-array"),
     pytest.param(signed(lambda w: frame_of([9, ME])), 400, "malformed_message", id="unknown-message-type"),
-    pytest.param(signed(lambda w: encode_message(SyncResponse(frozenset(), 0, 1, [], 0, False, 1, 0))), 400, "malformed_message", id="a-response-sent-to-the-server"),
+    pytest.param(
+        signed(lambda w: encode_message(SyncResponse(frozenset(), 0, 1, [], 0, False, 1, 0))),
+        400,
+        "malformed_message",
+        id="a-response-sent-to-the-server",
+    ),
     pytest.param(signed(lambda w: frame_of(wire(w)[:6])), 400, "malformed_message", id="missing-field"),
     pytest.param(signed(lambda w: frame_of([*wire(w), 0])), 400, "malformed_message", id="extra-field"),
     pytest.param(signed(lambda w: with_field(w, 1, 1234)), 400, "malformed_message", id="node-not-a-string"),
     pytest.param(signed(lambda w: with_field(w, 1, "S" * 65)), 413, "string_too_long", id="node-name-too-long"),
     pytest.param(signed(lambda w: valid(w, [], node=OTHER)), 401, "bad_signature", id="speaks-for-another-school"),
     pytest.param(signed(lambda w: with_field(w, 2, "zstd")), 400, "malformed_message", id="capabilities-not-a-list"),
-    pytest.param(signed(lambda w: with_field(w, 2, [f"c{i}" for i in range(200)])), 400, "malformed_message", id="too-many-capabilities"),
+    pytest.param(
+        signed(lambda w: with_field(w, 2, [f"c{i}" for i in range(200)])),
+        400,
+        "malformed_message",
+        id="too-many-capabilities",
+    ),
     pytest.param(signed(lambda w: with_field(w, 3, -1)), 400, "malformed_message", id="negative-pull-cursor"),
     pytest.param(signed(lambda w: with_field(w, 3, 1 << 63)), 400, "malformed_message", id="pull-cursor-over-63-bits"),
     pytest.param(signed(lambda w: with_field(w, 3, "0")), 400, "malformed_message", id="pull-cursor-a-string"),
     pytest.param(signed(lambda w: with_field(w, 4, -5)), 400, "malformed_message", id="negative-clock"),
     pytest.param(signed(lambda w: with_field(w, 5, 1)), 400, "malformed_message", id="want-pull-not-a-boolean"),
-    pytest.param(signed(lambda w: with_field(w, 6, [[[99, 1, [], [], [], [], [], [], []]], None])), 400, "malformed_message", id="unknown-table-id"),
-    pytest.param(signed(lambda w: with_field(w, 6, [[[14, -3, [], [], [], [], [], [], []]], None])), 400, "malformed_message", id="negative-record-count"),
-    pytest.param(signed(lambda w: with_field(w, 6, [[[14, 1 << 40, [], [], [], [], [], [], []]], None])), 413, "too_many_records", id="huge-record-count"),
+    pytest.param(
+        signed(lambda w: with_field(w, 6, [[[99, 1, [], [], [], [], [], [], []]], None])),
+        400,
+        "malformed_message",
+        id="unknown-table-id",
+    ),
+    pytest.param(
+        signed(lambda w: with_field(w, 6, [[[14, -3, [], [], [], [], [], [], []]], None])),
+        400,
+        "malformed_message",
+        id="negative-record-count",
+    ),
+    pytest.param(
+        signed(lambda w: with_field(w, 6, [[[14, 1 << 40, [], [], [], [], [], [], []]], None])),
+        413,
+        "too_many_records",
+        id="huge-record-count",
+    ),
     pytest.param(signed(lambda w: with_field(w, 6, "batch")), 400, "malformed_message", id="batch-not-a-list"),
-    pytest.param(signed(lambda w: frame_of(None, payload=b"\xdd\x00\x02\x00\x00" + b"\xc0" * 10)), 413, "too_many_records", id="msgpack-array-over-the-limit"),
-    pytest.param(signed(lambda w: frame_of(None, payload=b"\xdb\x7f\xff\xff\xff" + b"a" * 10)), 400, "malformed_message", id="msgpack-string-length-2-GiB"),
+    pytest.param(
+        signed(lambda w: frame_of(None, payload=b"\xdd\x00\x02\x00\x00" + b"\xc0" * 10)),
+        413,
+        "too_many_records",
+        id="msgpack-array-over-the-limit",
+    ),
+    pytest.param(
+        signed(lambda w: frame_of(None, payload=b"\xdb\x7f\xff\xff\xff" + b"a" * 10)),
+        400,
+        "malformed_message",
+        id="msgpack-string-length-2-GiB",
+    ),
     # Authentication and replays
     pytest.param(lambda w: (valid(w), {}), 401, "bad_auth_header", id="no-authorization"),
-    pytest.param(lambda w: (valid(w), {"authorization": "Bearer 0123456789"}), 401, "bad_auth_header", id="wrong-auth-scheme"),
-    pytest.param(lambda w: (valid(w), {"authorization": f"M {ME}:-1:" + "A" * 22}), 401, "bad_auth_header", id="negative-counter"),
-    pytest.param(lambda w: (valid(w), {"authorization": f"M {ME}:99999999999999999999:" + "A" * 22}), 401, "bad_auth_header", id="counter-over-19-digits"),
-    pytest.param(lambda w: (lambda b: (b, w.headers(b, school="ZZ99", key=w.keys[ME])))(valid(w, node="ZZ99", changes=[])), 401, "unknown_school", id="unknown-school"),
-    pytest.param(lambda w: (lambda b: (b, w.headers(b, key=b"\0" * 32)))(valid(w)), 401, "bad_signature", id="wrong-key"),
-    pytest.param(lambda w: (lambda b: (b, w.headers(b, school=OTHER, key=w.keys[ME])))(valid(w, node=OTHER, changes=[])), 401, "bad_signature", id="signed-with-another-schools-key"),
-    pytest.param(lambda w: (lambda b: (b, w.headers(b, path="/x")))(valid(w)), 401, "bad_signature", id="signed-for-another-path"),
+    pytest.param(
+        lambda w: (valid(w), {"authorization": "Bearer 0123456789"}), 401, "bad_auth_header", id="wrong-auth-scheme"
+    ),
+    pytest.param(
+        lambda w: (valid(w), {"authorization": f"M {ME}:-1:" + "A" * 22}), 401, "bad_auth_header", id="negative-counter"
+    ),
+    pytest.param(
+        lambda w: (valid(w), {"authorization": f"M {ME}:99999999999999999999:" + "A" * 22}),
+        401,
+        "bad_auth_header",
+        id="counter-over-19-digits",
+    ),
+    pytest.param(
+        lambda w: (lambda b: (b, w.headers(b, school="ZZ99", key=w.keys[ME])))(valid(w, node="ZZ99", changes=[])),
+        401,
+        "unknown_school",
+        id="unknown-school",
+    ),
+    pytest.param(
+        lambda w: (lambda b: (b, w.headers(b, key=b"\0" * 32)))(valid(w)), 401, "bad_signature", id="wrong-key"
+    ),
+    pytest.param(
+        lambda w: (lambda b: (b, w.headers(b, school=OTHER, key=w.keys[ME])))(valid(w, node=OTHER, changes=[])),
+        401,
+        "bad_signature",
+        id="signed-with-another-schools-key",
+    ),
+    pytest.param(
+        lambda w: (lambda b: (b, w.headers(b, path="/x")))(valid(w)), 401, "bad_signature", id="signed-for-another-path"
+    ),
     pytest.param(tampered, 401, "bad_signature", id="tampered-body"),
     pytest.param(replay, 401, "replayed", id="replayed-request"),
     pytest.param(replay_older, 401, "replayed", id="older-counter"),
-    pytest.param(lambda w: (lambda b: (b, w.headers(b, school=REVOKED)))(valid(w, node=REVOKED, changes=[])), 401, "revoked", id="revoked-token"),
+    pytest.param(
+        lambda w: (lambda b: (b, w.headers(b, school=REVOKED)))(valid(w, node=REVOKED, changes=[])),
+        401,
+        "revoked",
+        id="revoked-token",
+    ),
     # Scope
     pytest.param(body_frame(other_school_row), 403, "scope_violation", id="another-schools-row"),
     pytest.param(body_frame(delete_other), 403, "scope_violation", id="delete-another-schools-row"),
@@ -341,26 +484,54 @@ CASES = [
     pytest.param(body_frame(national_row), 403, "scope_violation", id="national-table-row"),
     # Values
     pytest.param(body_frame(lambda w: bad_grade(w, score=2500)), 422, "invalid_row", id="score-25-of-20-college"),
-    pytest.param(body_frame(lambda w: bad_grade(w, pupil=w.mine["primary_pupil"], score=1500)), 422, "invalid_row", id="score-15-of-10-primary"),
+    pytest.param(
+        body_frame(lambda w: bad_grade(w, pupil=w.mine["primary_pupil"], score=1500)),
+        422,
+        "invalid_row",
+        id="score-15-of-10-primary",
+    ),
     pytest.param(body_frame(lambda w: bad_grade(w, score=-100)), 422, "invalid_row", id="negative-score"),
     pytest.param(body_frame(lambda w: bad_grade(w, score=1000, absent=1)), 422, "invalid_row", id="score-and-absent"),
     pytest.param(body_frame(lambda w: bad_grade(w, assessment=9)), 422, "invalid_row", id="assessment-9"),
     pytest.param(body_frame(lambda w: bad_grade(w, semester=3)), 422, "invalid_row", id="semester-3"),
-    pytest.param(body_frame(lambda w: absence_row(w, "2024-11-04", hours=0)), 422, "invalid_row", id="absence-of-no-hour"),
-    pytest.param(body_frame(lambda w: absence_row(w, "2024-11-04", hours=512)), 422, "invalid_row", id="absence-hours-out-of-range"),
+    pytest.param(
+        body_frame(lambda w: absence_row(w, "2024-11-04", hours=0)), 422, "invalid_row", id="absence-of-no-hour"
+    ),
+    pytest.param(
+        body_frame(lambda w: absence_row(w, "2024-11-04", hours=512)),
+        422,
+        "invalid_row",
+        id="absence-hours-out-of-range",
+    ),
     pytest.param(body_frame(lambda w: absence_row(w, "9999-12-31")), 422, "invalid_row", id="absence-in-year-9999"),
     pytest.param(body_frame(lambda w: absence_row(w, "0001-01-01")), 422, "invalid_row", id="absence-in-year-1"),
-    pytest.param(body_frame(lambda w: pupil_row(w, birth_date="2999-01-01")), 422, "invalid_row", id="birth-date-in-the-future"),
+    pytest.param(
+        body_frame(lambda w: pupil_row(w, birth_date="2999-01-01")), 422, "invalid_row", id="birth-date-in-the-future"
+    ),
     pytest.param(body_frame(lambda w: pupil_row(w, gender="X")), 422, "invalid_row", id="gender-X"),
     pytest.param(body_frame(lambda w: pupil_row(w, last_name=None)), 422, "invalid_row", id="missing-name"),
-    pytest.param(signed(lambda w: loose(w, bad_grade(w, remark="x" * 2001))), 413, "string_too_long", id="remark-over-2000-chars"),
-    pytest.param(signed(lambda w: loose(w, pupil_row(w, first_name="ب" * 2001))), 413, "string_too_long", id="arabic-name-over-2000-chars"),
-    pytest.param(signed(lambda w: loose(w, pupil_row(w, first_name="ب" * 500_000))), 413, "string_too_long", id="string-of-a-megabyte"),
+    pytest.param(
+        signed(lambda w: loose(w, bad_grade(w, remark="x" * 2001))), 413, "string_too_long", id="remark-over-2000-chars"
+    ),
+    pytest.param(
+        signed(lambda w: loose(w, pupil_row(w, first_name="ب" * 2001))),
+        413,
+        "string_too_long",
+        id="arabic-name-over-2000-chars",
+    ),
+    pytest.param(
+        signed(lambda w: loose(w, pupil_row(w, first_name="ب" * 500_000))),
+        413,
+        "string_too_long",
+        id="string-of-a-megabyte",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("build", "status", "code"), CASES)
-def test_hostile_request_is_refused_with_its_code_and_changes_nothing(world: World, build: Case, status: int, code: str) -> None:
+def test_hostile_request_is_refused_with_its_code_and_changes_nothing(
+    world: World, build: Case, status: int, code: str
+) -> None:
     body, headers = build(world)
     before = store_digest(world.central.path)
     reply = world.post(body, headers)
@@ -386,7 +557,7 @@ def test_there_are_at_least_forty_distinct_cases() -> None:
 
 
 # --------------------------------------------------------------------------
-# Odd but legitimate text: stored verbatim, nothing executed, pulled back intact
+# Odd but legitimate text: stored verbatim, nothing executed
 
 
 @pytest.mark.parametrize(
@@ -402,15 +573,178 @@ def test_there_are_at_least_forty_distinct_cases() -> None:
 def test_odd_text_is_stored_verbatim_and_nothing_is_executed(world: World, text: str) -> None:
     """NUL bytes inside a string are accepted and stored intact: the central server is a replica of the
     school's records, not their judge, and refusing them would block the school's sync for good."""
-    counts = {t: query(world.central.path, f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("grades", "_versions", "pupils")}
+    counts = {
+        t: query(world.central.path, f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("grades", "_versions", "pupils")
+    }
     w = world
     c = change(w, "incidents", (ME, w.mine["college_pupil"], "2024-11-05", 77, text, text[::-1]))
     body = valid(w, [c])
     reply = w.post(body, w.headers(body))
     assert reply.status_code == 200, reply.text
-    stored = query(w.central.path, "SELECT description, measure FROM incidents WHERE pupil = ? AND day = ? AND n = 77",
-                   [w.mine["college_pupil"], "2024-11-05"])
+    stored = query(
+        w.central.path,
+        "SELECT description, measure FROM incidents WHERE pupil = ? AND day = ? AND n = 77",
+        [w.mine["college_pupil"], "2024-11-05"],
+    )
     assert stored == [(text, text[::-1])]
     after = {t: query(world.central.path, f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("grades", "_versions", "pupils")}
     assert after["grades"] == counts["grades"] and after["pupils"] == counts["pupils"]
     assert after["_versions"] in (counts["_versions"], counts["_versions"] + 1)
+
+
+# --------------------------------------------------------------------------
+# The node's web forms: the same refusals where a person (or a forged page) types input
+
+
+STAFF_PASSWORD = "correct horse battery"
+
+
+@dataclass
+class WebWorld:
+    folder: Path
+    client: object  # starlette TestClient
+    other: object  # a second TestClient: another browser session
+    college: dict[str, str]  # class, subject, pupil
+    primary: dict[str, str]
+
+    def token(self, client=None) -> str:
+        import re
+
+        page = (client or self.client).get("/login")
+        return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebWorld]:
+    import warnings
+
+    with warnings.catch_warnings():  # starlette warns once, at import, that it prefers httpx2
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+    from domain import accounts
+    from syncclient.web import create_app
+
+    folder = tmp_path_factory.mktemp("web") / "node"
+    store = NodeStore.init(folder, ME, year=YEAR)
+    try:
+        sch = sample.make_school(
+            store.db, store.term, seed=9, pupils=8, classes=2, level_mix={"1APIC": 0.5, "3AP": 0.5}
+        )
+        accounts.create_staff(store.db, "sec", "secretary", STAFF_PASSWORD, name="SEC")
+    finally:
+        store.close()
+
+    def pick(level: str) -> dict[str, str]:
+        cls = next(c for c, lv in sch.classes.items() if lv == level)
+        pupil = next(p for p in sch.pupils if sch.class_of[p] == cls)
+        return {"class": cls, "subject": sch.subjects[level][0], "pupil": pupil}
+
+    app = create_app(folder, secret_key=b"k" * 32)
+    with TestClient(app) as client, TestClient(app) as other:
+        w = WebWorld(folder, client, other, pick("1APIC"), pick("3AP"))
+        for c in (client, other):
+            r = c.post("/login", data={"csrf": w.token(c), "login": "sec", "password": STAFF_PASSWORD})
+            assert r.status_code == 200 and "/login" not in str(r.url)
+        yield w
+
+
+def sheet(w: WebWorld, which: str = "college", **fields: str) -> tuple[str, list[tuple[str, str]]]:
+    info = getattr(w, which)
+    pairs = [("class", info["class"]), ("subject", info["subject"]), ("semester", "1"), ("p0", info["pupil"])]
+    return "/staff/grades", pairs + list(fields.items())
+
+
+def incident(w: WebWorld, **fields: str) -> tuple[str, list[tuple[str, str]]]:
+    values = {
+        "class": w.college["class"],
+        "pupil": w.college["pupil"],
+        "day": "2024-11-05",
+        "description": "Bavardage",
+        "measure": "",
+    }
+    values.update(fields)
+    return "/staff/incidents", list(values.items())
+
+
+WEB_CASES = [
+    pytest.param(lambda w: sheet(w, s0_1="25"), "good", 400, id="score-25-of-20-college"),
+    pytest.param(lambda w: sheet(w, "primary", s0_1="15"), "good", 400, id="score-15-of-10-primary"),
+    pytest.param(lambda w: sheet(w, s0_1="-0.5"), "good", 400, id="negative-score"),
+    pytest.param(lambda w: sheet(w, s0_1="1e309"), "good", 400, id="score-1e309"),
+    pytest.param(lambda w: sheet(w, s0_1="NaN"), "good", 400, id="score-nan"),
+    pytest.param(lambda w: sheet(w, s0_1="12,5,5"), "good", 400, id="score-12-5-5"),
+    pytest.param(lambda w: sheet(w, s0_1="12.125"), "good", 400, id="score-three-decimals"),
+    pytest.param(lambda w: sheet(w, s0_1="12", x0_1="a"), "good", 400, id="score-and-absent"),
+    pytest.param(lambda w: sheet(w, x0_1="z"), "good", 400, id="bad-absence-mark"),
+    pytest.param(lambda w: sheet(w, r0="Bien"), "good", 400, id="remark-without-mark"),
+    pytest.param(
+        lambda w: (lambda u, p: (u, [(k, w.primary["pupil"] if k == "p0" else v) for k, v in p]))(*sheet(w, s0_1="12")),
+        "good",
+        404,
+        id="pupil-of-another-class",
+    ),
+    pytest.param(
+        lambda w: (lambda u, p: (u, [(k, "Z900000009" if k == "p0" else v) for k, v in p]))(*sheet(w, s0_1="12")),
+        "good",
+        404,
+        id="pupil-of-another-school",
+    ),
+    pytest.param(
+        lambda w: (lambda u, p: (u, [(k, "XYZ" if k == "subject" else v) for k, v in p]))(*sheet(w, s0_1="12")),
+        "good",
+        404,
+        id="unknown-subject",
+    ),
+    pytest.param(
+        lambda w: (lambda u, p: (u, [(k, "3" if k == "semester" else v) for k, v in p]))(*sheet(w, s0_1="12")),
+        "good",
+        400,
+        id="semester-3",
+    ),
+    pytest.param(
+        lambda w: (lambda u, p: (u, p + [(f"p{i}", w.college["pupil"]) for i in range(1, 60)]))(*sheet(w, s0_1="12")),
+        "good",
+        400,
+        id="too-many-rows",
+    ),
+    pytest.param(lambda w: sheet(w, s0_1="12"), "forged", 403, id="forged-csrf"),
+    pytest.param(lambda w: sheet(w, s0_1="12"), "missing", 403, id="missing-csrf"),
+    pytest.param(lambda w: sheet(w, s0_1="12"), "other-session", 403, id="csrf-of-another-session"),
+    pytest.param(lambda w: sheet(w, s0_1="12", r0="x" * 300_000), "good", 413, id="oversized-post"),
+    pytest.param(lambda w: incident(w, description="   "), "good", 400, id="incident-without-description"),
+    pytest.param(lambda w: incident(w, day="2999-01-01"), "good", 400, id="incident-in-the-future"),
+    pytest.param(lambda w: incident(w, day="2024-02-30"), "good", 400, id="incident-on-an-impossible-day"),
+    pytest.param(lambda w: incident(w, pupil=w.primary["pupil"]), "good", 404, id="incident-of-another-class"),
+    pytest.param(lambda w: incident(w), "forged", 403, id="incident-forged-csrf"),
+]
+
+
+@pytest.mark.parametrize(("build", "csrf", "status"), WEB_CASES)
+def test_hostile_web_form_is_refused_and_changes_nothing(web: WebWorld, build, csrf: str, status: int) -> None:
+    from urllib.parse import urlencode
+
+    from .faultkit import node_digest
+
+    url, pairs = build(web)
+    token = {"good": web.token(), "forged": "f" * 43, "missing": None, "other-session": web.token(web.other)}[csrf]
+    if token is not None:
+        pairs = [("csrf", token), *pairs]
+    before = node_digest(web.folder / "node.sqlite")
+    reply = web.client.post(
+        url,
+        content=urlencode(pairs).encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert reply.status_code == status, reply.text[:500]
+    assert node_digest(web.folder / "node.sqlite") == before, "a refused form changed the node"
+    # The same form, well filled, still works afterwards.
+    good = web.client.post(
+        "/staff/grades",
+        content=urlencode([("csrf", web.token()), *sheet(web, s0_2="13.5")[1]]).encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303, good.text[:500]
+    REPORT.add("hostile")
+    REPORT.add("hostile_web")

@@ -5,8 +5,6 @@ nothing of either is applied until a clean retry."""
 
 from __future__ import annotations
 
-import hashlib
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,34 +19,23 @@ from protocol.messages import SyncRequest, decode_message
 from syncclient import session as session_module
 from syncclient.errors import ServerRefused, ServerUnreachable
 from syncclient.session import SyncSession
-from syncclient.store import DB_NAME as NODE_DB
 from syncclient.store import NodeStore
 
-from .faultkit import REPORT, YEAR, CentralThread, central_thread, node_key, query, store_digest, table_hashes
+from .faultkit import (
+    REPORT,
+    YEAR,
+    CentralThread,
+    central_thread,
+    node_digest,
+    node_key,
+    query,
+    store_digest,
+    table_hashes,
+)
 
 pytestmark = pytest.mark.faults
 
 SCHOOL = "SL01"
-# Bookkeeping a failed sync may move on the node without applying anything.
-_NODE_VOLATILE = ("request_counter", "chunk_budget", "last_error", "last_error_at", "last_sync")
-
-
-def node_digest(path: Path) -> str:
-    """Every row of every table of the node, except the settings a failed attempt legitimately moves."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        h = hashlib.sha256()
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall():
-            sql = f"SELECT * FROM {name}"
-            if name == "_node":
-                sql += f" WHERE k NOT IN ({', '.join('?' * len(_NODE_VOLATILE))})"
-            rows = conn.execute(sql, _NODE_VOLATILE if name == "_node" else ()).fetchall()
-            h.update(name.encode())
-            for row in sorted(map(repr, rows)):
-                h.update(row.encode())
-        return h.hexdigest()
-    finally:
-        conn.close()
 
 
 class WatchedSession(SyncSession):
@@ -89,7 +76,9 @@ def linked_node(tmp_path: Path, pupils: int, **proxy_settings) -> Iterator[tuple
     with central_thread(tmp_path / "central") as central:
         token = central.add_school(SCHOOL)
         with NetProxy(central.port, **proxy_settings) as proxy:
-            store = NodeStore.init(tmp_path / "node", SCHOOL, year=YEAR, server=proxy.url, node_key=node_key(SCHOOL, token))
+            store = NodeStore.init(
+                tmp_path / "node", SCHOOL, year=YEAR, server=proxy.url, node_key=node_key(SCHOOL, token)
+            )
             try:
                 sch = sample.make_school(store.db, store.term, seed=5, pupils=pupils, classes=max(3, pupils // 34))
                 sample.semester_grades(store.db, store.term, sch, 1, seed=5)
@@ -125,7 +114,9 @@ def correct_centrally(central: CentralThread, n: int = 8) -> None:
         ).fetchall()
         from decimal import Decimal
 
-        record_grades(db, Term(SCHOOL, YEAR), [GradeEntry(p, s, 1, 5, Decimal((sc + 25) % 2000) / 100) for p, s, sc in targets])
+        record_grades(
+            db, Term(SCHOOL, YEAR), [GradeEntry(p, s, 1, 5, Decimal((sc + 25) % 2000) / 100) for p, s, sc in targets]
+        )
 
 
 def test_a_throttled_slow_link_completes(tmp_path: Path) -> None:
@@ -137,7 +128,9 @@ def test_a_throttled_slow_link_completes(tmp_path: Path) -> None:
         stats = proxy.stats()
         assert stats.requests == result.requests
         REPORT.add("links")
-        print(f"2G link: {result.pushed} changes in {result.requests} request(s), {stats.total_bytes} bytes on the link")
+        print(
+            f"2G link: {result.pushed} changes in {result.requests} request(s), {stats.total_bytes} bytes on the link"
+        )
 
 
 @pytest.mark.parametrize("mode", ["close", "reset"])
@@ -172,7 +165,11 @@ def test_a_link_cut_every_20_kb_completes_a_large_sync_and_resends_little(tmp_pa
 
 
 def test_a_flipped_bit_in_a_request_body_is_refused_and_nothing_applied(tmp_path: Path) -> None:
-    with linked_node(tmp_path, 30, flip_body_at=40, flip_direction="up", fault_connections=1) as (central, proxy, store):
+    with linked_node(tmp_path, 30, flip_body_at=40, flip_direction="up", fault_connections=1) as (
+        central,
+        proxy,
+        store,
+    ):
         central_before, node_before = store_digest(central.path), node_digest(store.path)
         with pytest.raises(ServerRefused) as refused:
             run(store)
@@ -180,7 +177,9 @@ def test_a_flipped_bit_in_a_request_body_is_refused_and_nothing_applied(tmp_path
         assert proxy.stats().flips == 1
         assert store_digest(central.path) == central_before, "the server applied a corrupted request"
         assert node_digest(store.path) == node_before
-        assert "bad_signature" in (store.setting("last_error") or "") or "checksum" in (store.setting("last_error") or "")
+        assert "bad_signature" in (store.setting("last_error") or "") or "checksum" in (
+            store.setting("last_error") or ""
+        )
         # A clean retry goes through.
         proxy.configure(flip_body_at=None)
         run(store)
@@ -227,5 +226,6 @@ def store_edit(store: NodeStore) -> None:
     with store.db.conn:
         store.db.conn.execute("BEGIN IMMEDIATE")
         store.db.conn.execute(
-            "UPDATE grades SET score = (score + 25) % 2001 WHERE pupil = ? AND assessment = 1 AND score IS NOT NULL", [pupil]
+            "UPDATE grades SET score = (score + 25) % 2001 WHERE pupil = ? AND assessment = 1 AND score IS NOT NULL",
+            [pupil],
         )
