@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlite_utils
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -70,6 +70,10 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
 
         return await run_in_threadpool(work)
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # The link dropped mid-request (2G): nothing was read in full, nothing applied, nobody to answer.
+        return Response(status_code=400)
+
     async def health(request: Request) -> Response:
         return Response(b"ok", media_type="text/plain")
 
@@ -100,6 +104,11 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
 
     return Starlette(
         routes=[Route(SYNC_PATH, sync, methods=["POST"]), Route("/health", health, methods=["GET"])],
-        exception_handlers={ProtocolError: refuse, ServerError: refuse, DomainError: refuse},
+        exception_handlers={
+            ProtocolError: refuse,
+            ServerError: refuse,
+            DomainError: refuse,
+            ClientDisconnect: client_gone,
+        },
         lifespan=lifespan,
     )

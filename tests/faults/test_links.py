@@ -229,3 +229,26 @@ def store_edit(store: NodeStore) -> None:
             "UPDATE grades SET score = (score + 25) % 2001 WHERE pupil = ? AND assessment = 1 AND score IS NOT NULL",
             [pupil],
         )
+
+
+def test_a_request_cut_inside_its_body_is_dropped_quietly(tmp_path: Path, monkeypatch, caplog) -> None:
+    """2G links cut requests all the time: the server drops them without an unhandled-exception traceback."""
+    import logging
+
+    monkeypatch.setattr(session_module, "MAX_ATTEMPTS", 2)
+    with linked_node(tmp_path, 30, cut_up_after=600) as (central, proxy, store):
+        before = store_digest(central.path)
+        uvicorn_log = logging.getLogger("uvicorn.error")  # does not propagate to the root logger
+        uvicorn_log.addHandler(caplog.handler)
+        try:
+            with pytest.raises(ServerUnreachable):
+                run(store)
+        finally:
+            uvicorn_log.removeHandler(caplog.handler)
+        proxy.configure(cut_up_after=None)
+        assert store_digest(central.path) == before
+        assert proxy.stats().cuts == 2
+        run(store)
+        assert_converged(central, store)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [r.getMessage() for r in caplog.records]
+    REPORT.add("links")
