@@ -24,13 +24,17 @@ class Applied:
     acknowledged: int
     pulled: int
     skipped: int
+    resequenced: bool = False
 
 
 def apply_response(db: sqlite_utils.Database, school: str, response: SyncResponse) -> Applied:
     """Everything from one response commits together, so a crash leaves the node as before or after it."""
     now_ms = int(time.time() * 1000)
     with write_transaction(db):
-        acknowledged = db.conn.execute("DELETE FROM _outbox WHERE seq <= ?", [response.acked_seq]).rowcount
+        resequenced = _resequence_if_behind(db, response.acked_seq)
+        acknowledged = 0
+        if not resequenced:
+            acknowledged = db.conn.execute("DELETE FROM _outbox WHERE seq <= ?", [response.acked_seq]).rowcount
         offset = hlc_clock.offset_ms(response.server_hlc, now_ms)
         # A clock far ahead is pulled back to the server's time; HLC order is kept
         # for new edits by continuing from the server's clock.
@@ -42,7 +46,20 @@ def apply_response(db: sqlite_utils.Database, school: str, response: SyncRespons
         _set(db, "pull_cursor", response.pull_cursor)
         _set(db, "server_conflicts", response.conflicts)
         _set(db, "acked_seq", response.acked_seq)
-    return Applied(acknowledged, pulled, skipped)
+    return Applied(acknowledged, pulled, skipped, resequenced)
+
+
+def _resequence_if_behind(db: sqlite_utils.Database, acked_seq: int) -> bool:
+    """A node whose numbers are behind what the server acknowledged is a reinstalled PC or a
+    restored backup: its pending changes were never applied, whatever their numbers say.
+    Renumber them (and the counter) above the server's acknowledgement so they are not skipped."""
+    issued = db.execute("SELECT seq FROM _clock WHERE id = 1").fetchone()[0]
+    if acked_seq <= issued:
+        return False
+    # Every old number is <= issued < acked_seq, so adding acked_seq keeps them unique and ordered.
+    db.conn.execute("UPDATE _outbox SET seq = seq + ?", [acked_seq])
+    db.conn.execute("UPDATE _clock SET seq = seq + ? WHERE id = 1", [acked_seq])
+    return True
 
 
 def _set(db: sqlite_utils.Database, key: str, value: object) -> None:

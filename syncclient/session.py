@@ -113,7 +113,7 @@ class SyncSession:
             ).fetchone()[0]
             if not response.more_pull and not more_push:
                 break
-            if pushed_count and applied.acknowledged == 0 and not response.more_pull:
+            if pushed_count and applied.acknowledged == 0 and not response.more_pull and not applied.resequenced:
                 break  # the server acknowledged nothing new: do not loop on it
         result.pending = db.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0]
         self._remember(error=None)

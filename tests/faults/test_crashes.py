@@ -434,11 +434,6 @@ def test_sigkill_during_a_local_grade_import_is_all_or_nothing(tmp_path: Path) -
 # The school PC dies for good: a new node is installed from scratch
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known engine gap: a reinstalled node restarts its seq at 1 while the centre's acked_seq for the "
-    "school is high, so its first changes are acknowledged as already applied and silently dropped",
-)
 def test_a_node_reinstalled_from_scratch_loses_nothing(tmp_path: Path) -> None:
     from decimal import Decimal
 
