@@ -63,8 +63,9 @@ class Report:
         out = [f"MASSAR_FAULT_SCALE={SCALE}"]
         if c["kills"] or c["kill_attempts"]:
             out.append(
-                f"kills survived: {c['kills']} (node sync {c['kills_node']}, server {c['kills_server']}, "
-                f"local import {c['kills_import']}); {c['kills_mid_sync']} landed after the sync had started to move data; "
+                f"kills survived: {c['kills'] + c['kills_import']} = {c['kills']} SIGKILLs during syncs "
+                f"(node {c['kills_node']}, server {c['kills_server']}; {c['kills_mid_sync']} after requests reached the "
+                f"server) + {c['kills_import']} during a local import; "
                 f"{c['kill_attempts'] - c['kills']} sync attempts finished before their kill"
             )
         if c["links"]:
