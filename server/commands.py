@@ -12,6 +12,7 @@ from domain import grades, results
 from domain.codes import check_pupil_code, check_school_year, school_year_of
 from domain.errors import NotFound
 from domain.pupils import Term
+from syncclient.cli.grade_options import add_grade_options, grade_entry_from_args
 
 from .publish import publish_file
 from .schools import add_school, list_schools, revoke_school
@@ -58,15 +59,7 @@ def register(sub: Any) -> None:
     p.add_argument("--semester", choices=["1", "2"])
     p.set_defaults(handler=cmd_report)
     p = _common(sub.add_parser("grade", help="a directorate correction of one mark"))
-    p.add_argument("--student", required=True)
-    p.add_argument("--subject", required=True)
-    p.add_argument("--semester", required=True, choices=["1", "2"])
-    p.add_argument("--assessment", required=True, choices=["1", "2", "3", "4", "activities"])
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--score")
-    g.add_argument("--absent", action="store_true")
-    p.add_argument("--justified", action="store_true")
-    p.add_argument("--remark")
+    add_grade_options(p)
     p.add_argument("--year")
     p.set_defaults(handler=cmd_grade)
     _common(sub.add_parser("conflicts", help="concurrent edits and the losing versions")).set_defaults(
@@ -140,16 +133,7 @@ def cmd_grade(args: Any) -> int:
     row = db.execute("SELECT school FROM enrolments WHERE year = ? AND pupil = ?", [year, pupil]).fetchone()
     if not row:
         raise NotFound(f"unknown pupil {pupil} in {year}", code="unknown_pupil")
-    entry = grades.GradeEntry(
-        pupil=pupil,
-        subject=args.subject.upper(),
-        semester=int(args.semester),
-        assessment=grades.parse_assessment(args.assessment),
-        score=None if args.absent else grades.parse_score(args.score),
-        absent=args.absent,
-        justified=args.justified,
-        remark=args.remark,
-    )
+    entry = grade_entry_from_args(args)
     grades.record_grades(db, Term(row[0], year), [entry])
     _emit(
         args,

@@ -14,6 +14,7 @@ from domain.rules import FULL_DAY, mask_hours
 
 from ..store import NodeStore, data_dir
 from . import files_commands, node_sync_commands, serve_command
+from .grade_options import add_grade_options, grade_entry_from_args
 from .output import emit
 
 
@@ -61,15 +62,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_assign_code)
 
     p = _common(sub.add_parser("grade", help="record one mark"))
-    p.add_argument("--student", required=True)
-    p.add_argument("--subject", required=True)
-    p.add_argument("--semester", required=True, choices=["1", "2"])
-    p.add_argument("--assessment", required=True, choices=["1", "2", "3", "4", "activities"])
-    g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--score")
-    g.add_argument("--absent", action="store_true")
-    p.add_argument("--justified", action="store_true", help="with --absent: the absence is justified (مبرر)")
-    p.add_argument("--remark")
+    add_grade_options(p)
     p.set_defaults(handler=cmd_grade)
 
     p = _common(sub.add_parser("absence", help="record an absence"))
@@ -207,18 +200,7 @@ def cmd_assign_code(args: Any) -> int:
 
 def cmd_grade(args: Any) -> int:
     store = _store(args)
-    if args.justified and not args.absent:
-        raise InvalidInput("--justified goes with --absent", code="bad_flag")
-    entry = grades.GradeEntry(
-        pupil=check_pupil_code(args.student),
-        subject=args.subject.upper(),
-        semester=int(args.semester),
-        assessment=grades.parse_assessment(args.assessment),
-        score=None if args.absent else grades.parse_score(args.score),
-        absent=args.absent,
-        justified=args.justified,
-        remark=args.remark,
-    )
+    entry = grade_entry_from_args(args)
     grades.record_grades(store.db, store.term, [entry])
     what = ("absent (justified)" if args.justified else "absent") if args.absent else str(entry.score)
     emit(
