@@ -61,7 +61,7 @@ class Report:
     def lines(self) -> list[str]:
         c = self.counts
         out = [f"MASSAR_FAULT_SCALE={SCALE}"]
-        if c["kills"] or c["kill_attempts"]:
+        if c["kills"] or c["kill_attempts"] or c["kills_import"]:
             out.append(
                 f"kills survived: {c['kills'] + c['kills_import']} = {c['kills']} SIGKILLs during syncs "
                 f"(node {c['kills_node']}, server {c['kills_server']}; {c['kills_mid_sync']} after requests reached the "
