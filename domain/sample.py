@@ -521,7 +521,8 @@ def _absence_row(rng: random.Random, term: Term, pupil: str, day: dt.date, old: 
     if rng.random() < (0.55 if full else 0.25):
         justified = hours
         reason = _REASON(rng)
-        justified_on = (day + dt.timedelta(days=rng.choice((0, 1, 1, 2, 3, 5)))).isoformat()
+        # A justification is never dated after today, even for this year's data.
+        justified_on = min(day + dt.timedelta(days=rng.choice((0, 1, 1, 2, 3, 5))), dt.date.today()).isoformat()
     if old is not None:  # a second roll-call the same day adds hours
         hours |= old[0]
         justified |= old[1]
@@ -597,10 +598,12 @@ def incidents(
         "SELECT pupil, day, MAX(n) FROM incidents WHERE school = ? GROUP BY pupil, day", [term.school]
     ).fetchall():
         used[(pupil, day)] = n
+    # Incidents happen on days already lived, even for the current year's data.
+    past = [d for d in calendar if d <= dt.date.today()] or calendar[:1]
     rows = []
     for _ in range(count):
         pupil = rng.choice(troublemakers) if rng.random() < 0.6 else rng.choice(sample.pupils)
-        day = rng.choice(calendar).isoformat()
+        day = rng.choice(past).isoformat()
         n = used.get((pupil, day), 0) + 1
         used[(pupil, day)] = n
         description, measure = rng.choice(INCIDENTS)
