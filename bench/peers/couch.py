@@ -351,6 +351,14 @@ class CouchClient:
             self._docs.append((self.local_seq, doc, (table, row, h)))
         return len(self._docs)
 
+    def assume_synced(self) -> None:
+        """Treat everything local as already replicated (set-up shortcut; nothing is sent)."""
+        self.prepare()
+        for _, _, entry in self._docs:
+            self.tracker.mark(*entry)
+        self._docs = []
+        self.push_checkpoint = self.local_seq
+
     def sync(self, base_url: str, *, max_stalls: int = 20) -> dict[str, int]:
         """Push then pull; after a transport error, starts again from the checkpoint.
         Gives up after `max_stalls` attempts in a row that moved no checkpoint (a batch that
