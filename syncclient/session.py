@@ -77,6 +77,7 @@ class SyncSession:
         self.client = client or _http_client(server, timeout)
         self._own_client = client is None
         self.budget = int(store.setting("chunk_budget", START_BUDGET))
+        self.ceiling = MAX_BUDGET
         # Bytes per change seen in the last frame, so a small budget reads and packs
         # only about as many changes as will fit instead of the whole outbox.
         self.bytes_per_change = 4.0
@@ -97,7 +98,9 @@ class SyncSession:
                 failures += 1
                 result.failures += 1
                 result.errors.append(str(exc))
-                # Halve what was sent, not a budget the frame did not even reach.
+                # Halve what was sent, not a budget the frame did not even reach, and
+                # remember that size: the link is likely to cut there again.
+                self.ceiling = min(self.ceiling, len(body))
                 self.budget = max(MIN_BUDGET, min(self.budget, len(body)) // 2)
                 if failures >= MAX_ATTEMPTS:
                     self._remember(error=str(exc))
@@ -112,8 +115,10 @@ class SyncSession:
             result.pushed += applied.acknowledged
             result.pulled += applied.pulled
             result.conflicts = response.conflicts
-            if self.budget < MAX_BUDGET:
-                self.budget = min(MAX_BUDGET, self.budget * 2)
+            # Grow gently back towards the size that last failed, and let that
+            # ceiling rise slowly in case the link got better.
+            self.ceiling = min(MAX_BUDGET, int(self.ceiling * 1.1))
+            self.budget = min(MAX_BUDGET, int(self.ceiling * 0.75), self.budget * 2)
             more_push = db.execute(
                 "SELECT EXISTS (SELECT 1 FROM _outbox WHERE seq > ?)", [response.acked_seq]
             ).fetchone()[0]
