@@ -332,15 +332,17 @@ class _Conn:
         if s.shaped and s.handshake and s.latency_s:
             self.up.free_at = time.monotonic() + 2 * s.latency_s
         self.threads: list[threading.Thread] = []
+        self.started = threading.Event()
 
     def start(self) -> None:
         targets: list[Callable[[], None]] = [self.up.run_reader, self.down.run_reader]
         if self.settings.shaped:
             targets += [self.up.run_writer, self.down.run_writer]
-        for t in targets:
-            th = threading.Thread(target=t, daemon=True, name="netproxy-link")
-            self.threads.append(th)
+        threads = [threading.Thread(target=t, daemon=True, name="netproxy-link") for t in targets]
+        for th in threads:
             th.start()
+        self.threads = threads
+        self.started.set()  # only now may the connection be reaped
 
     def account(self, link: _Link, data: bytes) -> tuple[bytes, bool]:
         """Count `data`, apply faults; returns the bytes to deliver and whether to cut after them."""
@@ -643,6 +645,10 @@ class NetProxy:
             finished, self._finished = self._finished, []
         keep = []
         for conn in finished:
+            # Closed while its threads were still being started: wait for them, or reap later.
+            if not conn.started.is_set() and (not wait or not conn.started.wait(5.0)):
+                keep.append(conn)
+                continue
             if wait:
                 for th in conn.threads:
                     if th is not threading.current_thread():
