@@ -20,6 +20,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -29,7 +30,7 @@ from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES, ColumnType
 
 from .errors import ScopeViolation, ServerError
-from .store import KEY_SLOTS, key_slots
+from .store import KEY_SLOTS
 from .versions import reserve_sseqs
 
 _CHUNK = 400
@@ -40,8 +41,7 @@ class InvalidRow(ServerError):
     status = 422
 
 
-@dataclass(frozen=True)
-class Version:
+class Version(NamedTuple):
     school: str | None
     sseq: int
     hlc: int
@@ -57,11 +57,12 @@ class PushResult:
     conflicts: int
 
 
-def _existing_versions(db: sqlite_utils.Database, wire_id: int, keys: Sequence[tuple]) -> dict[tuple, Version]:
+def _existing_versions(db: sqlite_utils.Database, wire_id: int, slots: Sequence[tuple]) -> dict[tuple, Version]:
+    """Current versions of these records, keyed by their padded key slots."""
     found: dict[tuple, Version] = {}
     cols = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
-    for start in range(0, len(keys), _CHUNK):
-        part = [key_slots(k) for k in keys[start : start + _CHUNK]]
+    for start in range(0, len(slots), _CHUNK):
+        part = slots[start : start + _CHUNK]
         values = ", ".join(["(" + ", ".join("?" * KEY_SLOTS) + ")"] * len(part))
         sql = (
             f"SELECT {cols}, school, sseq, hlc, origin, seq, deleted FROM _versions "
@@ -144,7 +145,7 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
     for c in fresh:
         by_table[c.table].append(c)
 
-    accepted: list[tuple[Change, int]] = []  # (change, clamped hlc)
+    accepted: list[tuple[Change, int, int, tuple]] = []  # (change, clamped hlc, wire id, key slots)
     rebump: list[tuple[int, tuple]] = []
     conflicts: list[tuple] = []
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -154,17 +155,18 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
         return json.dumps(list(c.key), ensure_ascii=False)
     for table, group in by_table.items():
         spec = BY_NAME[table]
-        existing = _existing_versions(db, spec.wire_id, [c.key for c in group])
-        for c in group:
-            slots = key_slots(c.key)
+        pad = (0,) * (KEY_SLOTS - len(spec.key))
+        group_slots = [c.key + pad for c in group]
+        existing = _existing_versions(db, spec.wire_id, group_slots)
+        for c, slots in zip(group, group_slots, strict=True):
             v = existing.get(slots)
             if v is not None and v.school not in (None, school):
                 raise ScopeViolation(f"{table} {list(c.key)} belongs to school {v.school}")
             stamped = c.hlc if c.hlc <= bound else bound
             if v is None or v.origin == school or c.base == v.sseq:
-                accepted.append((c, stamped))
+                accepted.append((c, stamped, spec.wire_id, slots))
             elif (stamped, school) > (v.hlc, v.origin):
-                accepted.append((c, stamped))
+                accepted.append((c, stamped, spec.wire_id, slots))
                 lost = None if v.deleted else _current_row(db, table, c.key)
                 conflicts.append(
                     (
@@ -203,11 +205,8 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
     version_rows = []
     upserts: dict[str, list] = defaultdict(list)
     deletes: dict[str, list] = defaultdict(list)
-    for i, (c, stamped) in enumerate(accepted):
-        spec = BY_NAME[c.table]
-        version_rows.append(
-            (spec.wire_id, *key_slots(c.key), school, first + i, stamped, school, c.seq, int(c.row is None))
-        )
+    for i, (c, stamped, wire_id, slots) in enumerate(accepted):
+        version_rows.append((wire_id, *slots, school, first + i, stamped, school, c.seq, int(c.row is None)))
         if c.row is None:
             deletes[c.table].append(c.key)
         else:
@@ -244,7 +243,7 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
     if accepted:
         # The server's clock must not fall behind a version it stores, or its own next
         # correction of that record would carry an older stamp than the version it replaces.
-        db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [max(h for _, h in accepted)])
+        db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [max(a[1] for a in accepted)])
     new_acked = max(c.seq for c in fresh)
     db.conn.execute("UPDATE _schools SET acked_seq = ? WHERE code = ?", [max(acked, new_acked), school])
     return PushResult(max(acked, new_acked), len(accepted), len(conflicts))
