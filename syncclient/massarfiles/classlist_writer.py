@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Literal
 
 import openpyxl
-import xlwt
 
 from . import classlist_layout as layout
 from .classlist_model import ClassSheet
@@ -101,6 +100,9 @@ def _cells(sheet: ClassSheet, date_style: DateStyle, rtl_view: bool, top: int) -
 
 
 def _write_xls(path: str | Path, grids: list[list[_Cell]], rtl_view: bool) -> None:
+    # Only test fixtures write the legacy .xls format: xlwt is a test dependency.
+    import xlwt
+
     book = xlwt.Workbook(encoding="utf-8")
     date_style = xlwt.easyxf(num_format_str=_DATE_FORMAT)
     for i, cells in enumerate(grids, start=1):
