@@ -153,6 +153,7 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
 
     def record(c: Change) -> str:
         return json.dumps(list(c.key), ensure_ascii=False)
+
     for table, group in by_table.items():
         spec = BY_NAME[table]
         pad = (0,) * (KEY_SLOTS - len(spec.key))

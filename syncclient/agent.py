@@ -21,8 +21,16 @@ from .store import NodeStore
 
 
 class SyncAgent:
-    def __init__(self, folder: Path, *, interval: float = 300.0, debounce: float = 5.0,
-                 min_backoff: float = 5.0, max_backoff: float = 600.0, timeout: float = 60.0) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        interval: float = 300.0,
+        debounce: float = 5.0,
+        min_backoff: float = 5.0,
+        max_backoff: float = 600.0,
+        timeout: float = 60.0,
+    ) -> None:
         self.folder = folder
         self.interval, self.debounce = interval, debounce
         self.min_backoff, self.max_backoff = min_backoff, max_backoff

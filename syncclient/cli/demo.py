@@ -44,24 +44,57 @@ def national_sample(year: str) -> dict[str, list[dict[str, Any]]]:
     start, end = year.split("/")
     return {
         "exam_calendar": [
-            {"code": f"bac-national-{end}", "exam": "national", "level": "2BAC", "year": year,
-             "starts_on": f"{end}-06-20", "ends_on": f"{end}-06-24",
-             "name_ar": "الامتحان الوطني الموحد للبكالوريا", "name_fr": "Examen national du baccalauréat"},
-            {"code": f"bac-makeup-{end}", "exam": "makeup", "level": "2BAC", "year": year,
-             "starts_on": f"{end}-07-15", "ends_on": f"{end}-07-19",
-             "name_ar": "الدورة الاستدراكية للبكالوريا", "name_fr": "Session de rattrapage du baccalauréat"},
-            {"code": f"3apic-regional-{end}", "exam": "regional", "level": "3APIC", "year": year,
-             "starts_on": f"{end}-07-06", "ends_on": f"{end}-07-07",
-             "name_ar": "الامتحان الجهوي الموحد للسنة الثالثة إعدادي", "name_fr": "Examen régional de 3e année collège"},
-            {"code": f"6ap-provincial-{end}", "exam": "provincial", "level": "6AP", "year": year,
-             "starts_on": f"{end}-07-07", "ends_on": f"{end}-07-07",
-             "name_ar": "الامتحان الإقليمي للسادس ابتدائي", "name_fr": "Examen provincial de 6e année primaire"},
+            {
+                "code": f"bac-national-{end}",
+                "exam": "national",
+                "level": "2BAC",
+                "year": year,
+                "starts_on": f"{end}-06-20",
+                "ends_on": f"{end}-06-24",
+                "name_ar": "الامتحان الوطني الموحد للبكالوريا",
+                "name_fr": "Examen national du baccalauréat",
+            },
+            {
+                "code": f"bac-makeup-{end}",
+                "exam": "makeup",
+                "level": "2BAC",
+                "year": year,
+                "starts_on": f"{end}-07-15",
+                "ends_on": f"{end}-07-19",
+                "name_ar": "الدورة الاستدراكية للبكالوريا",
+                "name_fr": "Session de rattrapage du baccalauréat",
+            },
+            {
+                "code": f"3apic-regional-{end}",
+                "exam": "regional",
+                "level": "3APIC",
+                "year": year,
+                "starts_on": f"{end}-07-06",
+                "ends_on": f"{end}-07-07",
+                "name_ar": "الامتحان الجهوي الموحد للسنة الثالثة إعدادي",
+                "name_fr": "Examen régional de 3e année collège",
+            },
+            {
+                "code": f"6ap-provincial-{end}",
+                "exam": "provincial",
+                "level": "6AP",
+                "year": year,
+                "starts_on": f"{end}-07-07",
+                "ends_on": f"{end}-07-07",
+                "name_ar": "الامتحان الإقليمي للسادس ابتدائي",
+                "name_fr": "Examen provincial de 6e année primaire",
+            },
         ],
         "guidance_notes": [
-            {"code": f"orientation-3apic-{start}", "level": "3APIC", "published_on": f"{end}-02-01",
-             "title_ar": "رغبات التوجيه بعد الثالثة إعدادي", "title_fr": "Vœux d'orientation après la 3e année",
-             "body_ar": "يعبر التلميذ عن رغباته الأولى في فبراير والنهائية في أبريل؛ يقرر مجلس القسم في يوليوز.",
-             "body_fr": "Premiers vœux en février, vœux définitifs en avril ; le conseil de classe décide en juillet."},
+            {
+                "code": f"orientation-3apic-{start}",
+                "level": "3APIC",
+                "published_on": f"{end}-02-01",
+                "title_ar": "رغبات التوجيه بعد الثالثة إعدادي",
+                "title_fr": "Vœux d'orientation après la 3e année",
+                "body_ar": "يعبر التلميذ عن رغباته الأولى في فبراير والنهائية في أبريل؛ يقرر مجلس القسم في يوليوز.",
+                "body_fr": "Premiers vœux en février, vœux définitifs en avril ; le conseil de classe décide en juillet.",
+            },
         ],
     }
 
@@ -80,8 +113,13 @@ def _prepare(folder: Path, central_url: str, pupils: int) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     central = open_central(folder / "central", create=True)
     token = add_school(central, DEMO_SCHOOL, DEMO_NAME)
-    store = NodeStore.init(folder / "node", DEMO_SCHOOL, name=DEMO_NAME, server=central_url,
-                           node_key=node_key_from_token(DEMO_SCHOOL, token).hex())
+    store = NodeStore.init(
+        folder / "node",
+        DEMO_SCHOOL,
+        name=DEMO_NAME,
+        server=central_url,
+        node_key=node_key_from_token(DEMO_SCHOOL, token).hex(),
+    )
     published = folder / "national.json"
     published.write_text(json.dumps(national_sample(store.term.year), ensure_ascii=False, indent=1), encoding="utf-8")
     publish_file(central, published)
@@ -117,29 +155,47 @@ def run_demo(args: Any) -> int:
     print(f"preparing the demo in {folder} ...", flush=True)
     info = _prepare(folder, central_url, args.pupils)
 
-    central = uvicorn.Server(uvicorn.Config(central_app(folder / "central"), host="127.0.0.1", port=central_port,
-                                            log_level="warning", server_header=False, date_header=False))
+    central = uvicorn.Server(
+        uvicorn.Config(
+            central_app(folder / "central"),
+            host="127.0.0.1",
+            port=central_port,
+            log_level="warning",
+            server_header=False,
+            date_header=False,
+        )
+    )
     thread = threading.Thread(target=central.run, name="central-server", daemon=True)
     thread.start()
     while not central.started:
         time.sleep(0.05)
     result = sync_once(folder / "node")
-    print(f"first sync: pushed {result.pushed} changes, pulled {result.pulled}, "
-          f"{result.bytes_sent + result.bytes_received} bytes of payload in {result.requests} request(s)")
+    print(
+        f"first sync: pushed {result.pushed} changes, pulled {result.pulled}, "
+        f"{result.bytes_sent + result.bytes_received} bytes of payload in {result.requests} request(s)"
+    )
 
     agent = SyncAgent(folder / "node", interval=60, debounce=3)
     agent.start()
-    print(f"""
+    print(
+        f"""
 Massar Sync demo is running.
   School node (secretary and parent terminal): http://127.0.0.1:{node_port}/
-    staff login:  {info['staff'][0]} / {info['staff'][1]}
-    parent login: {info['parent'][0]} / {info['parent'][1]}
+    staff login:  {info["staff"][0]} / {info["staff"][1]}
+    parent login: {info["parent"][0]} / {info["parent"][1]}
   Central server (sync endpoint):              {central_url}/
   Data folder: {folder}
-Press Ctrl-C to stop.""", flush=True)
+Press Ctrl-C to stop.""",
+        flush=True,
+    )
     try:
-        uvicorn.run(node_app(folder / "node", agent=agent), host="127.0.0.1", port=node_port, log_level="warning",
-                    server_header=False)
+        uvicorn.run(
+            node_app(folder / "node", agent=agent),
+            host="127.0.0.1",
+            port=node_port,
+            log_level="warning",
+            server_header=False,
+        )
     finally:
         agent.stop()
         central.should_exit = True

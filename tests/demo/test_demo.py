@@ -35,9 +35,22 @@ def test_demo_syncs_and_serves_pages(tmp_path: Path) -> None:
     port = _free_pair()
     env = {k: v for k, v in os.environ.items() if k != "MASSAR_DATA"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "syncclient.cli", "demo", "--data", str(tmp_path / "demo"), "--port", str(port),
-         "--pupils", "60"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        [
+            sys.executable,
+            "-m",
+            "syncclient.cli",
+            "demo",
+            "--data",
+            str(tmp_path / "demo"),
+            "--port",
+            str(port),
+            "--pupils",
+            "60",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
     )
     lines: list[str] = []
     try:
@@ -62,8 +75,20 @@ def test_demo_syncs_and_serves_pages(tmp_path: Path) -> None:
             assert 'dir="rtl"' in page.text
         # The node's data reached the central server in the first sync.
         status = subprocess.run(
-            [sys.executable, "-m", "syncclient.cli", "node", "status", "--data", str(tmp_path / "demo" / "node"),
-             "--json"], capture_output=True, text=True, env=env, check=True,
+            [
+                sys.executable,
+                "-m",
+                "syncclient.cli",
+                "node",
+                "status",
+                "--data",
+                str(tmp_path / "demo" / "node"),
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
         )
         state = json.loads(status.stdout)
         assert state["last_sync"] is not None and state["last_error"] is None, state
