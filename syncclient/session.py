@@ -56,7 +56,7 @@ class SyncResult:
 def _http_client(server: str, timeout: float) -> httpx.Client:
     client = httpx.Client(base_url=server, timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)))
     # Every header is paid for in prepaid data: send only what HTTP needs.
-    for name in ("accept", "accept-encoding", "user-agent"):
+    for name in ("accept", "accept-encoding", "user-agent", "connection"):  # HTTP/1.1 keeps alive anyway
         client.headers.pop(name, None)
     return client
 
