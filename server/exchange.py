@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from domain.database import read_snapshot, write_transaction
+from domain.database import read_snapshot
 from protocol import capabilities
 from protocol import hlc as hlc_clock
 from protocol.auth import Credentials, macs_equal, request_mac, response_mac
@@ -18,6 +18,7 @@ from .errors import BadSignature, ReplayedRequest, RevokedToken, UnknownSchool
 from .ingest import apply_push
 from .pull import pull_changes
 from .schools import record_sync
+from .store import central_write
 from .versions import next_server_hlc
 
 SYNC_PATH = "/s"
@@ -41,7 +42,7 @@ def authenticate(db: sqlite_utils.Database, creds: Credentials, method: str, pat
         raise RevokedToken(f"the token of school {creds.school} was revoked")
     if not macs_equal(request_mac(key, method, path, creds.counter, body), creds.mac):
         raise BadSignature("the request signature does not match its body")
-    with write_transaction(db):
+    with central_write(db):
         burnt = db.conn.execute(
             "UPDATE _schools SET last_counter = ? WHERE code = ? AND last_counter < ?",
             [creds.counter, creds.school, creds.counter],
@@ -60,7 +61,7 @@ def handle_sync(
     if request.node != creds.school:
         raise BadSignature(f"request signed by {creds.school} speaks for {request.node}")
     common = capabilities.negotiate(capabilities.SUPPORTED, request.capabilities)
-    with write_transaction(db):
+    with central_write(db):
         server_hlc = next_server_hlc(db)
         pushed = apply_push(db, creds.school, request.push, server_hlc)
     # One read snapshot for the page and the cursor it reports.

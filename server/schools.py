@@ -12,6 +12,8 @@ from domain.database import write_transaction
 from domain.errors import Conflict, NotFound
 from protocol.auth import node_key_from_token
 
+from .store import central_write
+
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -73,7 +75,7 @@ def list_schools(db: sqlite_utils.Database) -> list[dict]:
 
 
 def record_sync(db: sqlite_utils.Database, code: str, *, error: str | None, pull_cursor: int | None = None) -> None:
-    with write_transaction(db):
+    with central_write(db):
         if error is None:
             db.conn.execute(
                 "UPDATE _schools SET last_sync = ?, last_error = NULL, pull_cursor = COALESCE(?, pull_cursor) "
