@@ -99,13 +99,10 @@ class RestSystem:
 
 
 # ---------------------------------------------------------------------------
-# SLOT "ours": our sync engine.
-#
-# PROVISIONAL: wired against the engine as it stands (server.app.create_app,
+# "ours": our sync engine, through its public entry points (server.app.create_app,
 # server.store.open_central, server.schools.add_school, NodeStore settings
-# "server"/"node_key", syncclient.session.sync_once); the lead confirms the API
-# when it settles. `ours_available()` keeps the harness running (peers only)
-# when the engine cannot be imported.
+# "server"/"node_key", syncclient.session.sync_once). `ours_available()` keeps the
+# harness running (peers only) when the engine cannot be imported.
 
 
 def ours_available() -> str | None:
