@@ -31,7 +31,7 @@ from protocol.tables import BY_NAME, TABLES, ColumnType
 
 from .errors import ScopeViolation, ServerError
 from .store import KEY_SLOTS
-from .versions import reserve_sseqs
+from .versions import current_sseq
 
 _CHUNK = 400
 
@@ -145,9 +145,15 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
     for c in fresh:
         by_table[c.table].append(c)
 
-    accepted: list[tuple[Change, int, int, tuple]] = []  # (change, clamped hlc, wire id, key slots)
-    rebump: list[tuple[int, tuple]] = []
+    # Version numbers are handed out in this loop and the counter stored once at the end
+    # (we hold the write lock, so nobody else can take the same numbers).
+    next_sseq = current_sseq(db) + 1
+    version_rows: list[tuple] = []
+    upserts: dict[str, list] = defaultdict(list)
+    deletes: dict[str, list] = defaultdict(list)
+    rebump: list[tuple] = []
     conflicts: list[tuple] = []
+    newest = 0
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     bound = server_hlc + hlc_clock.MAX_SKEW  # hlc.clamp, hoisted out of the loop
 
@@ -156,68 +162,72 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
 
     for table, group in by_table.items():
         spec = BY_NAME[table]
+        wire_id = spec.wire_id
         pad = (0,) * (KEY_SLOTS - len(spec.key))
         group_slots = [c.key + pad for c in group]
-        existing = _existing_versions(db, spec.wire_id, group_slots)
+        existing = _existing_versions(db, wire_id, group_slots)
+        table_upserts, table_deletes = upserts[table], deletes[table]
         for c, slots in zip(group, group_slots, strict=True):
             v = existing.get(slots)
-            if v is not None and v.school not in (None, school):
-                raise ScopeViolation(f"{table} {list(c.key)} belongs to school {v.school}")
             stamped = c.hlc if c.hlc <= bound else bound
-            if v is None or v.origin == school or c.base == v.sseq:
-                accepted.append((c, stamped, spec.wire_id, slots))
-            elif (stamped, school) > (v.hlc, v.origin):
-                accepted.append((c, stamped, spec.wire_id, slots))
-                lost = None if v.deleted else _current_row(db, table, c.key)
-                conflicts.append(
-                    (
-                        table,
-                        record(c),
-                        school,
-                        school,
-                        stamped,
-                        v.origin,
-                        v.hlc,
-                        v.seq,
-                        None if lost is None else json.dumps(lost, ensure_ascii=False),
-                        now,
-                    )
-                )
+            if v is not None:
+                if v.school not in (None, school):
+                    raise ScopeViolation(f"{table} {list(c.key)} belongs to school {v.school}")
+                if v.origin != school and c.base != v.sseq:
+                    # Concurrent edits: the greater (hlc, origin) wins, the loser is kept.
+                    if (stamped, school) > (v.hlc, v.origin):
+                        lost = None if v.deleted else _current_row(db, table, c.key)
+                        conflicts.append(
+                            (
+                                table,
+                                record(c),
+                                school,
+                                school,
+                                stamped,
+                                v.origin,
+                                v.hlc,
+                                v.seq,
+                                None if lost is None else json.dumps(lost, ensure_ascii=False),
+                                now,
+                            )
+                        )
+                    else:
+                        rebump.append((next_sseq, wire_id, *slots))
+                        next_sseq += 1
+                        conflicts.append(
+                            (
+                                table,
+                                record(c),
+                                school,
+                                v.origin,
+                                v.hlc,
+                                school,
+                                stamped,
+                                c.seq,
+                                None if c.row is None else json.dumps(list(c.row), ensure_ascii=False),
+                                now,
+                            )
+                        )
+                        continue
+            deleted = c.row is None
+            version_rows.append((wire_id, *slots, school, next_sseq, stamped, school, c.seq, deleted))
+            next_sseq += 1
+            if deleted:
+                table_deletes.append(c.key)
             else:
-                rebump.append((spec.wire_id, slots))
-                conflicts.append(
-                    (
-                        table,
-                        record(c),
-                        school,
-                        v.origin,
-                        v.hlc,
-                        school,
-                        stamped,
-                        c.seq,
-                        None if c.row is None else json.dumps(list(c.row), ensure_ascii=False),
-                        now,
-                    )
-                )
-                continue
-            existing[slots] = Version(school, 0, stamped, school, c.seq, c.row is None)
-
-    first = reserve_sseqs(db, len(accepted) + len(rebump))
-    version_rows = []
-    upserts: dict[str, list] = defaultdict(list)
-    deletes: dict[str, list] = defaultdict(list)
-    for i, (c, stamped, wire_id, slots) in enumerate(accepted):
-        version_rows.append((wire_id, *slots, school, first + i, stamped, school, c.seq, int(c.row is None)))
-        if c.row is None:
-            deletes[c.table].append(c.key)
-        else:
-            upserts[c.table].append(c.row)
+                table_upserts.append(c.row)
+            if stamped > newest:
+                newest = stamped
+            existing[slots] = Version(school, 0, stamped, school, c.seq, deleted)
+    db.conn.execute("UPDATE _clock SET sseq = ? WHERE id = 1", [next_sseq - 1])
     db.conn.execute("UPDATE _clock SET applying = 1 WHERE id = 1")
     try:
         for table, rows in upserts.items():
-            upsert_rows(db, table, rows)
+            if rows:
+                upsert_rows(db, table, rows)
         for table, keys in deletes.items():
-            delete_keys(db, table, keys)
+            if keys:
+                delete_keys(db, table, keys)
     except sqlite3.IntegrityError as exc:
         raise InvalidRow(f"a pushed row breaks the schema: {exc}") from exc
     finally:
@@ -229,35 +239,47 @@ def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change]
         "deleted = excluded.deleted",
         version_rows,
     )
-    base = first + len(accepted)
     db.conn.executemany(
         "UPDATE _versions SET sseq = ? WHERE tbl = ? AND k1 = ? AND k2 = ? AND k3 = ? AND k4 = ? AND k5 = ?",
-        [(base + i, wire_id, *slots) for i, (wire_id, slots) in enumerate(rebump)],
+        rebump,
     )
     db.conn.executemany(
         "INSERT INTO _conflicts (tbl, record, school, winner_origin, winner_hlc, loser_origin, loser_hlc, loser_seq, "
         "loser_row, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         conflicts,
     )
-    if "grades" in upserts:
-        _check_grade_scales(db, school)
-    if accepted:
+    if upserts.get("grades"):
+        _check_grade_scales(db, upserts["grades"])
+    if newest:
         # The server's clock must not fall behind a version it stores, or its own next
         # correction of that record would carry an older stamp than the version it replaces.
-        db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [max(a[1] for a in accepted)])
+        db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [newest])
     new_acked = max(c.seq for c in fresh)
     db.conn.execute("UPDATE _schools SET acked_seq = ? WHERE code = ?", [max(acked, new_acked), school])
-    return PushResult(max(acked, new_acked), len(accepted), len(conflicts))
+    return PushResult(max(acked, new_acked), len(version_rows), len(conflicts))
 
 
-def _check_grade_scales(db: sqlite_utils.Database, school: str) -> None:
-    """A mark must fit its class's scale (/10 in primary), not only the table's 0..20."""
-    bad = db.execute(
-        "SELECT g.pupil, g.subject, g.score, l.scale FROM grades g "
-        "JOIN enrolments e ON e.year = g.year AND e.pupil = g.pupil "
-        "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
-        "JOIN levels l ON l.code = c.level WHERE g.school = ? AND g.score > l.scale * 100 LIMIT 1",
-        [school],
-    ).fetchone()
-    if bad:
-        raise InvalidRow(f"score {bad[2] / 100} of {bad[0]} in {bad[1]} is out of the scale 0-{bad[3]}")
+def _check_grade_scales(db: sqlite_utils.Database, rows: Sequence[tuple]) -> None:
+    """A mark must fit its class's scale (/10 in primary), not only the table's 0..20.
+
+    Only marks above 10 can break a scale, so only their pupils' classes are looked up.
+    """
+    spec = BY_NAME["grades"]
+    year_i, pupil_i, score_i = (spec.column_names.index(c) for c in ("year", "pupil", "score"))
+    suspects = {(r[year_i], r[pupil_i]): r for r in rows if r[score_i] is not None and r[score_i] > 1000}
+    keys = list(suspects)
+    for start in range(0, len(keys), _CHUNK):
+        part = keys[start : start + _CHUNK]
+        values = ", ".join(["(?, ?)"] * len(part))
+        bad = db.execute(
+            "SELECT e.year, e.pupil, l.scale FROM enrolments e "
+            "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
+            f"JOIN levels l ON l.code = c.level WHERE (e.year, e.pupil) IN (VALUES {values}) AND l.scale * 100 < 2000",
+            [v for k in part for v in k],
+        ).fetchall()
+        for year, pupil, scale in bad:
+            row = suspects[(year, pupil)]
+            raise InvalidRow(
+                f"score {row[score_i] / 100} of {pupil} in {row[spec.column_names.index('subject')]} "
+                f"is out of the scale 0-{scale}"
+            )

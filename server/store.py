@@ -129,7 +129,13 @@ def install_versions(db: sqlite_utils.Database) -> None:
         execute_script(db, capture_triggers(spec))
 
 
-CENTRAL_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_versions)
+def drop_sseq_index(db: sqlite_utils.Database) -> None:
+    """Central migration 3: no query looks versions up by sseq alone (pulls use the
+    (school, sseq) index), and its upkeep was a quarter of the cost of storing a version."""
+    db.conn.execute("DROP INDEX IF EXISTS _versions_by_sseq")
+
+
+CENTRAL_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_versions, drop_sseq_index)
 
 
 class ServerNotInitialised(DomainError):

@@ -31,7 +31,7 @@ SYNC_PATH = "/s"
 MAX_BUDGET = 64 * 1024  # bytes of one pushed frame
 # A first request of 32 KiB is a semester of marks for a small school, and a
 # cut mid-way on a bad link wastes half what 64 KiB would.
-START_BUDGET = 32 * 1024
+START_BUDGET = MAX_BUDGET
 MIN_BUDGET = 1024
 MAX_CHUNK_RECORDS = 30_000
 MAX_ATTEMPTS = 12  # consecutive failed requests within one sync before giving up
