@@ -29,8 +29,8 @@ from .store import NodeStore
 
 SYNC_PATH = "/s"
 MAX_BUDGET = 64 * 1024  # bytes of one pushed frame
-# A first request of 32 KiB is a semester of marks for a small school, and a
-# cut mid-way on a bad link wastes half what 64 KiB would.
+# Start at the full size: a cut costs the bytes sent before it whatever the
+# chunk, and a semester of marks then fits in one round trip.
 START_BUDGET = MAX_BUDGET
 MIN_BUDGET = 1024
 MAX_CHUNK_RECORDS = 30_000
