@@ -77,10 +77,12 @@ class SyncSession:
         self.client = client or _http_client(server, timeout)
         self._own_client = client is None
         self.budget = int(store.setting("chunk_budget", START_BUDGET))
-        self.ceiling = MAX_BUDGET
+        self.ceiling: int | None = None  # the size of the last frame the link cut
         # Bytes per change seen in the last frame, so a small budget reads and packs
         # only about as many changes as will fit instead of the whole outbox.
-        self.bytes_per_change = 4.0
+        # Start optimistic (a semester of marks packs to ~1.3 B a change): reading too few
+        # would split a sync that fits in one request.
+        self.bytes_per_change = 1.0
 
     def close(self) -> None:
         if self._own_client:
@@ -100,7 +102,7 @@ class SyncSession:
                 result.errors.append(str(exc))
                 # Halve what was sent, not a budget the frame did not even reach, and
                 # remember that size: the link is likely to cut there again.
-                self.ceiling = min(self.ceiling, len(body))
+                self.ceiling = min(self.ceiling or len(body), len(body))
                 self.budget = max(MIN_BUDGET, min(self.budget, len(body)) // 2)
                 if failures >= MAX_ATTEMPTS:
                     self._remember(error=str(exc))
@@ -117,8 +119,11 @@ class SyncSession:
             result.conflicts = response.conflicts
             # Grow gently back towards the size that last failed, and let that
             # ceiling rise slowly in case the link got better.
-            self.ceiling = min(MAX_BUDGET, int(self.ceiling * 1.1))
-            self.budget = min(MAX_BUDGET, int(self.ceiling * 0.75), self.budget * 2)
+            if self.ceiling is not None:
+                self.ceiling = int(self.ceiling * 1.1)
+                if self.ceiling >= MAX_BUDGET:
+                    self.ceiling = None
+            self.budget = min(MAX_BUDGET, self.budget * 2, int(self.ceiling * 0.75) if self.ceiling else MAX_BUDGET)
             more_push = db.execute(
                 "SELECT EXISTS (SELECT 1 FROM _outbox WHERE seq > ?)", [response.acked_seq]
             ).fetchone()[0]
