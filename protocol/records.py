@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 from .errors import MessageError
 from .tables import BY_NAME, TableSpec
@@ -14,8 +13,7 @@ Value: TypeAlias = int | str | None
 """A column value: INT -> int, STR -> str, DATE -> 'YYYY-MM-DD' str; None is NULL."""
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """A row upsert (``row`` set) or delete (``row is None``) from ``origin``.
 
     ``key`` holds the key column values in the table's key order; ``row``
