@@ -22,21 +22,10 @@ from typing import Any
 import httpx
 import sqlite_utils
 
-from protocol.tables import BY_NAME
+from protocol.tables import BY_NAME, TABLES
 
-# School-owned tables that a school node uploads, in dependency order.
-SCHOOL_TABLES = (
-    "classes",
-    "pupils",
-    "enrolments",
-    "guardians",
-    "grades",
-    "absences",
-    "incidents",
-    "orientation_wishes",
-    "orientation_decisions",
-    "exam_results",
-)
+# School-owned tables that a school node uploads; the registry lists them in dependency order.
+SCHOOL_TABLES = tuple(t.name for t in TABLES if not t.national)
 
 Key = tuple[str, tuple[Any, ...]]
 
