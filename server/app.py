@@ -87,7 +87,9 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
         if isinstance(exc, VersionError):
             # VersionError says "this side"/"the peer"; the node shows this text to people: name the side.
             who = "the central server must upgrade" if exc.theirs > exc.ours else "this node must upgrade"
-            message = f"protocol version {exc.theirs} is not supported by the central server (it speaks {exc.ours}): {who}"
+            message = (
+                f"protocol version {exc.theirs} is not supported by the central server (it speaks {exc.ours}): {who}"
+            )
         body = json.dumps({"error": code, "message": message}, ensure_ascii=False).encode()
         return Response(body, status_code=status, media_type="application/json")
 
