@@ -185,11 +185,13 @@ def measure(
     node.prepare()
     c.proxy.reset()
     t0 = time.perf_counter()
-    try:
-        info = node.sync(c.proxy.url)
-    except Exception as exc:  # a benchmark reports a failure; it does not hide it or stop
+
+    def row(wall: float, **fields: Any) -> Row:
         c.proxy.wait_idle()
         stats = c.proxy.reset()
+        extra = fields.pop("extra", {})
+        if fields.get("status") != "error":
+            extra = {**extra, "cuts": stats.cuts}
         return Row(
             scenario,
             c.name,
@@ -198,27 +200,19 @@ def measure(
             stats.bytes_down,
             stats.round_trips,
             stats.connections,
-            time.perf_counter() - t0,
-            status="error",
-            extra={"why": f"{type(exc).__name__}: {exc}"[:200]},
+            wall,
+            extra=extra,
+            **fields,
         )
+
+    try:
+        info = node.sync(c.proxy.url)
+    except Exception as exc:  # a benchmark reports a failure; it does not hide it or stop
+        return row(time.perf_counter() - t0, status="error", extra={"why": f"{type(exc).__name__}: {exc}"[:200]})
     wall = time.perf_counter() - t0
     if time_scale > 1:
         wall = max(wall - cpu_s, 0.0) * time_scale + min(cpu_s, wall)
-    c.proxy.wait_idle()
-    stats = c.proxy.reset()
-    return Row(
-        scenario,
-        c.name,
-        records,
-        stats.bytes_up,
-        stats.bytes_down,
-        stats.round_trips,
-        stats.connections,
-        wall,
-        time_scale,
-        {"client": info, "cuts": stats.cuts},
-    )
+    return row(wall, time_scale=time_scale, extra={"client": info})
 
 
 def _systems(include_ours: bool) -> list[type]:
