@@ -51,6 +51,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from .database import write_transaction
+from .evaluation import rules_for
 from .pupils import Term
 from .rows import upsert_rows
 from .rules import ACTIVITIES, FULL_DAY
@@ -286,8 +287,7 @@ def make_school(
     local = REGIONS[region]
     subjects: dict[str, tuple[str, ...]] = {}
     for lv in mix:
-        rows = db.execute("SELECT subject FROM coefficients WHERE level = ? ORDER BY subject", [lv]).fetchall()
-        subjects[lv] = tuple(r[0] for r in rows)
+        subjects[lv] = tuple(sorted(rules_for(db, term.year, lv)))
 
     levels = list(mix)
     classes_per_level = _apportion(classes, [mix[lv] for lv in levels])
