@@ -323,7 +323,8 @@ def national_changes(rng: random.Random, seq0: int, now_ms: int) -> list[Change]
         out.add("subjects", (code,), (code, ar, fr, massar), now_ms)
     for level in ["1APIC", "2APIC", "3APIC"]:
         for code, *_ in SUBJECTS:
-            out.add("coefficients", (level, code), (level, code, rng.choice([1, 2, 3, 4]), 25), now_ms)
+            key = ("2025/2026", level, code)
+            out.add("evaluation_rules", key, (*key, 3, "1/4", "weighted", rng.choice([1, 2, 3, 4]), None), now_ms)
     out.add(
         "exam_calendar",
         ("EXR-3APIC-2026",),

@@ -23,6 +23,7 @@ from protocol.errors import ERRORS_BY_CODE, ProtocolError
 from protocol.framing import unpack_body
 from protocol.limits import MAX_MAP_LEN, MAX_NESTING
 from protocol.messages import decode_message, encode_message
+from protocol.tables import TABLES
 
 H = 1_762_934_400_000 << 16
 INT63 = (1 << 63) - 1
@@ -240,7 +241,7 @@ VECTORS: dict[str, dict[str, Callable[[], bytes]]] = {
     "B1": {
         "batch-a-string": lambda: request(push="batch"),
         "batch-of-3": lambda: request(push=[[], None, None]),
-        "15-blocks": lambda: request(push=[[block()] * 15, None]),
+        "more-blocks-than-tables": lambda: request(push=[[block()] * (len(TABLES) + 1), None]),
         "block-of-8": lambda: request(push=[[block()[:8]], None]),
         "unknown-table": lambda: request(push=[[block(table=99)], None]),
         "table-twice": lambda: request(push=[[block(), block()], None]),

@@ -30,7 +30,7 @@ def server_error_classes() -> list[type[Exception]]:
 
     classes: list[type[Exception]] = [auth.AuthHeaderError, InvalidRow]
     classes += [c for c in vars(server_errors).values() if isinstance(c, type) and issubclass(c, Exception)]
-    return [c for c in classes if getattr(c, "code", None) not in ("server_error", "unauthorized")]
+    return [c for c in classes if getattr(c, "code", None) != "server_error"]  # the root, never raised itself
 
 
 def protocol_error_classes() -> list[type[errors.ProtocolError]]:
