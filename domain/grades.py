@@ -45,9 +45,21 @@ def parse_semester(text: str | int) -> int:
     return int(text)
 
 
+# Arabic-Indic and Eastern Arabic-Indic digits, and the Arabic decimal separator and
+# comma, as a phone keyboard set to Arabic types them: ١٢,٥ and ۱۲٫۵ are 12.5.
+_TO_ASCII = str.maketrans(
+    {**{0x0660 + d: str(d) for d in range(10)}, **{0x06F0 + d: str(d) for d in range(10)}, 0x066B: ".", 0x060C: "."}
+)
+
+
+def ascii_number(text: str) -> str:
+    """The typed number with Latin digits and a dot for the decimal separator."""
+    return str(text).strip().translate(_TO_ASCII).replace(",", ".")
+
+
 def parse_score(text: str) -> Decimal:
     try:
-        value = Decimal(str(text).strip().replace(",", "."))
+        value = Decimal(ascii_number(text))
     except InvalidOperation:
         raise InvalidInput(f"score {text!r} is not a number", code="bad_score") from None
     if not value.is_finite():
@@ -55,6 +67,15 @@ def parse_score(text: str) -> Decimal:
     if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01"), context=_WIDE):
         raise InvalidInput(f"score {text} has more than 2 decimals", code="bad_score")
     return value
+
+
+def check_in_scale(score: Decimal, scale: int, where: str = "") -> None:
+    """A score must lie between 0 and the level's scale (10 in primary, 20 after)."""
+    if not (0 <= score <= scale):
+        raise InvalidInput(
+            f"score {score} is out of the scale 0-{scale}" + (f" of {where}" if where else ""),
+            code="score_out_of_scale",
+        )
 
 
 # Wide enough to quantize any finite decimal a person can type (1e30 included)
@@ -108,10 +129,7 @@ class GradeValidator:
                 raise InvalidInput("only an absence can be justified, not a score", code="justified_without_absent")
             if entry.score is None:
                 raise InvalidInput("give a score or mark the pupil absent", code="missing_score")
-            if not (0 <= entry.score <= e.scale):
-                raise InvalidInput(
-                    f"score {entry.score} is out of the scale 0-{e.scale} of {e.class_code}", code="score_out_of_scale"
-                )
+            check_in_scale(entry.score, e.scale, e.class_code)
             score = hundredths(entry.score)
         remark = (entry.remark or "").strip() or None
         if remark is not None and len(remark) > 500:

@@ -203,3 +203,13 @@ def subjects_of_level(db: sqlite_utils.Database, level: str, year: str) -> list[
             {"code": code, "name_ar": name_ar, "name_fr": name_fr, "massar_code": massar_code, **rule.as_json()}
         )
     return out
+
+
+def pupil_names(db: sqlite_utils.Database, pupil: str) -> dict[str, str]:
+    """The pupil's code and names in Latin and Arabic letters."""
+    row = db.execute(
+        "SELECT code, last_name, first_name, last_name_ar, first_name_ar FROM pupils WHERE code = ?", [pupil]
+    ).fetchone()
+    if not row:
+        raise NotFound(f"unknown pupil {pupil}", code="unknown_pupil")
+    return dict(zip(("code", "last_name", "first_name", "last_name_ar", "first_name_ar"), row, strict=True))
