@@ -147,7 +147,9 @@ def apply_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow
     for row in rows:
         levels.setdefault(row.class_code, row.level)
     current = dict(
-        db.execute("SELECT pupil, class FROM enrolments WHERE school = ? AND year = ?", [term.school, term.year]).fetchall()
+        db.execute(
+            "SELECT pupil, class FROM enrolments WHERE school = ? AND year = ?", [term.school, term.year]
+        ).fetchall()
     )
     moved = [
         {"student": r.code, "from": current[r.code], "to": r.class_code, "row": r.line}

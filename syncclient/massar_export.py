@@ -178,9 +178,7 @@ def export_grade_sheet(
         write_grade_sheet(path, sheet, scale=scale)
         info.update(source="written", pupils=len(sheet.rows), marks=sum(len(r.marks) for r in sheet.rows))
         info["not_in_sheet"] = []
-    info["unjustified_as_zero"] = sum(
-        1 for r in sheet.rows for c in r.marks.values() if c.absent and not c.justified
-    )
+    info["unjustified_as_zero"] = sum(1 for r in sheet.rows for c in r.marks.values() if c.absent and not c.justified)
     return info
 
 

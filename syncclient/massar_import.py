@@ -19,11 +19,11 @@ from typing import Any
 import sqlite_utils
 
 from domain.codes import level_of_class
-from domain.level_codes import nearest_codes
 from domain.database import write_transaction
 from domain.errors import FileRejected, InvalidInput, NotFound, RowError
 from domain.evaluation import rules_for
 from domain.grades import GradeEntry, GradeValidator, record_grades
+from domain.level_codes import nearest_codes
 from domain.pupils import Term
 from domain.roster import RosterRow
 

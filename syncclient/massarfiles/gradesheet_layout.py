@@ -7,7 +7,6 @@ export. The first spelling of each title is the one written."""
 from __future__ import annotations
 
 import re
-
 from decimal import Decimal
 
 from .gradesheet_model import ACTIVITIES, GradeCell

@@ -189,9 +189,7 @@ def _validations(ws: Worksheet, pupils: int, marks: list[int], absences: list[in
     def ranges(cols: list[int]) -> str:
         return " ".join(f"{get_column_letter(c)}{first}:{get_column_letter(c)}{last}" for c in cols)
 
-    decimal = DataValidation(
-        type="decimal", formula1="0", formula2=str(scale), allow_blank=True, showErrorMessage=True
-    )
+    decimal = DataValidation(type="decimal", formula1="0", formula2=str(scale), allow_blank=True, showErrorMessage=True)
     decimal.showInputMessage = True
     decimal.sqref = ranges(marks)  # type: ignore[assignment]
     absence = DataValidation(

@@ -71,7 +71,7 @@ def test_absences_go_back_as_massar_allows_them(tmp_path: Path) -> None:
     assert ws["O18"].value == "مجتهد" and ws["B18"].value == 101 and ws["F18"].value == "03-02-2011"
 
 
-@pytest.mark.parametrize("text", ["=HYPERLINK(\"http://x\")", "+212600000000", "-bien", "@SUM(A1)"])
+@pytest.mark.parametrize("text", ['=HYPERLINK("http://x")', "+212600000000", "-bien", "@SUM(A1)"])
 def test_text_that_looks_like_a_formula_stays_text(tmp_path: Path, text: str) -> None:
     path = tmp_path / "g.xlsx"
     row = dataclasses.replace(ROWS[0], name=text, remark=text)

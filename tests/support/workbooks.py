@@ -25,7 +25,12 @@ def values(ws: Worksheet) -> dict[str, Any]:
 
 
 def unlocked(ws: Worksheet, rows: range) -> set[str]:
-    return {c.coordinate for row in ws.iter_rows(min_row=rows.start, max_row=rows.stop - 1) for c in row if not c.protection.locked}
+    return {
+        c.coordinate
+        for row in ws.iter_rows(min_row=rows.start, max_row=rows.stop - 1)
+        for c in row
+        if not c.protection.locked
+    }
 
 
 def layout(ws: Worksheet) -> dict[str, Any]:
