@@ -147,11 +147,12 @@ def cmd_import_roster(args: Any) -> int:
     if args.file.suffix.lower() in (".xls", ".xlsx"):
         from syncclient.massar_import import roster_rows_from_class_list
 
-        rows = roster_rows_from_class_list(args.file)
+        rows = roster_rows_from_class_list(store.db, store.term, args.file)
         counts = roster.apply_roster(store.db, store.term, rows)
     else:
         counts = roster.import_roster_csv(store.db, store.term, args.file)
-    emit(args, counts, f"imported {counts['pupils']} pupils in {counts['classes']} classes")
+    moves = "".join(f"\nmoved {m['student']} from {m['from']} to {m['to']}" for m in counts["moved"])
+    emit(args, counts, f"imported {counts['pupils']} pupils in {counts['classes']} classes{moves}")
     return 0
 
 

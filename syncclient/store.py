@@ -17,7 +17,6 @@ from .alerts import install_alerts
 from .changelog import install_change_capture
 
 
-
 def _evaluation_rules(db: sqlite_utils.Database) -> None:
     """Node migration 4: evaluation rules and every level code; forget versions of the retired wire table 2."""
     upgrade_to_evaluation_rules(db)
