@@ -16,8 +16,9 @@ from domain.pupils import Term
 
 from .alerts import install_alerts
 from .changelog import install_change_capture
+from .node_tables import install_node_tables
 
-NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts)
+NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts, install_node_tables)
 DB_NAME = "node.sqlite"
 
 

@@ -34,12 +34,11 @@ AR: dict[str, str] = {
     "fresh.never_short": "أبدا",
     # login
     "login.title": "تسجيل الدخول",
-    "login.login": "المعرف (الرمز@taalim.ma)",
+    "login.login": "المعرف (رمز مسار أو اسم المستخدم)",
     "login.password": "القن السري",
     "login.submit": "دخول",
-    "login.hint": "ولي الأمر: اكتب رمز مسار الخاص بالتلميذ متبوعا بـ @taalim.ma والقن السري المسلم من المؤسسة.",
+    "login.hint": "ولي الأمر: اكتب رمز مسار الخاص بالتلميذ (مثال ⁦R130245678⁩) والقن السري المسلم من المؤسسة.",
     "login.failed": "المعرف أو القن السري غير صحيح.",
-    "login.blocked": "محاولات كثيرة فاشلة. انتظر خمس دقائق ثم أعد المحاولة.",
     # flashes
     "flash.expired": "انتهت الجلسة بسبب عدم النشاط. المرجو تسجيل الدخول من جديد.",
     "flash.idle_logout": "تم الخروج تلقائيا بعد دقيقتين دون نشاط.",
@@ -232,6 +231,12 @@ AR: dict[str, str] = {
     "err.bad_pupil_code": "رمز مسار غير صالح: حرف ثم تسعة أرقام.",
     "err.duplicate_code": "هذا الرمز مستعمل.",
     "err.bad_sheet": "ورقة النقط غير صالحة.",
+    "login.wait.account": "محاولات فاشلة كثيرة على الحساب ⁨{login}⁩: انتظر {n} ثانية ثم أعد المحاولة. الحسابات الأخرى غير معنية.",
+    "login.wait.parents_here": "محاولات فاشلة كثيرة لحسابات الآباء من هذا الحاسوب: انتظر {n} ثانية. دخول الأطر غير معني.",
+    "login.wait.staff_here": "محاولات فاشلة كثيرة لحسابات الأطر من هذا الحاسوب: انتظر {n} ثانية. دخول الآباء غير معني.",
+    "relogin.title": "انتهت الجلسة: أدخل القن السري للحفظ",
+    "relogin.help": "لم يضع شيء مما كتبته: أدخل القن السري وسيتم حفظه مباشرة.",
+    "relogin.submit": "دخول وحفظ",
 }
 
 FR: dict[str, str] = {
@@ -255,12 +260,11 @@ FR: dict[str, str] = {
     "fresh.never": "Jamais synchronisé : données locales uniquement",
     "fresh.never_short": "jamais",
     "login.title": "Connexion",
-    "login.login": "Identifiant (CODE@taalim.ma)",
+    "login.login": "Identifiant (code Massar ou nom d'utilisateur)",
     "login.password": "Mot de passe",
     "login.submit": "Se connecter",
-    "login.hint": "Parents : tapez le code Massar de l'élève suivi de @taalim.ma et le mot de passe remis par l'établissement.",
+    "login.hint": "Parent : tapez le code Massar de l'élève (ex. R130245678) et le mot de passe remis par l'établissement.",
     "login.failed": "Identifiant ou mot de passe incorrect.",
-    "login.blocked": "Trop d'essais échoués. Attendez cinq minutes puis réessayez.",
     "flash.expired": "Session expirée après inactivité. Veuillez vous reconnecter.",
     "flash.idle_logout": "Déconnexion automatique après deux minutes sans activité.",
     "flash.logged_out": "Vous êtes déconnecté. La personne suivante peut se connecter.",
@@ -449,6 +453,12 @@ FR: dict[str, str] = {
     "err.bad_pupil_code": "Code Massar non valide : une lettre puis neuf chiffres.",
     "err.duplicate_code": "Ce code est déjà utilisé.",
     "err.bad_sheet": "Feuille de notes non valide.",
+    "login.wait.account": "Trop d'échecs pour le compte ⁨{login}⁩ : attendez {n} s puis réessayez. Les autres comptes ne sont pas concernés.",
+    "login.wait.parents_here": "Trop d'échecs de connexion de parents sur cet ordinateur : attendez {n} s. Le personnel n'est pas concerné.",
+    "login.wait.staff_here": "Trop d'échecs de connexion du personnel sur cet ordinateur : attendez {n} s. Les parents ne sont pas concernés.",
+    "relogin.title": "Session terminée : mot de passe pour enregistrer",
+    "relogin.help": "Rien de ce que vous avez saisi n'est perdu : entrez votre mot de passe et ce sera enregistré aussitôt.",
+    "relogin.submit": "Se connecter et enregistrer",
 }
 
 TEXTS = {"ar": AR, "fr": FR}
