@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
@@ -18,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from domain.accounts import authenticate, is_parent_login, normal_login
 from domain.errors import NotFound
+from domain.rules import FULL_DAY, mask_hours
 
 from ..store import NodeStore
 from .security import STAFF_ROLES, SessionRegistry, SessionUser, csrf_token, read_form
@@ -225,7 +228,7 @@ class Web:
             "user": user,
             "csrf": csrf_token(request),
             "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            "fresh": format_timestamp(self.store.setting("last_sync")),
+            "fresh": ltr(format_timestamp(self.store.setting("last_sync"))),
             "flash": {"kind": flash["kind"], "text": t(flash["key"], **flash["params"])} if flash else None,
             "idle": int(self.sessions.parent_idle),
             "school_name": self.school_name(lang),
@@ -236,6 +239,8 @@ class Web:
             "pname": lambda p: pupil_name(p, lang),
             "sname": lambda s: s["name_ar"] if lang == "ar" else s["name_fr"],
             "num": lambda v: format_number(v, lang),
+            "date": lambda v: ltr(format_timestamp(v) or "–"),
+            "hours_text": lambda mask: hours_text(t, mask),
         }
         if user is not None and user.is_parent:
             from ..alerts import unread_count
@@ -305,6 +310,25 @@ class Web:
         ]
 
 
+def safe_path(target: str) -> bool:
+    """A path on this site (no scheme, no other host), safe to redirect to."""
+    return target.startswith("/") and not target.startswith("//") and "\\" not in target
+
+
+def ltr(text: str | None) -> Markup | None:
+    """Digits and Latin text kept in their order inside an Arabic sentence."""
+    return None if text is None else Markup('<bdi dir="ltr">{}</bdi>').format(text)
+
+
+def hours_text(t: Callable[..., str], mask: int) -> str:
+    """An absence's hours as people say them: "the full day", or the slots."""
+    if mask == FULL_DAY:
+        return t("hours.full_day")
+    if not mask:
+        return t("hours.present")
+    return t("hours.list", hours=", ".join(str(h) for h in mask_hours(mask)))
+
+
 def wait_message(t: Callable[..., str], wait: Wait, login: str) -> str:
     """Who is slowed down and for how long, in the reader's language."""
     return t(f"login.wait.{wait.who}", login=login, n=wait.seconds)
@@ -314,6 +338,16 @@ def pupil_name(p: dict, lang: str) -> str:
     if lang == "ar" and p.get("last_name_ar") and p.get("first_name_ar"):
         return f"{p['last_name_ar']} {p['first_name_ar']}"
     return f"{p['last_name']} {p['first_name']}"
+
+
+def format_cell(text: str, lang: str) -> str:
+    """A stored score in a sheet cell, written as the bulletin writes it; anything typed stays as typed."""
+    if CANONICAL_SCORE.match(text):
+        return format_number(text, lang)
+    return text
+
+
+CANONICAL_SCORE = re.compile(r"^[0-9]{1,2}(\.[0-9]{1,2})?$")
 
 
 def format_number(value: Any, lang: str) -> str:

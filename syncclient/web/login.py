@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from .core import Web, get_page, post_page
+from .core import Web, get_page, post_page, safe_path
 from .translations import LANGUAGES
 
 
@@ -76,12 +76,15 @@ async def switch_language(request: Request) -> Response:
     return RedirectResponse(target if safe_path(target) else "/", status_code=303)
 
 
-def safe_path(target: str) -> bool:
-    """A path on this site (no scheme, no other host), safe to redirect to."""
-    return target.startswith("/") and not target.startswith("//") and "\\" not in target
+@get_page
+def ping(web: Web, request: Request) -> Response:
+    """Someone is reading the page: the session's idle clock restarts (the page's script calls this)."""
+    web.user(request)
+    return Response(status_code=204)
 
 
 routes = [
+    Route("/ping", ping),
     Route("/", home),
     Route("/login", login_page, methods=["GET"]),
     Route("/login", login_submit, methods=["POST"]),
