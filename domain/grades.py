@@ -10,6 +10,7 @@ import sqlite_utils
 
 from .database import write_transaction
 from .errors import FileRejected, InvalidInput, NotFound, RowError
+from .evaluation import SubjectRule, rules_for
 from .pupils import Enrolment, Term, enrolment_of, enrolments_by_pupil
 from .rows import delete_keys, upsert_rows
 from .rules import ACTIVITIES, hundredths
@@ -88,7 +89,7 @@ class GradeValidator:
     def __init__(self, db: sqlite_utils.Database, term: Term) -> None:
         self.db, self.term = db, term
         self._enrolments: dict[str, Enrolment] | None = None
-        self._subjects: dict[str, set[str]] = {}
+        self._subjects: dict[str, dict[str, SubjectRule]] = {}
 
     def enrolment(self, pupil: str) -> Enrolment:
         if self._enrolments is None:
@@ -98,21 +99,27 @@ class GradeValidator:
             return enrolment_of(self.db, self.term, pupil)  # raises the precise NotFound
         return found
 
-    def subjects(self, level: str) -> set[str]:
+    def subjects(self, level: str) -> dict[str, SubjectRule]:
         if level not in self._subjects:
-            rows = self.db.execute("SELECT subject FROM coefficients WHERE level = ?", [level]).fetchall()
-            self._subjects[level] = {r[0] for r in rows}
+            self._subjects[level] = rules_for(self.db, self.term.year, level)
         return self._subjects[level]
 
     def row(self, entry: GradeEntry) -> tuple:
         e = self.enrolment(entry.pupil)
         subject = entry.subject.strip().upper()
-        if subject not in self.subjects(e.level):
+        rule = self.subjects(e.level).get(subject)
+        if rule is None:
             raise NotFound(f"subject {subject} is not taught in {e.level}", code="unknown_subject")
         if entry.semester not in (1, 2):
             raise InvalidInput("semester must be 1 or 2", code="bad_semester")
         if entry.assessment not in range(1, ACTIVITIES + 1):
             raise InvalidInput("assessment must be 1..4 or activities", code="bad_assessment")
+        if entry.assessment != ACTIVITIES and entry.assessment > rule.tests:
+            raise InvalidInput(
+                f"{subject} has {rule.tests} test(s) a semester in {e.level} in {self.term.year}, "
+                f"not a test {entry.assessment}",
+                code="no_such_test",
+            )
         if entry.absent:
             if entry.score is not None:
                 raise InvalidInput("a mark cannot be both a score and absent", code="score_and_absent")

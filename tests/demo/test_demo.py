@@ -38,7 +38,7 @@ def test_demo_syncs_and_serves_pages(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "syncclient.cli",
+            "cli",
             "demo",
             "--data",
             str(tmp_path / "demo"),
@@ -78,7 +78,7 @@ def test_demo_syncs_and_serves_pages(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "syncclient.cli",
+                "cli",
                 "node",
                 "status",
                 "--data",
@@ -105,7 +105,7 @@ def test_demo_syncs_and_serves_pages(tmp_path: Path) -> None:
 
 
 def _start_demo(folder: Path, port: int, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
-    argv = [sys.executable, "-m", "syncclient.cli", "demo", "--data", str(folder), "--port", str(port)]
+    argv = [sys.executable, "-m", "cli", "demo", "--data", str(folder), "--port", str(port)]
     proc = subprocess.Popen(
         [*argv, "--pupils", "30"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
     )
