@@ -24,8 +24,8 @@ from domain.grades import GradeEntry, GradeValidator, record_grades
 from domain.pupils import Term
 from domain.roster import RosterRow
 
-from .massarfiles import RowProblem, normalise_label, read_class_list_partial, read_grade_sheet_partial
 from .massarfiles import gradesheet_layout as sheet_layout
+from .massarfiles import normalise_label, read_class_list_partial, read_grade_sheet_partial
 from .massarfiles.gradesheet_model import GradeSheet, GradeSheetRow
 from .store import NodeStore
 
@@ -33,10 +33,6 @@ from .store import NodeStore
 
 _LEVEL_CODES = {code for code, *_ in LEVELS}
 _LEVEL_BY_ARABIC = {normalise_label(name_ar): code for code, _c, _s, _o, name_ar, _fr in LEVELS}
-
-
-def _row_error(p: RowProblem) -> RowError:
-    return RowError(p.row, f"[{p.sheet}] {p.message}", p.column)
 
 
 def _level_of_sheet(class_code: str, level_text: str | None) -> str | None:
@@ -58,20 +54,21 @@ def roster_rows_from_class_list(path: str | Path) -> list[RosterRow]:
     in the message) so that nothing of a bad file is applied."""
     path = Path(path)
     classes, problems = read_class_list_partial(path)
-    errors = [_row_error(p) for p in problems]
+    errors = list(problems)
     rows: list[RosterRow] = []
     for sheet in classes.sheets:
         class_code = (sheet.class_code or "").strip().upper()
         if not class_code:
-            errors.append(RowError(1, f"[{sheet.sheet_name}] the sheet names no class (القسم)", "القسم"))
+            errors.append(RowError(1, "the sheet names no class (القسم)", "القسم", sheet=sheet.sheet_name))
             continue
         level = _level_of_sheet(class_code, sheet.level)
         if level is None:
             errors.append(
                 RowError(
                     1,
-                    f"[{sheet.sheet_name}] class {class_code} (level {sheet.level!r}) is of no known level",
+                    f"class {class_code} (level {sheet.level!r}) is of no known level",
                     "القسم",
+                    sheet=sheet.sheet_name,
                 )
             )
             continue
@@ -193,7 +190,7 @@ _WIDEST_SCALE = max(level[2] for level in LEVELS)
 
 
 def _problem_dict(e: RowError) -> dict[str, Any]:
-    return {"row": e.row, "column": e.column, "message": e.message}
+    return {"row": e.row, "column": e.column, "sheet": e.sheet, "message": e.message}
 
 
 def _header_problems(
@@ -282,7 +279,7 @@ def import_grade_sheet(store: NodeStore, path: str | Path, *, partial: bool) -> 
         raise InvalidInput(f"{path.name}: " + "; ".join(header) + "; nothing was imported", code="file_rejected")
     assert level is not None and subject is not None
 
-    errors = [_row_error(p) for p in read_problems]
+    errors = list(read_problems)
     class_pupils = {
         r[0]
         for r in db.execute(

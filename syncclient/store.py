@@ -10,7 +10,7 @@ import sqlite_utils
 
 from domain.codes import check_school_code, school_year_of
 from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, write_transaction
-from domain.errors import DomainError, InvalidInput
+from domain.errors import InvalidInput, NotInitialised
 from domain.pupils import Term
 
 from .alerts import install_alerts
@@ -18,10 +18,6 @@ from .changelog import install_change_capture
 
 NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts)
 DB_NAME = "node.sqlite"
-
-
-class NodeNotInitialised(DomainError):
-    code = "not_initialised"
 
 
 class NodeStore:
@@ -35,9 +31,7 @@ class NodeStore:
     def open(cls, folder: Path) -> NodeStore:
         path = folder / DB_NAME
         if not path.exists():
-            raise NodeNotInitialised(
-                f"no school node in {folder}: run `massar node init --data {folder} --school CODE`"
-            )
+            raise NotInitialised(f"no school node in {folder}: run `massar node init --data {folder} --school CODE`")
         db = open_database(path)
         migrate(db, NODE_MIGRATIONS)
         return cls(db, path)

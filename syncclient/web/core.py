@@ -13,9 +13,10 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from domain.errors import NotFound
 
+from ..status import node_status
 from ..store import NodeStore
 from .security import STAFF_ROLES, LoginLimiter, SessionRegistry, SessionUser, csrf_token, read_form
-from .status import format_timestamp, node_status
+from .status import format_timestamp
 from .translations import LANGUAGES, translator
 
 log = logging.getLogger(__name__)

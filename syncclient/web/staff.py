@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -22,6 +21,7 @@ from domain.rows import delete_keys, upsert_dicts
 from domain.rules import ACTIVITIES, FULL_DAY, HOUR_SLOTS, from_hundredths, mask_hours
 
 from ..alerts import refresh_average_alerts
+from ..errors import AgentUnavailable
 from .core import Web
 from .translations import error_key, translator
 
@@ -546,8 +546,8 @@ async def sync_now(request: Request) -> Response:
     else:
         try:
             web.agent.request_sync()  # type: ignore[attr-defined]
-        except Exception:
-            raise HTTPException(503) from None
+        except Exception as exc:  # whatever broke the agent, the page says so and the log keeps the cause
+            raise AgentUnavailable("the sync agent could not be woken") from exc
         web.flash(request, "flash.sync_requested")
     return web.redirect("/staff/sync")
 

@@ -229,6 +229,7 @@ AR: dict[str, str] = {
     "err.bad_pupil_code": "رمز مسار غير صالح: حرف ثم تسعة أرقام.",
     "err.duplicate_code": "هذا الرمز مستعمل.",
     "err.bad_sheet": "ورقة النقط غير صالحة.",
+    "err.agent_unavailable": "تعذر بدء المزامنة الآن. أعد المحاولة بعد قليل.",
 }
 
 FR: dict[str, str] = {
@@ -443,6 +444,7 @@ FR: dict[str, str] = {
     "err.bad_pupil_code": "Code Massar non valide : une lettre puis neuf chiffres.",
     "err.duplicate_code": "Ce code est déjà utilisé.",
     "err.bad_sheet": "Feuille de notes non valide.",
+    "err.agent_unavailable": "La synchronisation n'a pas pu être lancée. Réessayez dans un moment.",
 }
 
 TEXTS = {"ar": AR, "fr": FR}
@@ -460,7 +462,7 @@ def translator(lang: str) -> Callable[..., str]:
 
 
 def error_key(code: str, status: int) -> str:
-    """The message key of a domain error code (or of an HTTP status when there is no code)."""
+    """The message key of an error code (or of an HTTP status when there is no code)."""
     if code and f"err.{code}" in AR:
         return f"err.{code}"
     if not code:
