@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from domain.clock import SYSTEM_CLOCK, Clock
 from domain.errors import DomainError
 from protocol.auth import parse_authorization
 from protocol.errors import ProtocolError, VersionError
@@ -22,7 +23,7 @@ from protocol.limits import DEFAULT_LIMITS, Limits
 
 from .errors import BodyTooLarge, ServerError
 from .exchange import SYNC_PATH, authenticate, handle_sync
-from .schools import record_sync
+from .schools import record_refusal
 from .store import open_central
 
 
@@ -30,16 +31,16 @@ class _Connections(threading.local):
     db: sqlite_utils.Database | None = None
 
 
-def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
+def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS, clock: Clock = SYSTEM_CLOCK) -> Starlette:
     """The central server over the SQLite file in `folder` (one connection per worker thread)."""
-    open_central(folder).conn.close()  # migrate once, up front
+    open_central(folder, clock=clock).conn.close()  # migrate once, up front
     local = _Connections()
     opened: list[sqlite_utils.Database] = []
     lock = threading.Lock()
 
     def db() -> sqlite_utils.Database:
         if local.db is None:
-            local.db = open_central(folder)
+            local.db = open_central(folder, clock=clock)
             with lock:
                 opened.append(local.db)
         return local.db
@@ -59,13 +60,14 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
     async def sync(request: Request) -> Response:
         creds = parse_authorization(request.headers.get("authorization"))
         request.state.school = creds.school
+        request.state.counter = creds.counter
         body = await read_body(request)
 
         def work() -> Response:
             conn = db()
             key = authenticate(conn, creds, "POST", SYNC_PATH, body)
             request.state.key_ok = True
-            reply = handle_sync(conn, creds, key, body, limits)
+            reply = handle_sync(conn, creds, key, body, limits, clock)
             return Response(reply.body, headers={"s": reply.mac})
 
         return await run_in_threadpool(work)
@@ -82,7 +84,7 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
         status = int(getattr(exc, "status", 400))
         school = getattr(request.state, "school", None)
         if school and getattr(request.state, "key_ok", False):
-            await run_in_threadpool(record_sync, db(), school, error=f"{code}: {exc}")
+            await run_in_threadpool(record_refusal, db(), school, request.state.counter, f"{code}: {exc}")
         message = str(exc)
         if isinstance(exc, VersionError):
             # VersionError says "this side"/"the peer"; the node shows this text to people: name the side.

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from ..outbox import pending_count
 from ..store import NodeStore
 
 
 def node_status(store: NodeStore) -> dict[str, Any]:
     """What the agent's status() reports, read from the database when no agent runs."""
     db = store.db
-    pending = db.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0]
+    pending = pending_count(db)
     local_conflicts = db.execute("SELECT COUNT(*) FROM _conflicts").fetchone()[0]
     try:
         server_conflicts = int(store.setting("server_conflicts") or 0)

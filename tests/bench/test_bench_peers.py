@@ -8,12 +8,12 @@ import msgpack
 import pytest
 
 from bench.floor import floor, pack
-from bench.netproxy import NetProxy
 from bench.systems import CouchSystem, RestSystem
 from domain import sample
 from domain.pupils import Term
 from protocol.tables import BY_NAME
 from syncclient.store import NodeStore
+from tests.support.netproxy import NetProxy
 
 TERM = Term("C01234", "2025/2026")
 

@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from bench.netproxy import NetProxy
 from domain import absences, grades, incidents, sample
 from domain.pupils import Term
 from protocol.tables import BY_NAME
@@ -31,6 +30,7 @@ from syncclient.cli import main as massar_main
 from syncclient.errors import ServerUnreachable
 from syncclient.session import SyncSession
 from syncclient.store import NodeStore
+from tests.support.netproxy import NetProxy
 
 from .faultkit import NATIONAL_TABLES, REPORT, SCALE, SCHOOL_TABLES, YEAR, central_thread, node_key, table_hashes
 

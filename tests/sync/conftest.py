@@ -9,47 +9,21 @@ Everything opened is closed at teardown (the suite runs with warnings as errors)
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import sqlite_utils
-import uvicorn
 
 from protocol.auth import node_key_from_token
 from server.app import create_app
 from server.schools import add_school, revoke_school
 from server.store import DB_NAME, open_central
 from syncclient.store import NodeStore
+from tests.support.servers import ServerThread
 
 from .helpers import YEAR
-
-
-class ThreadedServer:
-    """uvicorn.Server in a background thread (no signal handlers off the main thread), stopped cleanly."""
-
-    def __init__(self, app: object) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
-
-    def start(self) -> int:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        return self.server.servers[0].sockets[0].getsockname()[1]
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        if self.thread.is_alive():
-            raise RuntimeError("the test server did not stop")
 
 
 @dataclass
@@ -87,8 +61,8 @@ class Central:
 def central(tmp_path: Path) -> Iterator[Central]:
     folder = tmp_path / "central"
     open_central(folder, create=True).conn.close()
-    server = ThreadedServer(create_app(folder))
-    port = server.start()
+    server = ServerThread(create_app(folder), lifespan="on").start()
+    port = server.port
     try:
         yield Central(folder, f"http://127.0.0.1:{port}", port)
     finally:

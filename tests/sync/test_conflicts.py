@@ -14,8 +14,8 @@ from decimal import Decimal
 import pytest
 
 from domain.grades import GradeEntry, record_grades
+from domain.replication import key_slots
 from protocol.tables import BY_NAME
-from server.store import key_slots
 
 from .helpers import YEAR, fill_school, sync
 
