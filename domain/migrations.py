@@ -17,7 +17,9 @@ import sqlite_utils
 
 from . import replication
 from .alert_tables import install_alerts
-from .database import Migration, domain_schema, migrate
+from .catalogue import seed_reference_data
+from .database import Migration, domain_schema, execute_script, migrate, schema_sql
+from .level_codes import LEVELS
 from .replication import Side
 
 
@@ -40,6 +42,39 @@ def _central_capture(db: sqlite_utils.Database) -> None:
     replication.install_capture(db, Side.CENTRAL)
 
 
+def _evaluation_rules(db: sqlite_utils.Database) -> None:
+    """Bring a file made before evaluation rules to the current schema (both sides).
+
+    Levels gain their year within the cycle and every Massar code; the
+    `coefficients` table gives way to `evaluation_rules` (keyed by school year).
+    Idempotent, because a fresh file already has the current schema.sql."""
+    levels = {c.name for c in db["levels"].columns}
+    if "year" not in levels:
+        db.conn.execute("ALTER TABLE levels ADD COLUMN year INTEGER NOT NULL DEFAULT 1 CHECK (year BETWEEN 1 AND 6)")
+    execute_script(db, schema_sql())
+    seed_reference_data(db)
+    for level in LEVELS:
+        db.conn.execute(
+            "UPDATE levels SET year = ? WHERE code = ? AND year IS NOT ?", [level.year, level.code, level.year]
+        )
+    db.conn.execute("UPDATE subjects SET massar_code = '0019' WHERE code = 'MATH' AND massar_code = '0070'")
+    db.conn.execute("DROP TABLE IF EXISTS coefficients")
+
+
+def _node_evaluation_rules(db: sqlite_utils.Database) -> None:
+    """Node: evaluation rules and every level code; forget versions of the retired wire table 2."""
+    _evaluation_rules(db)
+    db.conn.execute("DELETE FROM _base WHERE tbl = 2")
+
+
+def _central_evaluation_rules(db: sqlite_utils.Database) -> None:
+    """Centre: levels and evaluation rules become published (synced, captured) tables;
+    the retired `coefficients` (wire id 2) leaves with its versions."""
+    _evaluation_rules(db)
+    db.conn.execute("DELETE FROM _versions WHERE tbl = 2")
+    replication.install_capture(db, Side.CENTRAL)
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "domain tables and reference data", domain_schema, domain_schema),
     Step(
@@ -49,7 +84,13 @@ STEPS: tuple[Step, ...] = (
         replication.install_central_bookkeeping,
     ),
     Step(3, "node: parents' alerts; centre: drop the unused sseq index", install_alerts, replication.drop_sseq_index),
-    Step(4, "capture triggers read the injected clock (massar_now_ms)", _node_capture, _central_capture),
+    Step(
+        4,
+        "levels and evaluation rules (wire ids 5, 6); coefficients retired",
+        _node_evaluation_rules,
+        _central_evaluation_rules,
+    ),
+    Step(5, "capture triggers read the injected clock (massar_now_ms)", _node_capture, _central_capture),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):

@@ -7,9 +7,9 @@ import sqlite3
 import msgpack
 import pytest
 
+import sample
 from bench.floor import floor, pack
 from bench.systems import CouchSystem, RestSystem
-from domain import sample
 from domain.pupils import Term
 from protocol.tables import BY_NAME
 from syncclient.store import NodeStore

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 
-from domain import sample
+import sample
 from protocol import capabilities
 from protocol.messages import SyncRequest, SyncResponse, encode_message
 from protocol.tables import BY_NAME
