@@ -20,6 +20,7 @@ from .alert_tables import install_alerts
 from .catalogue import seed_reference_data
 from .database import Migration, domain_schema, execute_script, migrate, schema_sql
 from .level_codes import LEVELS
+from .node_tables import install_node_tables
 from .replication import Side
 
 
@@ -90,7 +91,8 @@ STEPS: tuple[Step, ...] = (
         _node_evaluation_rules,
         _central_evaluation_rules,
     ),
-    Step(5, "capture triggers read the injected clock (massar_now_ms)", _node_capture, _central_capture),
+    Step(5, "node: web sessions, semester closures, roll-call corrections", install_node_tables, None),
+    Step(6, "capture triggers read the injected clock (massar_now_ms)", _node_capture, _central_capture),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):

@@ -35,16 +35,11 @@ from protocol import hlc
 from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES, ColumnType
 
-from .errors import ScopeViolation, ServerError
+from .errors import InvalidRow, ScopeViolation
 from .versions import current_sseq
 
 _CHUNK = 400
 _KEY_COLS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
-
-
-class InvalidRow(ServerError):
-    code = "invalid_row"
-    status = 422
 
 
 class Version(NamedTuple):

@@ -17,24 +17,20 @@ import sqlite_utils
 
 from domain.clock import SYSTEM_CLOCK, Clock
 from domain.database import open_database
-from domain.errors import DomainError
+from domain.errors import NotInitialised
 from domain.migrations import upgrade
 from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS, Side
 
 DB_NAME = "central.sqlite"
 CENTRAL = CENTRAL_ORIGIN
 
-__all__ = ["CENTRAL", "DB_NAME", "KEY_SLOTS", "ServerNotInitialised", "open_central"]
-
-
-class ServerNotInitialised(DomainError):
-    code = "not_initialised"
+__all__ = ["CENTRAL", "DB_NAME", "KEY_SLOTS", "open_central"]
 
 
 def open_central(folder: Path, *, create: bool = False, clock: Clock = SYSTEM_CLOCK) -> sqlite_utils.Database:
     path = folder / DB_NAME
     if not create and not path.exists():
-        raise ServerNotInitialised(f"no central server in {folder}: run `massar server init --data {folder}`")
+        raise NotInitialised(f"no central server in {folder}: run `massar server init --data {folder}`")
     folder.mkdir(parents=True, exist_ok=True)
     db = open_database(path, clock=clock)
     upgrade(db, Side.CENTRAL)

@@ -11,16 +11,12 @@ import sqlite_utils
 from domain.clock import SYSTEM_CLOCK, Clock
 from domain.codes import check_school_code, school_year_of
 from domain.database import open_database, write_transaction
-from domain.errors import DomainError, InvalidInput
+from domain.errors import InvalidInput, NotInitialised
 from domain.migrations import upgrade
 from domain.pupils import Term
 from domain.replication import Side
 
 DB_NAME = "node.sqlite"
-
-
-class NodeNotInitialised(DomainError):
-    code = "not_initialised"
 
 
 class NodeStore:
@@ -35,9 +31,7 @@ class NodeStore:
     def open(cls, folder: Path, *, clock: Clock = SYSTEM_CLOCK) -> NodeStore:
         path = folder / DB_NAME
         if not path.exists():
-            raise NodeNotInitialised(
-                f"no school node in {folder}: run `massar node init --data {folder} --school CODE`"
-            )
+            raise NotInitialised(f"no school node in {folder}: run `massar node init --data {folder} --school CODE`")
         db = open_database(path, clock=clock)
         upgrade(db, Side.NODE)
         return cls(db, path, clock)
