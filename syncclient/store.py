@@ -15,6 +15,7 @@ from domain.pupils import Term
 
 from .alerts import install_alerts
 from .changelog import install_change_capture
+from .node_tables import install_node_tables
 
 
 def _evaluation_rules(db: sqlite_utils.Database) -> None:
@@ -23,7 +24,13 @@ def _evaluation_rules(db: sqlite_utils.Database) -> None:
     db.conn.execute("DELETE FROM _base WHERE tbl = 2")
 
 
-NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts, _evaluation_rules)
+NODE_MIGRATIONS = (
+    *DOMAIN_MIGRATIONS,
+    install_change_capture,
+    install_alerts,
+    _evaluation_rules,
+    install_node_tables,  # 5: web sessions, semester closures, roll-call corrections
+)
 DB_NAME = "node.sqlite"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -28,7 +28,8 @@ from domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFo
 from ..store import NodeStore
 from . import login, parent, staff
 from .core import HERE, LoginRequired, Web
-from .security import LoginLimiter, SessionRegistry
+from .security import SessionRegistry
+from .throttle import LoginThrottle
 from .translations import error_key, title_key
 
 SECRET_SETTING = "web_session_secret"
@@ -87,14 +88,18 @@ def create_app(
     idle_timeout: float = 120.0,
     staff_idle_timeout: float = 1800.0,
     max_body: int = 256 * 1024,
-    login_limiter: LoginLimiter | None = None,
+    login_throttle: LoginThrottle | None = None,
+    trusted_proxies: Collection[str] = (),
 ) -> Starlette:
-    """The web app of the node in `folder`; parent sessions end after `idle_timeout` seconds idle."""
+    """The web app of the node in `folder`; parent sessions end after `idle_timeout` seconds idle.
+
+    `trusted_proxies`: addresses of reverse proxies whose X-Forwarded-For is believed.
+    """
     store = NodeStore.open(Path(folder))
     key = secret_key if secret_key is not None else node_secret(store)
-    web = Web(
-        store, agent, SessionRegistry(idle_timeout, staff_idle_timeout), login_limiter or LoginLimiter(), max_body
-    )
+    sessions = SessionRegistry(lambda: store.db, idle_timeout, staff_idle_timeout)
+    throttle = login_throttle or LoginThrottle()
+    web = Web(store, agent, sessions, throttle, max_body, frozenset(trusted_proxies))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -168,8 +173,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def login_required(request: Request, exc: Exception) -> Response:
-    if request.method == "POST":  # nobody logged in may post anything but the login form: 403 like a bad token
+    web = _web(request)
+    if request.method == "POST":
+        form = getattr(request.state, "form", None)
+        if form is not None:  # a form of this browser (CSRF checked) whose session ended: ask, keep it
+            return await web.run(web.relogin_page, request, form)
         return await http_error(request, HTTPException(403, "csrf"))
+    request.session["next"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse("/login", status_code=303)
 
 

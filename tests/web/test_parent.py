@@ -144,7 +144,7 @@ def test_freshness_on_every_page(client, node):
     store.set_setting("last_sync", "2026-03-01T10:15:00")
     store.close()
     for path in PARENT_PAGES:
-        assert "المعطيات محينة إلى غاية 2026-03-01 10:15" in client.get(path).text
+        assert 'المعطيات محينة إلى غاية <bdi dir="ltr">01/03/2026 10:15</bdi>' in client.get(path).text
 
 
 class Text(HTMLParser):
@@ -253,7 +253,8 @@ def test_page_weight_with_a_full_class(client, node):
         r = client.get(path)
         assert r.headers["content-encoding"] == "gzip"
         assert r.num_bytes_downloaded + css < 30_000, (path, r.num_bytes_downloaded, css)
-        assert len(r.content) < 32_000, (path, len(r.content))  # even uncompressed, about 30 KB
+        # uncompressed, labels for every cell and what the page showed weigh more: 64 KB, ~8 KB on the wire
+        assert len(r.content) < 64_000, (path, len(r.content))
     client.logout()
     client.login("A100000001")
     raw_css = len(client.get("/static/app.css").content)

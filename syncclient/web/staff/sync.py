@@ -10,8 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core import Web, get_page, post_page
-from ..status import format_timestamp
+from ..core import Web, get_page, ltr, post_page
+from ..status import error_kind, format_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,13 @@ log = logging.getLogger(__name__)
 def sync_page(web: Web, request: Request) -> Response:
     web.require_staff(request, "sync")
     status = web.status()
-    ctx = {"title_key": "sync.title", "status": status, "last": format_timestamp(status.get("last_sync"))}
+    last = format_timestamp(status.get("last_sync"))
+    ctx = {
+        "title_key": "sync.title",
+        "status": status,
+        "last": ltr(last),
+        "problem": error_kind(status.get("last_error")),
+    }
     ctx["agent"] = web.agent is not None
     return web.render(request, "staff/sync.html", ctx)
 
