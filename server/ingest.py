@@ -226,7 +226,7 @@ def resolve(
 ) -> Plan:
     """Decide every change: a new version (its row written), or the loser of a conflict (kept aside)."""
     plan = Plan()
-    bound = hlc.skew_bound(server_hlc)  # hlc.clamp, hoisted out of the loop
+    bound = hlc.skew_bound(server_hlc)  # SPEC section 6: clamp(hlc) = min(hlc, bound)
     at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
     by_table: dict[str, list[Change]] = defaultdict(list)
     for c in changes:
