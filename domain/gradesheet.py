@@ -33,10 +33,9 @@ MAX_REMARK = 500
 Cell = tuple[str, int]  # (pupil, assessment)
 
 
-def assessments_of(cycle: str) -> list[int]:
-    """Primary: two tests per semester; collège and lycée: up to four. Then the activities."""
-    tests = 2 if cycle == "primary" else 4
-    return [*range(1, tests + 1), ACTIVITIES]
+def assessments_of(tests: int) -> list[int]:
+    """The subject's tests of the year's evaluation rule (1..4), then the integrated activities."""
+    return [*range(1, max(1, min(tests, ACTIVITIES - 1)) + 1), ACTIVITIES]
 
 
 def score_text(score: Decimal) -> str:

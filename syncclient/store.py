@@ -18,7 +18,6 @@ from .changelog import install_change_capture
 from .node_tables import install_node_tables
 
 
-
 def _evaluation_rules(db: sqlite_utils.Database) -> None:
     """Node migration 4: evaluation rules and every level code; forget versions of the retired wire table 2."""
     upgrade_to_evaluation_rules(db)

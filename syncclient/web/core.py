@@ -199,6 +199,7 @@ class Web:
         kept = [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k not in ("csrf", RELOGIN_PASSWORD)]
         ctx = {
             "title_key": "relogin.title",
+            "holding_form": True,
             "action": request.url.path,
             "kept": [(k, v) for k, v in kept if k != RELOGIN_LOGIN],
             "login": form.get(RELOGIN_LOGIN) or request.session.get("who", ""),
@@ -241,6 +242,7 @@ class Web:
             "num": lambda v: format_number(v, lang),
             "date": lambda v: ltr(format_timestamp(v) or "–"),
             "hours_text": lambda mask: hours_text(t, mask),
+            "holding_form": False,  # a page carrying typed work: no link may leave it
         }
         if user is not None and user.is_parent:
             from ..alerts import unread_count

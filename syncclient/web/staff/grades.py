@@ -35,7 +35,7 @@ from .forms import fields, on_error
 
 def _choice(web: Web, params: QueryParams | FormData) -> tuple[dict | None, dict | None, int | None, list[dict]]:
     cls = web.class_of(params.get("class"))
-    subjects = pupils.subjects_of_level(web.db, cls["level"]) if cls else []
+    subjects = pupils.subjects_of_level(web.db, cls["level"], web.store.term.year) if cls else []
     subject = None
     if cls and params.get("subject"):
         code = str(params.get("subject")).strip().upper()
@@ -82,7 +82,7 @@ def grade_sheet(web: Web, request: Request) -> Response:
     ctx = _context(web, cls, subject, semester, subjects)
     if cls and subject and semester:
         rows = web.pupils_of_class(cls["code"])
-        assessments = assessments_of(cls["cycle"])
+        assessments = assessments_of(subject["tests"])
         state = stored_sheet(web.db, web.store.term, cls["code"], subject["code"], semester)
         ctx.update(
             sheet=True,
@@ -138,7 +138,7 @@ def grade_sheet_save(web: Web, request: Request, form: FormData) -> Response:
     term = web.store.term
     class_rows = web.pupils_of_class(cls["code"])
     in_class = [p["code"] for p in class_rows]
-    assessments = assessments_of(cls["cycle"])
+    assessments = assessments_of(subject["tests"])
     choice = SheetChoice(cls["code"], cls["scale"], cls["cycle"], subject["code"], semester)
     rows = rows_from_fields(fields(form), assessments)
     posted = [r.pupil for r in rows if r.pupil in in_class]
