@@ -149,6 +149,18 @@ AR: dict[str, str] = {
     "decision.pass": "ناجح(ة)",
     "decision.fail": "غير ناجح(ة)",
     "decision.pending": "لم يتخذ بعد",
+    "cert.6ap": "شهادة الدروس الابتدائية",
+    "cert.3ac": "شهادة السلك الإعدادي",
+    "cert.bac": "البكالوريا",
+    "cert.continuous": "المراقبة المستمرة",
+    "cert.local": "الامتحان المحلي",
+    "cert.regional": "الامتحان الجهوي",
+    "cert.national": "الامتحان الوطني",
+    "cert.provincial": "الامتحان الإقليمي",
+    "cert.score": "المعدل",
+    "cert.passed": "ناجح(ة)",
+    "cert.failed": "غير ناجح(ة)",
+    "cert.pending": "في انتظار نتائج الامتحانات",
     "mark.abs": "غائب",
     "mark.abs_j": "غياب مبرر",
     "pabsences.title": "الغياب",
@@ -287,6 +299,7 @@ AR: dict[str, str] = {
     "slip.issued_on": "سلمت يوم {when}",
     "f.date_format": "مثال 02/04/2013",
     "flash.slip_gone": "ورقة الدخول هذه لم تعد متوفرة (انتهت الجلسة). القن السري المطبوع ما زال صالحا؛ لإصدار قن جديد اضغط «إعادة تعيين القن».",
+    "err.agent_unavailable": "تعذر بدء المزامنة الآن. أعد المحاولة بعد قليل.",
 }
 
 FR: dict[str, str] = {
@@ -420,6 +433,18 @@ FR: dict[str, str] = {
     "decision.pass": "Admis(e)",
     "decision.fail": "Non admis(e)",
     "decision.pending": "Pas encore prise",
+    "cert.6ap": "Certificat d'études primaires",
+    "cert.3ac": "Brevet du collège (3AC)",
+    "cert.bac": "Baccalauréat",
+    "cert.continuous": "Contrôle continu",
+    "cert.local": "Examen local",
+    "cert.regional": "Examen régional",
+    "cert.national": "Examen national",
+    "cert.provincial": "Examen provincial",
+    "cert.score": "Moyenne",
+    "cert.passed": "Admis(e)",
+    "cert.failed": "Non admis(e)",
+    "cert.pending": "En attente des résultats d'examen",
     "mark.abs": "Absent",
     "mark.abs_j": "Absence justifiée",
     "pabsences.title": "Absences",
@@ -557,6 +582,7 @@ FR: dict[str, str] = {
     "slip.issued_on": "Remis le {when}",
     "f.date_format": "ex. 02/04/2013",
     "flash.slip_gone": "Cette fiche n'est plus disponible (session terminée). Le mot de passe imprimé reste valable ; pour en émettre un nouveau, cliquez sur « Réinitialiser ».",
+    "err.agent_unavailable": "La synchronisation n'a pas pu être lancée. Réessayez dans un moment.",
 }
 
 TEXTS = {"ar": AR, "fr": FR}
@@ -677,7 +703,7 @@ def translator(lang: str) -> Callable[..., str]:
 
 
 def error_key(code: str, status: int) -> str:
-    """The message key of a domain error code (or of an HTTP status when there is no code)."""
+    """The message key of an error code (or of an HTTP status when there is no code)."""
     if code and f"err.{code}" in AR:
         return f"err.{code}"
     if not code:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from .browserkit import NodeServer, browser, login  # noqa: F401  (fixtures)
+from .browserkit import NodeServer, login
 
 pytestmark = pytest.mark.browser
 

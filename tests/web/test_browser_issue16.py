@@ -9,7 +9,7 @@ import pytest
 from domain import grades
 from syncclient.store import NodeStore
 
-from .browserkit import NodeServer, browser, login, shots_dir  # noqa: F401  (fixtures)
+from .browserkit import NodeServer, login, shots_dir
 from .conftest import STAFF_PASSWORD
 
 pytestmark = pytest.mark.browser
