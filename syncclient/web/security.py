@@ -101,7 +101,7 @@ class SessionRegistry:
         if now - user.seen > self.idle_limit(user):
             self.drop(sid)
             return None, True
-        if now - user.seen >= self.TOUCH_EVERY or now < user.seen:
+        if now - user.seen >= min(self.TOUCH_EVERY, self.idle_limit(user) / 10) or now < user.seen:
             with write_transaction(db):
                 db.conn.execute("UPDATE _web_sessions SET seen = ? WHERE id = ?", [now, _hashed(sid)])
         user.seen = now

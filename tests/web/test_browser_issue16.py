@@ -248,7 +248,8 @@ def test_reading_keeps_a_parent_logged_in_and_the_logout_speaks_their_language(n
             page.mouse.move(100 + 10 * i, 200)
             page.mouse.wheel(0, 40)
             page.wait_for_timeout(800)
-        assert page.url.endswith("/parent")
+        page.click("nav a[href='/parent/absences']")  # the server kept the session too
+        assert page.url.endswith("/parent/absences")
         page.wait_for_url("**/login", timeout=8000)  # then 3 s without anything: logged out
         text = page.inner_text("main")
         assert "inactivité" in text or "sans activité" in text, text
