@@ -158,6 +158,10 @@ class Web:
             raise HTTPException(403)
         return user
 
+    def parent_pupil(self, request: Request) -> str:
+        """The logged-in parent's child: the only pupil the parent pages ever show."""
+        return self.require_parent(request).pupil or ""
+
     async def form(self, request: Request) -> FormData:
         return await read_form(request, self.max_body)
 
@@ -178,7 +182,7 @@ class Web:
             self.throttle.failed(login, client, parent=parent)
             return None, t("login.failed")
         self.throttle.succeeded(login)
-        keep = {k: request.session[k] for k in ("lang", "next") if k in request.session}
+        keep: dict[str, Any] = {k: request.session[k] for k in ("lang", "next") if k in request.session}
         request.session.clear()  # a fresh session id and CSRF token: no fixation
         request.session.update(keep)
         user = SessionUser(account["login"], account["role"], account["pupil"], account["display_name"])
@@ -248,7 +252,7 @@ class Web:
         if user is not None and user.is_parent:
             from ..alerts import unread_count
 
-            ctx["unread"] = unread_count(self.db, user.pupil)
+            ctx["unread"] = unread_count(self.db, user.pupil or "")
         ctx.update(context or {})
         html = self.env.get_template(name).render(ctx)
         return HTMLResponse(html, status_code=status)
@@ -290,9 +294,9 @@ class Web:
         ).fetchall()
         return [{"code": r[0], "level": r[1], "scale": r[2], "cycle": r[3]} for r in rows]
 
-    def class_of(self, code: str | None) -> dict | None:
-        """The chosen class of this year, None when none was chosen; NotFound when unknown."""
-        if not code:
+    def class_of(self, code: object) -> dict | None:
+        """The chosen class of this year (a query or form value), None when none was chosen; NotFound when unknown."""
+        if not code or not isinstance(code, str):
             return None
         for c in self.classes():
             if c["code"] == code.strip().upper():

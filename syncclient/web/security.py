@@ -17,11 +17,11 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import sqlite_utils
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
@@ -152,7 +152,7 @@ async def read_form(request: Request, max_body: int, max_fields: int = 4000) -> 
         pairs = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(400) from None
-    form = FormData(pairs)
+    form = FormData(cast(list[tuple[str, str | UploadFile]], pairs))
     expected = request.session.get("csrf")
     sent = form.get("csrf")
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
