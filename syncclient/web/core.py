@@ -24,7 +24,7 @@ from domain.rules import FULL_DAY, mask_hours
 
 from ..status import node_status
 from ..store import NodeStore
-from .security import STAFF_ROLES, SessionRegistry, SessionUser, csrf_token, read_form
+from .security import STAFF_ROLES, CsrfRefused, SessionRegistry, SessionUser, csrf_token, from_this_site, read_form
 from .status import format_timestamp
 from .throttle import LoginThrottle, Wait, client_address
 from .translations import LANGUAGES, translator
@@ -75,7 +75,15 @@ def post_page(fn: Callable[[Web, Request, FormData], Response]) -> Callable[[Req
     @functools.wraps(fn)
     async def endpoint(request: Request) -> Response:
         web = web_of(request)
-        form = await web.form(request)
+        try:
+            form = await web.form(request)
+        except CsrfRefused as refused:
+            # The browser lost its session cookie (closed, restarted) while a form was typed:
+            # from one of our own pages, keep what was typed and ask the password.
+            if from_this_site(request) and await web.run(web.user, request) is None:
+                request.state.form = refused.form
+                return await web.run(web.relogin_page, request, refused.form)
+            raise
         request.state.form = form
         if RELOGIN_PASSWORD in form:  # the password asked for when the session had ended
             refused = await web.run(web.relogin, request, form)

@@ -130,6 +130,27 @@ class SessionRegistry:
         )
 
 
+class CsrfRefused(HTTPException):
+    """A form without this browser session's token (403); `form` is what it carried."""
+
+    def __init__(self, form: FormData) -> None:
+        super().__init__(403, "csrf")
+        self.form = form
+
+
+def from_this_site(request: Request) -> bool:
+    """The browser says the form was posted from one of our pages (not another site's).
+
+    Sec-Fetch-Site where browsers send it (HTTPS, localhost); else the Origin header
+    every current browser sends with a POST.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("origin")
+    return origin is not None and origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+
+
 def csrf_token(request: Request) -> str:
     token = request.session.get("csrf")
     if not token:
@@ -156,5 +177,5 @@ async def read_form(request: Request, max_body: int, max_fields: int = 4000) -> 
     expected = request.session.get("csrf")
     sent = form.get("csrf")
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise HTTPException(403, "csrf")
+        raise CsrfRefused(form)
     return form
