@@ -78,9 +78,9 @@ def post_page(fn: Callable[[Web, Request, FormData], Response]) -> Callable[[Req
         try:
             form = await web.form(request)
         except CsrfRefused as refused:
-            # The browser lost its session cookie (closed, restarted) while a form was typed:
-            # from one of our own pages, keep what was typed and ask the password.
-            if from_this_site(request) and await web.run(web.user, request) is None:
+            # A form of one of our own pages whose token no longer matches (the browser lost its
+            # cookie, or logged in again in another tab): keep what was typed, ask the password.
+            if from_this_site(request):
                 request.state.form = refused.form
                 return await web.run(web.relogin_page, request, refused.form)
             raise

@@ -91,3 +91,16 @@ def test_another_site_posting_without_a_token_gets_nothing(client, node):
         r = client.post("/staff/grades", [("s0_1", "16"), ("p0", "A100000001")], csrf="", headers=headers)
         assert r.status_code == 403 and "relogin_password" not in r.text
     assert marks(node) == []
+
+
+def test_a_stale_tab_after_a_new_login_keeps_its_typed_sheet(make_client, node):
+    tab = make_client()
+    tab.login("sec")
+    typed = with_values(form_fields(tab.get(SHEET).text, "sheet"), s1_1="11")
+    old_token = tab.token()
+    tab.logout()
+    tab.login("sec")  # logged in again elsewhere: a new session and token
+    r = tab.post("/staff/grades", typed, csrf=old_token, headers={"origin": "http://testserver"})
+    assert r.status_code == 401 and ("s1_1", "11") in form_fields(r.text)
+    r = tab.post("/staff/grades", with_values(form_fields(r.text), relogin_password=STAFF_PASSWORD))
+    assert r.status_code == 200 and marks(node) == [("B100000002", 1, 1100)]
