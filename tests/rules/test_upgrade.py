@@ -8,7 +8,16 @@ from pathlib import Path
 
 from domain.pupils import register_pupil
 from server.store import open_central
-from syncclient.store import NodeStore
+from syncclient.store import NODE_MIGRATIONS, NodeStore
+
+# Node migration 5 (the web app's node tables) came after: a version-3 file has none of them.
+NODE_TABLES_BEFORE_5 = """
+DROP TRIGGER _alert_absence_corrected;
+DROP TRIGGER _alert_absence_withdrawn;
+DROP TABLE _web_sessions;
+DROP TABLE _semester_closures;
+DROP TABLE _absence_corrections;
+"""
 
 # The shape of the files before migration 4.
 _OLD_SHAPE = """
@@ -39,12 +48,15 @@ def test_node_file_of_version_3_is_upgraded(tmp_path: Path) -> None:
         store.db, store.term, class_code="1APIC-1", last_name="A", first_name="B", gender="F", code="K100000001"
     )
     store.close()
-    _downgrade(tmp_path / "node" / "node.sqlite", 'INSERT INTO _base VALUES (2, \'["1APIC","MATH"]\', 7);')
+    _downgrade(
+        tmp_path / "node" / "node.sqlite",
+        'INSERT INTO _base VALUES (2, \'["1APIC","MATH"]\', 7);' + NODE_TABLES_BEFORE_5,
+    )
 
     store = NodeStore.open(tmp_path / "node")
     try:
         db = store.db
-        assert db.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(NODE_MIGRATIONS)
         assert not db["coefficients"].exists()
         assert db.execute("SELECT cycle, year FROM levels WHERE code = '1ASCG'").fetchone() == ("college", 1)
         assert db.execute("SELECT year FROM levels WHERE code = '3APIC'").fetchone() == (3,)
