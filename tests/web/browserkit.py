@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.servers import ServerThread
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -22,49 +21,31 @@ ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class NodeServer:
-    """`massar node serve` in a thread: real uvicorn, real socket, restartable (a new app each time)."""
+    """`massar node serve` in a thread (tests/support's ServerThread), restartable on the same port:
+    each start builds a new app on the same node folder, as a restart of the command would."""
 
     def __init__(self, folder: Path, **app_options: Any) -> None:
-        self.folder, self.options, self.port = folder, app_options, free_port()
+        self.folder, self.options, self.port = folder, app_options, 0
         self.app: Any = None
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._thread: ServerThread | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> NodeServer:
-        import uvicorn
-
         from syncclient.web import create_app
 
         self.app = create_app(self.folder, **self.options)
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", server_header=False, proxy_headers=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert self._server.started, "the node's web server did not start"
+        self._thread = ServerThread(self.app, port=self.port, server_header=False, proxy_headers=False).start()
+        self.port = self._thread.port
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-            assert self._thread is not None
-            self._thread.join(10)
-            self._server = None
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
 
 
 @pytest.fixture
