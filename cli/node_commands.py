@@ -122,21 +122,29 @@ def register(sub: Any) -> None:
 
 
 def cmd_init(args: Any) -> int:
-    node_key = None
+    node_key = device = None
     if args.token:
         if not args.server:
             raise InvalidInput("--token goes with --server URL", code="missing_server")
-        from protocol.auth import node_key_from_token
+        from protocol.auth import device_of_token, node_key_from_token
 
-        node_key = node_key_from_token(args.school.upper(), args.token).hex()
+        device = device_of_token(args.school, args.token)
+        node_key = node_key_from_token(device, args.token).hex()
     store = NodeStore.init(
-        data_dir(args.data), args.school, name=args.name, year=args.year, server=args.server, node_key=node_key
+        data_dir(args.data),
+        args.school,
+        name=args.name,
+        year=args.year,
+        server=args.server,
+        node_key=node_key,
+        device=device,
     )
     info = {
         "school": store.school,
         "year": store.term.year,
         "data": str(store.path.parent),
         "server": store.setting("server"),
+        "device": store.device,
     }
     emit(args, info, f"school node {store.school} ready in {store.path.parent} (year {store.term.year})")
     return 0

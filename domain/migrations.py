@@ -93,6 +93,12 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(5, "node: web sessions, semester closures, roll-call corrections", install_node_tables, None),
     Step(6, "capture triggers read the injected clock (massar_now_ms)", _node_capture, _central_capture),
+    Step(
+        7,
+        "node: changes the centre refused; centre: devices (each its own origin) and transfers",
+        replication.install_rejected,
+        replication.install_devices,
+    ),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):
