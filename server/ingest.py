@@ -40,7 +40,7 @@ from typing import NamedTuple
 import sqlite_utils
 
 from domain.codes import PROVISIONAL_CODE
-from domain.replication import KEY_SLOTS, applying_remote
+from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS, applying_remote
 from domain.rows import delete_keys, upsert_rows
 from protocol import hlc
 from protocol.messages import Refusal
@@ -216,10 +216,14 @@ def _was_applied(db: sqlite_utils.Database, device: str, c: Change) -> bool:
 
 def detect_restore(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> bool:
     """A device that lost state (restored backup, reinstalled PC with its token) shows it by going back:
-    a pull cursor below one it sent, or a number the centre acknowledged for a different edit."""
+    a pull cursor below one it sent (or 0 after pushing before), or a number the centre acknowledged
+    for a different edit."""
     if pull_cursor < device.seen_cursor:
         return True
-    return any(not _was_applied(db, device.id, c) for c in changes if c.seq <= device.acked_seq)
+    stale = [c for c in changes if c.seq <= device.acked_seq]
+    if pull_cursor == 0 and device.acked_seq and not stale:
+        return True  # starts from scratch without resending what it had: a reinstalled PC with its old token
+    return any(not _was_applied(db, device.id, c) for c in stale)
 
 
 def mark_restored(db: sqlite_utils.Database, device: Device, pull_cursor: int) -> PushResult:
@@ -443,19 +447,30 @@ def write_plan(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change],
 
 
 def share_earlier_record(
-    db: sqlite_utils.Database, school: str, pupils: set[str], numbers: VersionNumbers, at: str
+    db: sqlite_utils.Database, school: str, pupils: set[str], numbers: VersionNumbers, server_hlc: int
 ) -> None:
-    """The record other schools hold of arriving pupils reaches the new school on its next pull (read-only)."""
+    """Arriving pupils become the new school's (their identity row moves to it, as a central edit), and
+    the record other schools hold of them reaches it on its next pull, read-only (`_shared`)."""
+    at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
+    pupils_id = BY_NAME["pupils"].wire_id
     for pupil in sorted(pupils):
-        previous = db.execute(
-            "SELECT school FROM _versions WHERE tbl = ? AND k1 = ? AND school != ?",
-            [BY_NAME["pupils"].wire_id, pupil, school],
-        ).fetchone()
-        db.conn.execute(
-            "INSERT INTO _transfers (pupil, year, from_school, to_school, at) "
-            "SELECT ?, COALESCE(MAX(year), ''), ?, ?, ? FROM enrolments WHERE pupil = ?",
-            [pupil, previous[0] if previous else "", school, at, pupil],
-        )
+        previous = db.execute("SELECT school FROM pupils WHERE code = ?", [pupil]).fetchone()
+        year = db.execute("SELECT year FROM enrolments WHERE pupil = ? AND school = ?", [pupil, school]).fetchone()
+        if previous is not None and previous[0] != school:
+            db.conn.execute(
+                "INSERT INTO _transfers (pupil, year, from_school, to_school, at) VALUES (?, ?, ?, ?, ?)",
+                [pupil, year[0] if year else "", previous[0], school, at],
+            )
+            with applying_remote(db):
+                db.conn.execute("UPDATE pupils SET school = ? WHERE code = ?", [school, pupil])
+            db.conn.execute("UPDATE _clock SET seq = seq + 1 WHERE id = 1")
+            seq = db.execute("SELECT seq FROM _clock WHERE id = 1").fetchone()[0]
+            db.conn.execute(
+                "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
+                "VALUES (?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?, 0) ON CONFLICT DO UPDATE SET school = excluded.school, "
+                "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, deleted = 0",
+                [pupils_id, pupil, school, numbers.take(), server_hlc, CENTRAL_ORIGIN, seq],
+            )
         for spec in TABLES:
             if spec.name not in _ABOUT_A_PUPIL:
                 continue
@@ -507,8 +522,7 @@ def apply_push(
                         refusals.refuse(by_seq[plan.seq_of[("grades", key)]], "out_of_scale", reason)
                     raise _Replan
                 if arrivals:
-                    at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
-                    share_earlier_record(db, device.school, arrivals, numbers, at)
+                    share_earlier_record(db, device.school, arrivals, numbers, server_hlc)
                 numbers.store(db)
         except _Replan:
             continue
