@@ -27,17 +27,13 @@ from domain.level_codes import nearest_codes
 from domain.pupils import Term
 from domain.roster import RosterRow
 
-from .massarfiles import RowProblem, normalise_label, read_class_list_partial, read_grade_sheet_partial
 from .massarfiles import gradesheet_layout as sheet_layout
+from .massarfiles import normalise_label, read_class_list_partial, read_grade_sheet_partial
 from .massarfiles.file_names import parse_file_name
 from .massarfiles.gradesheet_model import GradeSheet, GradeSheetRow
 from .store import NodeStore
 
 # -- class list -> roster ------------------------------------------------------
-
-
-def _row_error(p: RowProblem) -> RowError:
-    return RowError(p.row, f"[{p.sheet}] {p.message}", p.column)
 
 
 def _level_of_sheet(levels: dict[str, str], class_code: str, level_text: str | None) -> str | None:
@@ -72,7 +68,7 @@ def roster_rows_from_class_list(db: sqlite_utils.Database, term: Term, path: str
     open a node for that year."""
     path = Path(path)
     classes, problems = read_class_list_partial(path)
-    errors = [_row_error(p) for p in problems]
+    errors = list(problems)
     levels = {code: normalise_label(ar) for code, ar in db.execute("SELECT code, name_ar FROM levels").fetchall()}
     rows: list[RosterRow] = []
     for sheet in classes.sheets:
@@ -103,6 +99,7 @@ def roster_rows_from_class_list(db: sqlite_utils.Database, term: Term, path: str
                     f"[{sheet.sheet_name}] class {class_code}: level {code} (title {sheet.level!r}) is not a known "
                     f"Massar level" + (f"; nearest known: {', '.join(near)}" if near else ""),
                     "القسم",
+                    sheet=sheet.sheet_name,
                 )
             )
             continue
@@ -241,7 +238,7 @@ _WIDEST_SCALE = 20  # /20 collège and lycée, /10 primary
 
 
 def _problem_dict(e: RowError) -> dict[str, Any]:
-    return {"row": e.row, "column": e.column, "message": e.message}
+    return {"row": e.row, "column": e.column, "sheet": e.sheet, "message": e.message}
 
 
 def _header_problems(
@@ -335,7 +332,7 @@ def import_grade_sheet(store: NodeStore, path: str | Path, *, partial: bool) -> 
         raise InvalidInput(f"{path.name}: " + "; ".join(header) + "; nothing was imported", code="file_rejected")
     assert level is not None and subject is not None
 
-    errors = [_row_error(p) for p in read_problems]
+    errors = list(read_problems)
     class_pupils = {
         r[0]
         for r in db.execute(

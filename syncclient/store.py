@@ -10,7 +10,7 @@ import sqlite_utils
 
 from domain.codes import check_school_code, school_year_of
 from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, upgrade_to_evaluation_rules, write_transaction
-from domain.errors import DomainError, InvalidInput
+from domain.errors import InvalidInput, NotInitialised
 from domain.pupils import Term
 
 from .alerts import install_alerts
@@ -34,10 +34,6 @@ NODE_MIGRATIONS = (
 DB_NAME = "node.sqlite"
 
 
-class NodeNotInitialised(DomainError):
-    code = "not_initialised"
-
-
 class NodeStore:
     """One school's replica: the domain tables plus sync bookkeeping."""
 
@@ -49,9 +45,7 @@ class NodeStore:
     def open(cls, folder: Path) -> NodeStore:
         path = folder / DB_NAME
         if not path.exists():
-            raise NodeNotInitialised(
-                f"no school node in {folder}: run `massar node init --data {folder} --school CODE`"
-            )
+            raise NotInitialised(f"no school node in {folder}: run `massar node init --data {folder} --school CODE`")
         db = open_database(path)
         migrate(db, NODE_MIGRATIONS)
         return cls(db, path)

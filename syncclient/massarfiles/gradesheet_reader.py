@@ -7,10 +7,12 @@ from pathlib import Path
 
 from openpyxl.utils import column_index_from_string
 
+from domain.errors import RowError
+
 from . import gradesheet_layout as layout
 from .codes import is_massar_code
 from .dates import BadDate, parse_date
-from .errors import FileFormatError, FileProblems, RowProblem
+from .errors import FileFormatError, FileProblems
 from .gradesheet_model import GradeCell, GradeSheet, GradeSheetRow, Semester
 from .grid import Grid, cell_text
 from .labels import find_columns, find_header_row, find_label, label_set, normalise_label
@@ -59,7 +61,7 @@ def read_grade_sheet(path: str | Path, *, scale: int = 20) -> GradeSheet:
     return sheet
 
 
-def read_grade_sheet_partial(path: str | Path, *, scale: int = 20) -> tuple[GradeSheet, list[RowProblem]]:
+def read_grade_sheet_partial(path: str | Path, *, scale: int = 20) -> tuple[GradeSheet, list[RowError]]:
     """The sheet holding only the valid rows, plus the problems of the others.
 
     A row with any problem is left out entirely, so a partial import never
@@ -72,7 +74,7 @@ def read_grade_sheet_partial(path: str | Path, *, scale: int = 20) -> tuple[Grad
     meta = read_metadata(grid, layout.METADATA, rows=block, step=1)
     semester = _semester(path, meta["semester"])
     school_code, guid, subject_code, technical = _technical_values(grid, block)
-    problems: list[RowProblem] = []
+    problems: list[RowError] = []
     rows: list[GradeSheetRow] = []
     seen: dict[str, int] = {}
     for r in range(table.first_pupil, grid.nrows):
@@ -229,7 +231,7 @@ def _read_row(
     r: int,
     table: _Table,
     scale: int,
-    problems: list[RowProblem],
+    problems: list[RowError],
     seen: dict[str, int],
 ) -> GradeSheetRow | None:
     cols = table.cols
@@ -241,10 +243,10 @@ def _read_row(
     if not any(text(k) for k in ("code", "name", "remark")) and not any(grid.text(r, c) for c in used):
         return None
     excel_row = r + 1
-    bad: list[RowProblem] = []
+    bad: list[RowError] = []
 
     def problem(column: str, message: str) -> None:
-        bad.append(RowProblem(grid.name, excel_row, column, message))
+        bad.append(RowError(excel_row, message, column, sheet=grid.name))
 
     code = text("code")
     code_title = layout.COLUMNS["code"][0]

@@ -8,6 +8,7 @@ threads, one at a time (`Web.run`), so the event loop never waits on SQLite.
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 from collections.abc import AsyncIterator, Collection
 from pathlib import Path
@@ -23,7 +24,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from protocol.errors import MassarError
 
 from ..store import NodeStore
 from . import login, parent, staff
@@ -31,6 +32,8 @@ from .core import HERE, LoginRequired, Web
 from .security import SessionRegistry
 from .throttle import LoginThrottle
 from .translations import error_key, title_key
+
+log = logging.getLogger(__name__)
 
 SECRET_SETTING = "web_session_secret"
 SECURITY_HEADERS = [
@@ -130,7 +133,7 @@ def create_app(
             ),
         ],
         exception_handlers={
-            DomainError: domain_error,
+            MassarError: massar_error,
             HTTPException: http_error,
             LoginRequired: login_required,
         },
@@ -147,13 +150,15 @@ def _web(request: Request) -> Web:
 
 # -- error pages ----------------------------------------------------------------------------
 
-DOMAIN_STATUS = ((NotFound, 404), (NotAllowed, 403), (Conflict, 409), (InvalidInput, 400))
 
-
-async def domain_error(request: Request, exc: Exception) -> Response:
+async def massar_error(request: Request, exc: Exception) -> Response:
+    """A project error as a page: its `status`, and the message its `code` names, in the user's language."""
     web = _web(request)
-    status = next((code for cls, code in DOMAIN_STATUS if isinstance(exc, cls)), 400)
-    message = web_translate(request, error_key(getattr(exc, "code", ""), status))
+    error = exc if isinstance(exc, MassarError) else MassarError(str(exc))
+    status = error.status
+    if status >= 500:
+        log.error("%s %s failed: %s %s", request.method, request.url.path, error.code, error, exc_info=error)
+    message = web_translate(request, error_key(error.code, status))
     redo = getattr(request.state, "on_error", None)
     if redo is not None:  # re-show the form with what was typed
         return await web.run(redo, message, status)

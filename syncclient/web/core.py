@@ -22,9 +22,10 @@ from domain.accounts import authenticate, is_parent_login, normal_login
 from domain.errors import NotFound
 from domain.rules import FULL_DAY, mask_hours
 
+from ..status import node_status
 from ..store import NodeStore
 from .security import STAFF_ROLES, SessionRegistry, SessionUser, csrf_token, read_form
-from .status import format_timestamp, node_status
+from .status import format_timestamp
 from .throttle import LoginThrottle, Wait, client_address
 from .translations import LANGUAGES, translator
 

@@ -1,30 +1,10 @@
-"""The node's sync status as the web pages show it."""
+"""How the web pages show the sync status's timestamps (the status itself: syncclient/status.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 from typing import Any
-
-from ..store import NodeStore
-
-
-def node_status(store: NodeStore) -> dict[str, Any]:
-    """What the agent's status() reports, read from the database when no agent runs."""
-    db = store.db
-    pending = db.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0]
-    local_conflicts = db.execute("SELECT COUNT(*) FROM _conflicts").fetchone()[0]
-    try:
-        server_conflicts = int(store.setting("server_conflicts") or 0)
-    except (TypeError, ValueError):
-        server_conflicts = 0
-    return {
-        "school": store.school,
-        "pending_changes": pending,
-        "last_sync": store.setting("last_sync"),
-        "last_error": store.setting("last_error"),
-        "conflicts": local_conflicts + server_conflicts,
-    }
 
 
 def format_timestamp(value: Any) -> str | None:

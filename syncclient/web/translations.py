@@ -299,6 +299,7 @@ AR: dict[str, str] = {
     "slip.issued_on": "سلمت يوم {when}",
     "f.date_format": "مثال 02/04/2013",
     "flash.slip_gone": "ورقة الدخول هذه لم تعد متوفرة (انتهت الجلسة). القن السري المطبوع ما زال صالحا؛ لإصدار قن جديد اضغط «إعادة تعيين القن».",
+    "err.agent_unavailable": "تعذر بدء المزامنة الآن. أعد المحاولة بعد قليل.",
 }
 
 FR: dict[str, str] = {
@@ -581,6 +582,7 @@ FR: dict[str, str] = {
     "slip.issued_on": "Remis le {when}",
     "f.date_format": "ex. 02/04/2013",
     "flash.slip_gone": "Cette fiche n'est plus disponible (session terminée). Le mot de passe imprimé reste valable ; pour en émettre un nouveau, cliquez sur « Réinitialiser ».",
+    "err.agent_unavailable": "La synchronisation n'a pas pu être lancée. Réessayez dans un moment.",
 }
 
 TEXTS = {"ar": AR, "fr": FR}
@@ -701,7 +703,7 @@ def translator(lang: str) -> Callable[..., str]:
 
 
 def error_key(code: str, status: int) -> str:
-    """The message key of a domain error code (or of an HTTP status when there is no code)."""
+    """The message key of an error code (or of an HTTP status when there is no code)."""
     if code and f"err.{code}" in AR:
         return f"err.{code}"
     if not code:

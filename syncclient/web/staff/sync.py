@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ...errors import AgentUnavailable
 from ..core import Web, get_page, ltr, post_page
 from ..status import error_kind, format_timestamp
 
@@ -39,9 +39,9 @@ def sync_now(web: Web, request: Request, form: FormData) -> Response:
     else:
         try:
             web.agent.request_sync()  # type: ignore[attr-defined]
-        except Exception:
+        except Exception as exc:  # whatever broke the agent, the page says so and the log keeps the cause
             log.exception("the sync agent refused a sync request")
-            raise HTTPException(503) from None
+            raise AgentUnavailable("the sync agent could not be woken") from exc
         web.flash(request, "flash.sync_requested")
     return web.redirect("/staff/sync")
 
