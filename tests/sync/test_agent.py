@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from bench.netproxy import NetProxy
 from domain.grades import GradeEntry, record_grades
 from syncclient.agent import SyncAgent
+from tests.support.netproxy import NetProxy
 
 from .helpers import fill_school, rows
 
