@@ -20,6 +20,7 @@ import sqlite_utils
 
 from domain.database import DOMAIN_MIGRATIONS, execute_script, migrate, open_database, write_transaction
 from domain.errors import DomainError
+from domain.year_schema import shaped_as_registered, year_flow_migration
 from protocol.tables import TABLES, TableSpec
 
 DB_NAME = "central.sqlite"
@@ -126,7 +127,8 @@ def install_versions(db: sqlite_utils.Database) -> None:
     """Central migration 2: version bookkeeping and capture of central edits."""
     execute_script(db, BOOKKEEPING)
     for spec in TABLES:
-        execute_script(db, capture_triggers(spec))
+        if shaped_as_registered(db, spec):
+            execute_script(db, capture_triggers(spec))
 
 
 def drop_sseq_index(db: sqlite_utils.Database) -> None:
@@ -135,7 +137,12 @@ def drop_sseq_index(db: sqlite_utils.Database) -> None:
     db.conn.execute("DROP INDEX IF EXISTS _versions_by_sseq")
 
 
-CENTRAL_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_versions, drop_sseq_index)
+CENTRAL_MIGRATIONS = (
+    *DOMAIN_MIGRATIONS,
+    install_versions,
+    drop_sseq_index,
+    year_flow_migration(capture_triggers, national_captured=True),
+)
 
 
 class ServerNotInitialised(DomainError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlite_utils
 
 from domain.database import execute_script
+from domain.year_schema import shaped_as_registered
 from protocol.tables import TABLES, TableSpec
 
 BOOKKEEPING = """
@@ -101,7 +102,7 @@ def install_change_capture(db: sqlite_utils.Database) -> None:
     """Node migration 2: sync bookkeeping tables and capture triggers on school-owned tables."""
     execute_script(db, BOOKKEEPING)
     for spec in TABLES:
-        if not spec.national:
+        if not spec.national and shaped_as_registered(db, spec):
             execute_script(db, capture_triggers(spec))
 
 

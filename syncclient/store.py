@@ -13,11 +13,19 @@ from domain.codes import check_school_code, school_year_of
 from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, write_transaction
 from domain.errors import DomainError, InvalidInput
 from domain.pupils import Term
+from domain.year_schema import year_flow_migration
 
 from .alerts import install_alerts
-from .changelog import install_change_capture
+from .changelog import capture_triggers, install_change_capture
+from .notify.outbox import install_sms_outbox
 
-NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts)
+NODE_MIGRATIONS = (
+    *DOMAIN_MIGRATIONS,
+    install_change_capture,
+    install_alerts,
+    year_flow_migration(capture_triggers, national_captured=False),
+    install_sms_outbox,
+)
 DB_NAME = "node.sqlite"
 
 
