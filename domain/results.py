@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
+from .council import council_view, decision_of, proposal
 from .errors import NotFound
 from .rules import ACTIVITIES, from_hundredths, mask_hours, passes, round2
 
@@ -203,6 +204,8 @@ def pupil_report(
     passed = passes(annual, scale)
     report["annual_average"] = _num(annual)
     report["decision"] = None if passed is None else ("pass" if passed else "fail")
+    # The average proposes; the class council decides (shown "proposed" until it has).
+    report["council"] = council_view(decision_of(db, year, pupil), proposal(passed))
     report["absences"] = absence_summary(db, year, pupil)
     return report
 

@@ -18,6 +18,7 @@ from domain.year_schema import year_flow_migration
 from .alerts import install_alerts
 from .changelog import capture_triggers, install_change_capture
 from .notify.outbox import install_sms_outbox
+from .year_guard import install_year_guard
 
 NODE_MIGRATIONS = (
     *DOMAIN_MIGRATIONS,
@@ -25,6 +26,7 @@ NODE_MIGRATIONS = (
     install_alerts,
     year_flow_migration(capture_triggers, national_captured=False),
     install_sms_outbox,
+    install_year_guard,
 )
 DB_NAME = "node.sqlite"
 
