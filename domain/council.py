@@ -40,9 +40,7 @@ WORDS_FR = {
 def check_decision(text: str) -> str:
     value = (text or "").strip().lower()
     if value not in DECISIONS:
-        raise InvalidInput(
-            f"unknown council decision {text!r}: one of {', '.join(DECISIONS)}", code="bad_decision"
-        )
+        raise InvalidInput(f"unknown council decision {text!r}: one of {', '.join(DECISIONS)}", code="bad_decision")
     return value
 
 

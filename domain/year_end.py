@@ -120,9 +120,7 @@ def close_year(db: sqlite_utils.Database, term: Term) -> dict[str, Any]:
             keep = confirmed.get(pupil)
             if keep is not None and keep[0] == plan["outcome"]:
                 continue  # closing again keeps what the director already confirmed
-            outcomes.append(
-                {"school": term.school, "year": term.year, "pupil": pupil, **plan, "confirmed": 0}
-            )
+            outcomes.append({"school": term.school, "year": term.year, "pupil": pupil, **plan, "confirmed": 0})
         upsert_dicts(db, "year_outcomes", outcomes)
     return summary(db, term)
 
@@ -158,9 +156,7 @@ def proposals(db: sqlite_utils.Database, term: Term, class_code: str | None = No
     return [dict(zip(cols, r, strict=True)) for r in rows]
 
 
-def confirm(
-    db: sqlite_utils.Database, term: Term, choices: dict[str, str | None] | None = None
-) -> int:
+def confirm(db: sqlite_utils.Database, term: Term, choices: dict[str, str | None] | None = None) -> int:
     """Confirm proposed classes: `choices` maps pupil -> class (None keeps the proposal);
     without `choices`, every proposal with a class. Each confirmed pupil is enrolled in
     next year's class at once. All or nothing."""
