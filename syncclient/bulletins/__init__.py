@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 import sqlite_utils
 
+from domain import council
 from domain.errors import InvalidInput, NotFound
 from domain.pupils import Term, enrolment_of
 from domain.results import ClassResults, Mark, SubjectResult
@@ -181,6 +182,7 @@ def _pupil_page(store: NodeStore, data: _ClassData, pupil: str, semester: int) -
         "first_average": None,
         "annual": None,
         "decision": None,
+        "council_note": "",
     }
     if data.first is not None:
         s1 = data.first.averages.get(pupil)
@@ -190,7 +192,12 @@ def _pupil_page(store: NodeStore, data: _ClassData, pupil: str, semester: int) -
             page["annual"] = _fmt(annual)
             passed = passes(annual, data.scale)
             if passed is not None:
-                page["decision"] = ("ناجح" if passed else "غير ناجح") + ("ة" if gender == "F" else "")
+                page["decision"] = ("ناجح" if passed else "غير ناجح") + ("ة" if gender == "F" else "") + " (مقترح)"
+    # The class council decides; the average only proposes (marked so until the council has met).
+    decided = council.decision_of(db, term.year, pupil)
+    if decided is not None:
+        page["decision"] = council.word_ar(decided["decision"], gender) + " (قرار مجلس القسم)"
+        page["council_note"] = decided["note"] or ""
     return page
 
 

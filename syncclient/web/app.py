@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 
 from ..store import NodeStore
-from . import parent, staff
+from . import parent, parent_orientation, staff, year_pages
 from .core import HERE, LoginRequired, Web
 from .security import LoginLimiter, SessionRegistry, SessionUser
 from .translations import LANGUAGES, error_key, title_key
@@ -112,6 +112,8 @@ def create_app(
         Route("/lang/{lang}", switch_language),
         *staff.routes,
         *parent.routes,
+        *year_pages.routes,
+        *parent_orientation.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

@@ -31,6 +31,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "logins": ("secretary", "director"),
     "sync": STAFF_ROLES,
     "sync_now": ("secretary", "director"),
+    "council": ("director",),
+    "orientation": ("secretary", "director"),
+    "year": ("director",),
 }
 
 

@@ -18,8 +18,16 @@ def _web(request: Request) -> Web:
     return request.app.state.web
 
 
-def _report(web: Web, pupil: str) -> dict:
-    return pupil_report(web.db, web.store.term.year, pupil, school=web.store.school)
+def _report(web: Web, pupil: str, year: str | None = None) -> dict:
+    return pupil_report(web.db, year or web.store.term.year, pupil, school=web.store.school)
+
+
+def _years_of(web: Web, pupil: str) -> list[str]:
+    """The school years this child was enrolled here, newest first (last year's results stay readable)."""
+    rows = web.db.execute(
+        "SELECT year FROM enrolments WHERE pupil = ? AND school = ? ORDER BY year DESC", [pupil, web.store.school]
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def _subject_names(web: Web) -> dict[str, dict]:
@@ -32,8 +40,14 @@ async def results(request: Request) -> Response:
     web = _web(request)
     user = web.require_parent(request)
     alerts.refresh_average_alerts(web.db, web.store.term, user.pupil)
-    report = _report(web, user.pupil)
-    return web.render(request, "parent/results.html", {"title_key": "results.title", "report": report})
+    years = _years_of(web, user.pupil)
+    current = web.store.term.year
+    year = request.query_params.get("year") or (current if current in years or not years else years[0])
+    if year not in years:
+        raise HTTPException(404)  # only the child's own years at this school
+    report = _report(web, user.pupil, year)
+    ctx = {"title_key": "results.title", "report": report, "other_years": [y for y in years if y != year]}
+    return web.render(request, "parent/results.html", ctx)
 
 
 async def absences_page(request: Request) -> Response:

@@ -534,6 +534,9 @@ async def sync_page(request: Request) -> Response:
 
     ctx = {"title_key": "sync.title", "status": status, "last": format_timestamp(status.get("last_sync"))}
     ctx["agent"] = web.agent is not None
+    from ..notify.outbox import outbox_counts
+
+    ctx["sms"], ctx["sms_gateway"] = outbox_counts(web.db), bool(web.store.setting("sms_gateway"))
     return web.render(request, "staff/sync.html", ctx)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from . import year_texts
+
 LANGUAGES = ("ar", "fr")
 
 AR: dict[str, str] = {
@@ -445,6 +447,9 @@ FR: dict[str, str] = {
     "err.bad_sheet": "Feuille de notes non valide.",
 }
 
+# The year-flow pages keep their texts in their own module.
+AR.update(year_texts.AR)
+FR.update(year_texts.FR)
 TEXTS = {"ar": AR, "fr": FR}
 _FALLBACK_BY_STATUS = {400: "err.invalid_input", 403: "err.not_allowed", 404: "err.not_found", 409: "err.conflict"}
 
