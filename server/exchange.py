@@ -14,7 +14,7 @@ from protocol.errors import MessageError
 from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
 
-from .errors import BadSignature, ReplayedRequest, RevokedToken, UnknownSchool
+from .errors import BadSignature, ReplayedRequest, RevokedToken, ScopeViolation, StaleCounter, UnknownSchool
 from .ingest import apply_push
 from .pull import pull_changes
 from .schools import record_sync
@@ -32,14 +32,25 @@ class SignedReply:
     mac: str
 
 
-def authenticate(db: sqlite_utils.Database, creds: Credentials, method: str, path: str, body: bytes) -> bytes:
-    """Check school, signature and counter; the counter is burnt before any work (replays fail)."""
-    row = db.execute("SELECT node_key, revoked, last_counter FROM _schools WHERE code = ?", [creds.school]).fetchone()
+def precheck(db: sqlite_utils.Database, creds: Credentials) -> None:
+    """What the headers alone can prove wrong, checked before a byte of the body is read."""
+    row = db.execute("SELECT revoked, last_counter FROM _schools WHERE code = ?", [creds.school]).fetchone()
     if row is None:
         raise UnknownSchool(f"school {creds.school} is not registered on this server")
-    key = bytes.fromhex(row[0])
+    if row[0]:
+        raise RevokedToken(f"the token of school {creds.school} was revoked")
+    if creds.counter <= row[1]:
+        raise StaleCounter(f"request counter {creds.counter} is not above the last one used ({row[1]})")
+
+
+def authenticate(db: sqlite_utils.Database, creds: Credentials, method: str, path: str, body: bytes) -> bytes:
+    """Check school, signature and counter; the counter is burnt before any work (replays fail)."""
+    row = db.execute("SELECT node_key, revoked FROM _schools WHERE code = ?", [creds.school]).fetchone()
+    if row is None:
+        raise UnknownSchool(f"school {creds.school} is not registered on this server")
     if row[1]:
         raise RevokedToken(f"the token of school {creds.school} was revoked")
+    key = bytes.fromhex(row[0])
     if not macs_equal(request_mac(key, method, path, creds.counter, body), creds.mac):
         raise BadSignature("the request signature does not match its body")
     with central_write(db):
@@ -59,7 +70,7 @@ def handle_sync(
     if not isinstance(request, SyncRequest):
         raise MessageError("the sync endpoint takes a SyncRequest")
     if request.node != creds.school:
-        raise BadSignature(f"request signed by {creds.school} speaks for {request.node}")
+        raise ScopeViolation(f"request signed by {creds.school} speaks for {request.node}")
     common = capabilities.negotiate(capabilities.SUPPORTED, request.capabilities)
     with central_write(db):
         server_hlc = next_server_hlc(db)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -13,11 +14,7 @@ from domain.errors import InvalidInput
 from domain.pupils import enrolment_of
 from domain.results import pupil_report
 
-from .core import Web
-
-
-def _web(request: Request) -> Web:
-    return request.app.state.web
+from .core import Web, get_page, post_page
 
 
 def _context(web: Web, pupil: str, today: dt.date) -> dict:
@@ -38,16 +35,15 @@ def _context(web: Web, pupil: str, today: dt.date) -> dict:
     }
 
 
-async def orientation_page(request: Request) -> Response:
-    web = _web(request)
+@get_page
+def orientation_page(web: Web, request: Request) -> Response:
     user = web.require_parent(request)
     return web.render(request, "parent/orientation.html", _context(web, user.pupil, dt.date.today()))
 
 
-async def orientation_post(request: Request) -> Response:
-    web = _web(request)
+@post_page
+def orientation_post(web: Web, request: Request, form: FormData) -> Response:
     user = web.require_parent(request)
-    form = await web.form(request)
     today = dt.date.today()
 
     def again(message: str, status: int) -> Response:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlencode
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -18,13 +19,9 @@ from domain.results import pupil_report
 
 from ..notify import sender
 from ..year import closed_years, open_next_year
-from .core import Web
+from .core import Web, get_page, post_page
 
 MAX_NOTE = council.MAX_NOTE
-
-
-def _web(request: Request) -> Web:
-    return request.app.state.web
 
 
 def _str(form: Any, name: str, limit: int = MAX_NOTE) -> str:
@@ -50,8 +47,8 @@ def _posted_pupils(form: Any, allowed: set[str]) -> list[tuple[str, str]]:
 # -- class council ---------------------------------------------------------------------------
 
 
-async def council_page(request: Request) -> Response:
-    web = _web(request)
+@get_page
+def council_page(web: Web, request: Request) -> Response:
     web.require_staff(request, "council")
     cls = web.class_of(request.query_params.get("class"))
     rows = []
@@ -66,10 +63,9 @@ async def council_page(request: Request) -> Response:
     return web.render(request, "staff/council.html", ctx)
 
 
-async def council_save(request: Request) -> Response:
-    web = _web(request)
+@post_page
+def council_save(web: Web, request: Request, form: FormData) -> Response:
     web.require_staff(request, "council")
-    form = await web.form(request)
     cls = web.class_of(form.get("class"))
     if cls is None:
         raise InvalidInput("choose a class", code="missing_choice")
@@ -90,8 +86,8 @@ async def council_save(request: Request) -> Response:
 # -- orientation -----------------------------------------------------------------------------
 
 
-async def orientation_page(request: Request) -> Response:
-    web = _web(request)
+@get_page
+def orientation_page(web: Web, request: Request) -> Response:
     web.require_staff(request, "orientation")
     cls = web.class_of(request.query_params.get("class"))
     term = web.store.term
@@ -111,10 +107,9 @@ async def orientation_page(request: Request) -> Response:
     return web.render(request, "staff/orientation.html", ctx)
 
 
-async def orientation_save(request: Request) -> Response:
-    web = _web(request)
+@post_page
+def orientation_save(web: Web, request: Request, form: FormData) -> Response:
     web.require_staff(request, "council")  # the council's decision: the director records it
-    form = await web.form(request)
     cls = web.class_of(form.get("class"))
     if cls is None:
         raise InvalidInput("choose a class", code="missing_choice")
@@ -139,8 +134,8 @@ async def orientation_save(request: Request) -> Response:
 # -- year end --------------------------------------------------------------------------------
 
 
-async def year_page(request: Request) -> Response:
-    web = _web(request)
+@get_page
+def year_page(web: Web, request: Request) -> Response:
     web.require_staff(request, "year")
     term = web.store.term
     cls = web.class_of(request.query_params.get("class"))
@@ -155,10 +150,9 @@ async def year_page(request: Request) -> Response:
     return web.render(request, "staff/year.html", ctx)
 
 
-async def year_action(request: Request) -> Response:
-    web = _web(request)
+@post_page
+def year_action(web: Web, request: Request, form: FormData) -> Response:
     web.require_staff(request, "year")
-    form = await web.form(request)
     action = _str(form, "action", 20)
     term = web.store.term
     back = "/staff/year"
@@ -186,8 +180,8 @@ async def year_action(request: Request) -> Response:
 # -- SMS delivery reports (called by Kannel's smsbox, not by a person) -------------------------
 
 
-async def sms_report(request: Request) -> Response:
-    web = _web(request)
+@get_page
+def sms_report(web: Web, request: Request) -> Response:
     q = request.query_params
     ident, token, status = q.get("id", ""), q.get("t", ""), q.get("s", "")
     if not (ident.isdigit() and status.isdigit() and len(token) <= 64):
