@@ -199,9 +199,7 @@ def subjects_of_level(db: sqlite_utils.Database, level: str, year: str) -> list[
     out = []
     for code, rule in sorted(rules_for(db, year, level).items()):
         name_ar, name_fr, massar_code = names.get(code, (code, code, None))
-        out.append(
-            {"code": code, "name_ar": name_ar, "name_fr": name_fr, "massar_code": massar_code, **rule.as_json()}
-        )
+        out.append({"code": code, "name_ar": name_ar, "name_fr": name_fr, "massar_code": massar_code, **rule.as_json()})
     return out
 
 

@@ -44,9 +44,11 @@ def next_year_of(year: str) -> str:
 
 
 def _year_up(db: sqlite_utils.Database, level: str) -> str | None:
-    """`1APIC` -> `2APIC`, `5AP` -> `6AP`: the same track one year up, if that level exists."""
+    """`1APIC` -> `2APIC`, `5APG` -> `6APG`: the same track one year up, if that level exists.
+    Never in the lycée: the next year there is a stream, chosen by orientation."""
     m = re.match(r"^([0-9])(.*)$", level)
-    if not m:
+    cycle = db.execute("SELECT cycle FROM levels WHERE code = ?", [level]).fetchone()
+    if not m or cycle is None or cycle[0] == "lycee":
         return None
     candidate = f"{int(m.group(1)) + 1}{m.group(2)}"
     row = db.execute("SELECT code FROM levels WHERE code = ?", [candidate]).fetchone()
