@@ -18,6 +18,8 @@ from typing import Any
 
 import sqlite_utils
 
+from protocol.tables import BY_NAME
+
 from .codes import check_school_year, level_of_class
 from .database import write_transaction
 from .errors import Conflict, InvalidInput, NotFound
@@ -218,15 +220,13 @@ def year_digest(db: sqlite_utils.Database, school: str, year: str) -> str:
     """SHA-256 of every record of one school year, in key order: equal digests, identical records."""
     h = hashlib.sha256()
     start, end = year.split("/")
-    for table in YEAR_TABLES:
+    for table in (*YEAR_TABLES, *DAY_TABLES):
+        # The registry's columns, not SELECT *: node and centre then hash the same thing.
+        cols = ", ".join(BY_NAME[table].column_names)
+        where = "year = ?" if table in YEAR_TABLES else "day BETWEEN ? AND ?"
+        params = [year] if table in YEAR_TABLES else [f"{start}-09-01", f"{end}-08-31"]
         for row in db.execute(
-            f"SELECT * FROM {table} WHERE school = ? AND year = ? ORDER BY 1, 2, 3, 4, 5", [school, year]
-        ).fetchall():
-            h.update(json.dumps([table, *row], ensure_ascii=False).encode())
-    for table in DAY_TABLES:
-        for row in db.execute(
-            f"SELECT * FROM {table} WHERE school = ? AND day BETWEEN ? AND ? ORDER BY 1, 2, 3, 4",
-            [school, f"{start}-09-01", f"{end}-08-31"],
+            f"SELECT {cols} FROM {table} WHERE school = ? AND {where} ORDER BY {cols}", [school, *params]
         ).fetchall():
             h.update(json.dumps([table, *row], ensure_ascii=False).encode())
     return h.hexdigest()

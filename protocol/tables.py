@@ -149,7 +149,7 @@ TABLES: tuple[TableSpec, ...] = (
         18,
         "orientation_decisions",
         _cols(
-            "school:str year:str pupil:str decision:str decided_on:date note:str appeal_until:date appeal_note:str appealed_on:date"
+            "school:str year:str pupil:str decision:str decided_on:date note:str appeal_until:str appeal_note:str appealed_on:date"
         ),
         ("year", "pupil"),
     ),

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from domain import pupils
+from syncclient.store import NodeStore
 from tests.sync.conftest import Central, central, make_node  # noqa: F401  (fixtures shared with the sync suite)
 
 YEAR = "2024/2025"  # a past year: every date inside it is in the past, whatever the day
@@ -42,8 +44,13 @@ def cli(run_massar, tmp_path: Path) -> Callable[..., object]:
 
 @pytest.fixture
 def school(cli) -> Callable[..., object]:
-    """A node for S001 in 2024/2025 with the PUPILS registered (guardians without SMS consent)."""
-    cli("init", "--school", SCHOOL, "--year", YEAR)
-    for code, cls, last, first, gender in PUPILS:
-        cli("register", "--class", cls, "--last-name", last, "--first-name", first, "--gender", gender, "--code", code)
+    """A node for S001 in 2024/2025 with the PUPILS registered (set up in-process: the CLI is what is tested)."""
+    store = NodeStore.init(cli.data, SCHOOL, name="Collège Al Amal", year=YEAR)
+    try:
+        for code, cls, last, first, gender in PUPILS:
+            pupils.register_pupil(
+                store.db, store.term, class_code=cls, last_name=last, first_name=first, gender=gender, code=code
+            )
+    finally:
+        store.close()
     return cli
