@@ -91,6 +91,7 @@ def configure(
             store.set_setting("sms_gateway", gateway or None)
         if callback is not None:
             store.set_setting("sms_callback", callback.rstrip("/") or None)
+            store.set_setting("sms_callback_set", 1 if callback else None)
         if sender is not None:
             store.set_setting("sms_sender", sender or None)
         if daily_cap is not None:
