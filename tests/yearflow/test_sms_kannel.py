@@ -131,14 +131,28 @@ def test_each_message_is_delivered_exactly_once_across_a_crash(tmp_path, kannel,
         for i in range(PUPILS):
             code = f"K{100000000 + i}"
             pupils.register_pupil(
-                store.db, store.term, class_code="1APIC-1", last_name="TEST", first_name=f"Élève{i}", gender="F", code=code
+                store.db,
+                store.term,
+                class_code="1APIC-1",
+                last_name="TEST",
+                first_name=f"Élève{i}",
+                gender="F",
+                code=code,
             )
             phones[code] = f"+2126{10000000 + i}"
             record_guardian(
-                store.db, store.term, code, name="Parent", relation="mother", phone=phones[code],
-                lang="fr" if i % 2 else "ar", sms_consent=True,
+                store.db,
+                store.term,
+                code,
+                name="Parent",
+                relation="mother",
+                phone=phones[code],
+                lang="fr" if i % 2 else "ar",
+                sms_consent=True,
             )
-            absences.record_absences(store.db, store.term, [absences.AbsenceEntry(code, today, FULL_DAY, recorded_by="t")])
+            absences.record_absences(
+                store.db, store.term, [absences.AbsenceEntry(code, today, FULL_DAY, recorded_by="t")]
+            )
         texts = dict(store.db.execute("SELECT phone, text FROM _sms_outbox").fetchall())
     finally:
         store.close()
