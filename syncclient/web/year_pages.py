@@ -164,7 +164,7 @@ def year_action(web: Web, request: Request, form: FormData) -> Response:
         current = {p["pupil"] for p in year_end.proposals(web.db, term) if p["outcome"] != "leaver"}
         for i, pupil in _posted_pupils(form, current):
             choices[pupil] = _str(form, f"c{i}", 20) or None
-        n = year_end.confirm(web.db, term, choices)
+        n = year_end.confirm(web.db, term, choices or None)  # no row posted: confirm every proposal
         web.flash(request, "flash.confirmed", n=n)
         if form.get("class"):
             back += "?" + urlencode({"class": str(form.get("class"))})
