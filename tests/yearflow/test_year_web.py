@@ -9,7 +9,7 @@ import pytest
 from domain import council
 from domain.pupils import Term
 from syncclient.store import NodeStore
-from tests.web.conftest import SCHOOL, Client, app, client, make_client, node, node_template  # noqa: F401
+from tests.web.conftest import SCHOOL, Client
 
 TODAY = dt.date.today()
 
