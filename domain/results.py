@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from . import evaluation
+from .certificates import certificate
 from .council import council_view, decision_of, proposal
 from .errors import NotFound
 from .evaluation import SubjectRule, rules_for
@@ -205,6 +206,7 @@ def pupil_report(
     passed = passes(annual, scale)
     report["annual_average"] = _num(annual)
     report["decision"] = None if passed is None else ("pass" if passed else "fail")
+    report["certificate"] = certificate(db, year, pupil, annual)
     # The average proposes; the class council decides (shown "proposed" until it has).
     report["council"] = council_view(decision_of(db, year, pupil), proposal(passed))
     report["absences"] = absence_summary(db, year, pupil)

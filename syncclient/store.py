@@ -10,12 +10,13 @@ import sqlite_utils
 
 from domain.codes import check_school_code, school_year_of
 from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, upgrade_to_evaluation_rules, write_transaction
-from domain.errors import DomainError, InvalidInput
+from domain.errors import InvalidInput, NotInitialised
 from domain.pupils import Term
 from domain.year_schema import year_flow_migration
 
 from .alerts import install_alerts
 from .changelog import capture_triggers, install_change_capture
+from .node_tables import install_node_tables
 from .notify.outbox import install_sms_outbox
 from .year_guard import install_year_guard
 
@@ -31,15 +32,12 @@ NODE_MIGRATIONS = (
     install_change_capture,
     install_alerts,
     _evaluation_rules,
-    year_flow_migration(capture_triggers, national_captured=False),
-    install_sms_outbox,
-    install_year_guard,
+    install_node_tables,  # 5: web sessions, semester closures, roll-call corrections
+    year_flow_migration(capture_triggers, national_captured=False),  # 6: council, orientation, year end, guardians' SMS
+    install_sms_outbox,  # 7: parents' SMS outbox
+    install_year_guard,  # 8: closed years read-only
 )
 DB_NAME = "node.sqlite"
-
-
-class NodeNotInitialised(DomainError):
-    code = "not_initialised"
 
 
 class NodeStore:
@@ -53,9 +51,7 @@ class NodeStore:
     def open(cls, folder: Path) -> NodeStore:
         path = folder / DB_NAME
         if not path.exists():
-            raise NodeNotInitialised(
-                f"no school node in {folder}: run `massar node init --data {folder} --school CODE`"
-            )
+            raise NotInitialised(f"no school node in {folder}: run `massar node init --data {folder} --school CODE`")
         db = open_database(path)
         migrate(db, NODE_MIGRATIONS)
         return cls(db, path)
