@@ -102,3 +102,53 @@ def test_close_confirm_open_keeps_last_year_and_syncs_the_new_one(synced_school,
             ("TCSF",)
         ]
         assert year_digest(db, SCHOOL, YEAR) == before  # the centre holds last year exactly as the node does
+
+
+def test_the_centre_publishes_orientation_rounds_and_sees_every_schools_wishes(
+    synced_school, central, run_massar, tmp_path
+):
+    store, node = synced_school
+    published = tmp_path / "rounds.json"
+    published.write_text(
+        json.dumps(
+            {
+                "orientation_rounds": [
+                    {
+                        "year": YEAR,
+                        "round": "first",
+                        "opens_on": "2025-02-01",
+                        "closes_on": "2025-02-28",
+                        "appeal_days": 10,
+                    },
+                    {
+                        "year": YEAR,
+                        "round": "final",
+                        "opens_on": "2025-04-01",
+                        "closes_on": "2025-04-30",
+                        "appeal_days": 10,
+                    },
+                ]
+            }
+        ),
+        encoding="utf-8",
+    )
+    run_massar("server", "publish", published, data=central.folder)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"orientation_rounds": [{"year": YEAR, "round": "first", "opens_on": "soon"}]}))
+    refused = run_massar("server", "publish", bad, data=central.folder, check=False)
+    assert refused.returncode != 0 and "nothing was published" in refused.stderr
+
+    node("wishes", "--student", "C100000003", "--choices", "TCSF,TCLSHF", "--round", "final")
+    node("orient", "--student", "C100000003", "--stream", "TCSF")
+    node("sync")
+    fresh = NodeStore.open(store.path.parent)
+    try:
+        rounds = fresh.db.execute("SELECT round, opens_on, closes_on, appeal_days FROM orientation_rounds").fetchall()
+        assert sorted(rounds) == [("final", "2025-04-01", "2025-04-30", 10), ("first", "2025-02-01", "2025-02-28", 10)]
+    finally:
+        fresh.close()
+    with central.db() as db:
+        assert db.execute(
+            "SELECT school, pupil, round, rank, choice FROM orientation_wishes ORDER BY rank"
+        ).fetchall() == [(SCHOOL, "C100000003", "final", 1, "TCSF"), (SCHOOL, "C100000003", "final", 2, "TCLSHF")]
+        assert db.execute("SELECT school, decision FROM orientation_decisions").fetchall() == [(SCHOOL, "TCSF")]
