@@ -69,5 +69,12 @@ def reenrol(
                 "enrolments",
                 [{"school": following.school, "year": following.year, "pupil": pupil, "class": new_class}],
             )
+            # Re-enrolment and the year flow are one record: the year's proposal counts as confirmed.
+            db.conn.execute(
+                "UPDATE year_outcomes SET next_class = ?, next_level = "
+                "(SELECT level FROM classes WHERE school = ? AND year = ? AND code = ?), confirmed = 1 "
+                "WHERE year = ? AND pupil = ? AND outcome != 'leaver'",
+                [new_class, following.school, following.year, new_class, term.year, pupil],
+            )
             count += 1
     return count

@@ -165,3 +165,26 @@ def test_sync_page_counts_the_sms_outbox_and_reports_need_a_token(client: Client
     (ident,) = node.query("SELECT id FROM _sms_outbox")[0]
     assert client.get(f"/sms/dlr?id={ident}&t=forged&s=1").status_code == 404
     assert node.query("SELECT state FROM _sms_outbox") == [("queued",)]
+
+
+def test_reenrolment_at_the_secretariat_confirms_the_years_proposal(client: Client, node):
+    store = node.store()
+    try:
+        term = store.term
+        for pupil, _ in store.db.execute("SELECT pupil, class FROM enrolments WHERE year = ?", [term.year]).fetchall():
+            council.decide(store.db, term, pupil, "pass", today=TODAY)
+        from domain import year_end
+
+        year_end.close_year(store.db, term)
+        year_end.confirm(store.db, term, {"B100000002": None})  # creates next year's 2APIC-1
+    finally:
+        store.close()
+    client.login("sec")
+    page = client.get("/staff/reenrol?class=1APIC-1")
+    assert page.status_code == 200 and "<option selected>2APIC-1</option>" in page.text  # B, as confirmed
+    rows = node.query("SELECT pupil FROM enrolments WHERE year = ? AND class = '1APIC-1' ORDER BY pupil", [term.year])
+    form = [("class", "1APIC-1")]
+    for i, (pupil,) in enumerate(rows):
+        form += [(f"p{i}", pupil), (f"n{i}", "2APIC-1" if pupil == "A100000001" else "")]
+    assert client.post("/staff/reenrol", form).status_code == 200
+    assert node.query("SELECT next_class, confirmed FROM year_outcomes WHERE pupil = 'A100000001'") == [("2APIC-1", 1)]
