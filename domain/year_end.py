@@ -144,7 +144,7 @@ def summary(db: sqlite_utils.Database, term: Term) -> dict[str, Any]:
 
 
 def proposals(db: sqlite_utils.Database, term: Term, class_code: str | None = None) -> list[dict[str, Any]]:
-    cols = ("pupil", "class", "last_name", "first_name", "last_name_ar", "first_name_ar", "outcome")
+    cols: tuple[str, ...] = ("pupil", "class", "last_name", "first_name", "last_name_ar", "first_name_ar", "outcome")
     cols += ("next_level", "next_class", "confirmed")
     sql = (
         "SELECT o.pupil, e.class, p.last_name, p.first_name, p.last_name_ar, p.first_name_ar, o.outcome, "

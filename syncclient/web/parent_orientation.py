@@ -38,7 +38,7 @@ def _context(web: Web, pupil: str, today: dt.date) -> dict:
 @get_page
 def orientation_page(web: Web, request: Request) -> Response:
     user = web.require_parent(request)
-    return web.render(request, "parent/orientation.html", _context(web, user.pupil, dt.date.today()))
+    return web.render(request, "parent/orientation.html", _context(web, str(user.pupil), dt.date.today()))
 
 
 @post_page
@@ -48,13 +48,13 @@ def orientation_post(web: Web, request: Request, form: FormData) -> Response:
 
     def again(message: str, status: int) -> Response:
         return web.render(
-            request, "parent/orientation.html", {**_context(web, user.pupil, today), "error": message}, status
+            request, "parent/orientation.html", {**_context(web, str(user.pupil), today), "error": message}, status
         )
 
     request.state.on_error = again
     if form.get("action") == "appeal":
         note = str(form.get("note", ""))[:400]
-        orientation.appeal(web.db, web.store.term, user.pupil, note, today=today)
+        orientation.appeal(web.db, web.store.term, str(user.pupil), note, today=today)
         web.flash(request, "flash.appealed")
     else:
         round_ = orientation.open_round(web.db, web.store.term.year, today)
@@ -62,7 +62,7 @@ def orientation_post(web: Web, request: Request, form: FormData) -> Response:
             raise InvalidInput("no round is open", code="round_closed")
         choices = [str(form.get(f"c{n}", "")).strip().upper() for n in range(1, 4)]
         orientation.record_wishes(
-            web.db, web.store.term, user.pupil, [c for c in choices if c], round_, by_family=True, today=today
+            web.db, web.store.term, str(user.pupil), [c for c in choices if c], round_, by_family=True, today=today
         )
         web.flash(request, "flash.wishes_saved")
     web.local_write()

@@ -58,7 +58,7 @@ def council_page(web: Web, request: Request) -> Response:
             rows.append({**p, "annual": report["annual_average"], "proposed": report["council"], "report": report})
             decided = council.decision_of(web.db, web.store.term.year, p["code"])
             rows[-1]["decided"] = decided
-    ctx = {"title_key": "council.title", "classes": web.classes(), "cls": cls, "rows": rows}
+    ctx: dict[str, Any] = {"title_key": "council.title", "classes": web.classes(), "cls": cls, "rows": rows}
     ctx["decisions"] = council.DECISIONS
     return web.render(request, "staff/council.html", ctx)
 
@@ -66,7 +66,7 @@ def council_page(web: Web, request: Request) -> Response:
 @post_page
 def council_save(web: Web, request: Request, form: FormData) -> Response:
     web.require_staff(request, "council")
-    cls = web.class_of(form.get("class"))
+    cls = web.class_of(_str(form, "class", 20) or None)
     if cls is None:
         raise InvalidInput("choose a class", code="missing_choice")
     posted = _posted_pupils(form, {p["code"] for p in web.pupils_of_class(cls["code"])})
@@ -102,7 +102,7 @@ def orientation_page(web: Web, request: Request) -> Response:
                     "decision": orientation.orientation_of(web.db, term.year, p["code"]),
                 }
             )
-    ctx = {"title_key": "orientation.title", "classes": web.classes(), "cls": cls, "rows": rows}
+    ctx: dict[str, Any] = {"title_key": "orientation.title", "classes": web.classes(), "cls": cls, "rows": rows}
     ctx.update(streams=streams, counts=orientation.counts(web.db, term))
     return web.render(request, "staff/orientation.html", ctx)
 
@@ -110,7 +110,7 @@ def orientation_page(web: Web, request: Request) -> Response:
 @post_page
 def orientation_save(web: Web, request: Request, form: FormData) -> Response:
     web.require_staff(request, "council")  # the council's decision: the director records it
-    cls = web.class_of(form.get("class"))
+    cls = web.class_of(_str(form, "class", 20) or None)
     if cls is None:
         raise InvalidInput("choose a class", code="missing_choice")
     posted = _posted_pupils(form, {p["code"] for p in web.pupils_of_class(cls["code"])})
