@@ -1,7 +1,8 @@
 """The parent-notification outbox, filled by SQL triggers in the same transaction as the event.
 
 Triggers (like change capture) so that no code path can record an absence,
-an incident or a decision without its notification. Only local writes raise
+an incident, a decision or a semester's closure (its results published)
+without its notification. Only local writes raise
 one: rows applied from the centre (a restored backup, another PC's edits)
 were notified where they were typed. One message per pupil, kind and day
 (UNIQUE), in the family's language (Arabic unless they chose French), to the
@@ -140,6 +141,17 @@ CREATE TRIGGER _sms_orientation_update AFTER UPDATE OF decision ON orientation_d
 WHEN OLD.decision IS NOT NEW.decision AND {_LOCAL}
 BEGIN{_notify("orientation", _text_sql("orientation", date="strftime('%d/%m', NEW.appeal_until)", detail="NEW.decision"))}
 END;
+-- A semester closed by the director: its results are published, one message per family.
+CREATE TRIGGER _sms_results AFTER INSERT ON _semester_closures
+BEGIN
+  INSERT INTO _sms_outbox (pupil, kind, day, phone, lang, text)
+  SELECT e.pupil, 'results', date('now'), g.phone, g.lang, {_text_sql("results", date="''", detail="NEW.semester")}
+  FROM enrolments e JOIN pupils p ON p.code = e.pupil
+  JOIN guardians g ON g.pupil = e.pupil AND g.n = (
+    SELECT MIN(n) FROM guardians WHERE pupil = e.pupil AND sms_consent = 1 AND phone IS NOT NULL)
+  WHERE e.year = NEW.year AND e.school = (SELECT v FROM _node WHERE k = 'school')
+  ON CONFLICT (pupil, kind, day) DO NOTHING;
+END;
 -- A provisional code replaced by the Massar code: the pupil's messages follow.
 CREATE TRIGGER _sms_rekey AFTER UPDATE OF pupil ON enrolments WHEN OLD.pupil IS NOT NEW.pupil
 BEGIN
@@ -155,7 +167,8 @@ def install_sms_outbox(db: sqlite_utils.Database) -> None:
 
 
 def queue_results(db: sqlite_utils.Database, pupils: list[str], semester: int) -> int:
-    """Results published for these pupils: one message each (same transaction as the caller's)."""
+    """Results published for these pupils outside a semester's closure (closing a semester queues them
+    by trigger): one message each, in the caller's transaction."""
     added = 0
     with write_transaction(db):
         for pupil in pupils:
