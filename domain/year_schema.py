@@ -1,25 +1,23 @@
 """Schema for the school year's second half: council decisions, orientation, year-end, parents' phones.
 
-One migration, shared by node and central (each side passes the SQL of its
-own capture triggers, since the tables it reshapes carry them). The tables it
-reshapes never held data written by any code path before it: orientation
-wishes gain their round, decisions their note and appeal window, guardians
-the family's language and SMS consent.
+The domain part of migration step 7 (domain/migrations.py), the same on node
+and centre: new tables, and reshaped ones (orientation wishes gain their round,
+orientation decisions their note and appeal window, guardians the family's
+language and SMS consent). Idempotent: a file that already has the shape is
+left alone, so the step may run on any file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import sqlite_utils
 
-from protocol.tables import BY_NAME, TableSpec
+from protocol.tables import TableSpec
 
-from .database import DOMAIN_MIGRATIONS, execute_script
+from .database import execute_script
 
-YEAR_FLOW_SQL = """
+NEW_TABLES_SQL = """
 -- National: the orientation rounds' dates, published by the centre per school year.
-CREATE TABLE orientation_rounds (
+CREATE TABLE IF NOT EXISTS orientation_rounds (
     year TEXT NOT NULL,
     round TEXT NOT NULL CHECK (round IN ('first', 'final')),
     opens_on TEXT NOT NULL,
@@ -31,7 +29,7 @@ CREATE TABLE orientation_rounds (
 );
 
 -- The class council's year-end decision (مجلس القسم); the average only proposes one.
-CREATE TABLE council_decisions (
+CREATE TABLE IF NOT EXISTS council_decisions (
     school TEXT NOT NULL,
     year TEXT NOT NULL,
     pupil TEXT NOT NULL,
@@ -42,7 +40,7 @@ CREATE TABLE council_decisions (
 );
 
 -- What the year's close made of each pupil, and the class the director confirmed.
-CREATE TABLE year_outcomes (
+CREATE TABLE IF NOT EXISTS year_outcomes (
     school TEXT NOT NULL,
     year TEXT NOT NULL,
     pupil TEXT NOT NULL,
@@ -52,9 +50,12 @@ CREATE TABLE year_outcomes (
     confirmed INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),
     PRIMARY KEY (year, pupil)
 );
+"""
 
--- Wishes now belong to a round (first wishes in February, final in April).
-DROP TABLE orientation_wishes;
+# Wishes belong to a round (first wishes in February, final in April); rows made
+# before rounds existed are kept as first wishes.
+RESHAPE_WISHES_SQL = """
+ALTER TABLE orientation_wishes RENAME TO _orientation_wishes_before_rounds;
 CREATE TABLE orientation_wishes (
     school TEXT NOT NULL,
     year TEXT NOT NULL,
@@ -64,50 +65,36 @@ CREATE TABLE orientation_wishes (
     choice TEXT NOT NULL,
     PRIMARY KEY (year, pupil, round, rank)
 );
-
-ALTER TABLE orientation_decisions ADD COLUMN note TEXT;
-ALTER TABLE orientation_decisions ADD COLUMN appeal_until TEXT;
-ALTER TABLE orientation_decisions ADD COLUMN appeal_note TEXT;
-ALTER TABLE orientation_decisions ADD COLUMN appealed_on TEXT;
-
-ALTER TABLE guardians ADD COLUMN lang TEXT NOT NULL DEFAULT 'ar' CHECK (lang IN ('ar', 'fr'));
-ALTER TABLE guardians ADD COLUMN sms_consent INTEGER NOT NULL DEFAULT 0 CHECK (sms_consent IN (0, 1));
+INSERT INTO orientation_wishes (school, year, pupil, round, rank, choice)
+    SELECT school, year, pupil, 'first', rank, choice FROM _orientation_wishes_before_rounds;
+DROP TABLE _orientation_wishes_before_rounds;
 """
 
-RESHAPED = ("orientation_wishes", "orientation_decisions", "guardians")
-ADDED = ("council_decisions", "year_outcomes", "orientation_rounds")
+ADDED_COLUMNS = (
+    ("orientation_decisions", "note", "TEXT"),
+    ("orientation_decisions", "appeal_until", "TEXT"),
+    ("orientation_decisions", "appeal_note", "TEXT"),
+    ("orientation_decisions", "appealed_on", "TEXT"),
+    ("guardians", "lang", "TEXT NOT NULL DEFAULT 'ar' CHECK (lang IN ('ar', 'fr'))"),
+    ("guardians", "sms_consent", "INTEGER NOT NULL DEFAULT 0 CHECK (sms_consent IN (0, 1))"),
+)
 
 
 def shaped_as_registered(db: sqlite_utils.Database, spec: TableSpec) -> bool:
-    """Whether a table already has the registry's columns. Earlier migrations capture only
-    those: a table created or reshaped by a later migration gets its triggers there."""
-    return set(spec.column_names) <= set(db[spec.name].columns_dict)
+    """Whether a table already has the registry's columns. Capture triggers are made only for
+    those: a table created or reshaped by a later step gets its triggers in that step."""
+    return set(spec.column_names) <= {c.name for c in db[spec.name].columns}
 
 
-def _drop_triggers(db: sqlite_utils.Database, table: str) -> None:
-    for (name,) in db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?", [table]
-    ).fetchall():
-        db.conn.execute(f'DROP TRIGGER "{name}"')
-
-
-def year_flow_migration(
-    capture_triggers: Callable[[TableSpec], str], *, national_captured: bool
-) -> Callable[[sqlite_utils.Database], None]:
-    """The migration for one side; `national_captured` when that side also captures national tables."""
-
-    def migration(db: sqlite_utils.Database) -> None:
-        for table in RESHAPED:
-            _drop_triggers(db, table)
-        execute_script(db, YEAR_FLOW_SQL)
-        for table in (*RESHAPED, *ADDED):
-            spec = BY_NAME[table]
-            if national_captured or not spec.national:
-                execute_script(db, capture_triggers(spec))
-
-    migration.__name__ = "year_flow"
-    return migration
-
-
-# A replica with the domain tables only and no change capture (sample-data tests, the bench's REST peer).
-PLAIN_DOMAIN_MIGRATIONS = (*DOMAIN_MIGRATIONS, year_flow_migration(lambda spec: "", national_captured=False))
+def install_year_tables(db: sqlite_utils.Database) -> None:
+    """The domain part of step 7 (both sides; the caller then re-installs capture triggers)."""
+    execute_script(db, NEW_TABLES_SQL)
+    if "round" not in {c.name for c in db["orientation_wishes"].columns}:
+        for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'orientation_wishes'"
+        ).fetchall():
+            db.conn.execute(f'DROP TRIGGER "{name}"')
+        execute_script(db, RESHAPE_WISHES_SQL)
+    for table, column, decl in ADDED_COLUMNS:
+        if column not in {c.name for c in db[table].columns}:
+            db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")

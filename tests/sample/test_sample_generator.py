@@ -11,8 +11,8 @@ import pytest
 import sample
 from domain.codes import MASSAR_CODE, level_of_class
 from domain.database import migrate, open_database
+from domain.migrations import DOMAIN_ONLY as DOMAIN_MIGRATIONS
 from domain.pupils import Term
-from domain.year_schema import PLAIN_DOMAIN_MIGRATIONS
 from syncclient.store import NodeStore
 
 TERM = Term("C01234", "2025/2026")
@@ -21,7 +21,7 @@ ARABIC = re.compile(r"[\u0600-\u06ff]")
 
 def _db(path: Path):
     db = open_database(path)
-    migrate(db, PLAIN_DOMAIN_MIGRATIONS)
+    migrate(db, DOMAIN_MIGRATIONS)
     return db
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from domain import pupils
 from syncclient.store import NodeStore
-from tests.sync.conftest import Central, central, make_node  # noqa: F401  (fixtures shared with the sync suite)
+from tests.sync.conftest import Central, central, clock, make_node  # noqa: F401  (fixtures shared with the sync suite)
 from tests.web.conftest import app, client, make_client, node, node_template  # noqa: F401  (and with the web suite)
 
 YEAR = "2024/2025"  # a past year: every date inside it is in the past, whatever the day

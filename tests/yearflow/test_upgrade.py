@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from domain.database import migrate, open_database
-from server.store import CENTRAL_MIGRATIONS, open_central
+from domain.migrations import STEPS, latest
+from domain.replication import Side
 from server.store import DB_NAME as CENTRAL_DB
-from syncclient.store import DB_NAME, NODE_MIGRATIONS, NodeStore
+from server.store import open_central
+from syncclient.store import DB_NAME, NodeStore
 
-BEFORE_NODE, BEFORE_CENTRAL = 5, 4  # the last migrations before the year flow
+BEFORE = 6  # the last step before the year flow
 
 
-def _old_file(path, migrations, n: int, node: bool) -> None:
+def _old_file(path, side: Side, node: bool) -> None:
     db = open_database(path)
-    assert migrate(db, migrations[:n]) == n
+    assert migrate(db, [s.on(side) for s in STEPS[:BEFORE]]) == BEFORE
     if node:
         db.conn.execute("INSERT INTO _node (k, v) VALUES ('school', 'S001'), ('year', '2024/2025')")
     db.conn.execute(
@@ -29,11 +31,11 @@ def _old_file(path, migrations, n: int, node: bool) -> None:
 def test_a_node_made_before_the_year_flow_upgrades(tmp_path):
     folder = tmp_path / "node"
     folder.mkdir()
-    _old_file(folder / DB_NAME, NODE_MIGRATIONS, BEFORE_NODE, node=True)
+    _old_file(folder / DB_NAME, Side.NODE, node=True)
     store = NodeStore.open(folder)
     try:
         db = store.db
-        assert db.execute("PRAGMA user_version").fetchone() == (len(NODE_MIGRATIONS),)
+        assert db.execute("PRAGMA user_version").fetchone() == (latest(),)
         assert db.execute("SELECT name, phone, lang, sms_consent FROM guardians").fetchall() == [
             ("Fatima", "0612345678", "ar", 0)
         ]
@@ -52,10 +54,10 @@ def test_a_node_made_before_the_year_flow_upgrades(tmp_path):
 def test_a_central_file_made_before_the_year_flow_upgrades(tmp_path):
     folder = tmp_path / "central"
     folder.mkdir()
-    _old_file(folder / CENTRAL_DB, CENTRAL_MIGRATIONS, BEFORE_CENTRAL, node=False)
+    _old_file(folder / CENTRAL_DB, Side.CENTRAL, node=False)
     db = open_central(folder)
     try:
-        assert db.execute("PRAGMA user_version").fetchone() == (len(CENTRAL_MIGRATIONS),)
+        assert db.execute("PRAGMA user_version").fetchone() == (latest(),)
         assert db.execute("SELECT lang, sms_consent FROM guardians").fetchall() == [("ar", 0)]
         db.conn.execute(
             "INSERT INTO council_decisions VALUES ('S001', '2024/2025', 'A100000001', 'pass', NULL, '2025-07-01')"

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from domain.database import execute_script
-from domain.year_end import DAY_TABLES, YEAR_TABLES
+from .database import execute_script
+from .year_end import DAY_TABLES, YEAR_TABLES
 
 _LOCAL = "(SELECT applying FROM _clock) = 0"
 
@@ -29,9 +29,13 @@ END;"""
 
 
 def install_year_guard(db: sqlite_utils.Database) -> None:
-    """Node migration: the closed years and the triggers that keep them read-only."""
+    """Node, step 7: the closed years and the triggers that keep them read-only (idempotent)."""
+    for (name,) in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_closed\\_%' ESCAPE '\\'"
+    ).fetchall():
+        db.conn.execute(f'DROP TRIGGER "{name}"')
     sql = """
-CREATE TABLE _closed_years (
+CREATE TABLE IF NOT EXISTS _closed_years (
     year TEXT PRIMARY KEY,
     first_day TEXT NOT NULL,
     last_day TEXT NOT NULL,
