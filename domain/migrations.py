@@ -23,6 +23,7 @@ from .level_codes import LEVELS
 from .node_tables import install_node_tables
 from .replication import Side
 from .sms_tables import install_sms_outbox
+from .transfers import DEPARTURES_SQL
 from .year_guard import install_year_guard
 from .year_schema import install_year_tables
 
@@ -36,6 +37,11 @@ class Step:
 
     def on(self, side: Side) -> Migration | None:
         return self.node if side is Side.NODE else self.central
+
+
+def _node_rejected_and_departures(db: sqlite_utils.Database) -> None:
+    replication.install_rejected(db)
+    execute_script(db, DEPARTURES_SQL)
 
 
 def _node_capture(db: sqlite_utils.Database) -> None:
@@ -111,6 +117,12 @@ STEPS: tuple[Step, ...] = (
     Step(6, "capture triggers read the injected clock (massar_now_ms)", _node_capture, _central_capture),
     Step(
         7,
+        "node: changes the centre refused, departures; centre: devices (each its own origin) and transfers",
+        _node_rejected_and_departures,
+        replication.install_devices,
+    ),
+    Step(
+        8,
         "year flow: council decisions, year outcomes, orientation rounds (wire ids 20, 21, 7), wishes by round, "
         "appeal window, guardians' language and SMS consent; node: SMS outbox, closed years read-only",
         _node_year_flow,

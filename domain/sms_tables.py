@@ -159,7 +159,7 @@ END;
 
 
 def install_sms_outbox(db: sqlite_utils.Database) -> None:
-    """Node, step 7: the SMS outbox and the triggers that fill it (idempotent)."""
+    """Node, step 8: the SMS outbox and the triggers that fill it (idempotent)."""
     execute_script(db, OUTBOX_SQL)
     for (name,) in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_sms\\_%' ESCAPE '\\'"

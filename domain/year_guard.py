@@ -29,7 +29,7 @@ END;"""
 
 
 def install_year_guard(db: sqlite_utils.Database) -> None:
-    """Node, step 7: the closed years and the triggers that keep them read-only (idempotent)."""
+    """Node, step 8: the closed years and the triggers that keep them read-only (idempotent)."""
     for (name,) in db.execute(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE '\\_closed\\_%' ESCAPE '\\'"
     ).fetchall():

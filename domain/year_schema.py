@@ -1,6 +1,6 @@
 """Schema for the school year's second half: council decisions, orientation, year-end, parents' phones.
 
-The domain part of migration step 7 (domain/migrations.py), the same on node
+The domain part of migration step 8 (domain/migrations.py), the same on node
 and centre: new tables, and reshaped ones (orientation wishes gain their round,
 orientation decisions their note and appeal window, guardians the family's
 language and SMS consent). Idempotent: a file that already has the shape is
@@ -87,7 +87,7 @@ def shaped_as_registered(db: sqlite_utils.Database, spec: TableSpec) -> bool:
 
 
 def install_year_tables(db: sqlite_utils.Database) -> None:
-    """The domain part of step 7 (both sides; the caller then re-installs capture triggers)."""
+    """The domain part of step 8 (both sides; the caller then re-installs capture triggers)."""
     execute_script(db, NEW_TABLES_SQL)
     if "round" not in {c.name for c in db["orientation_wishes"].columns}:
         for (name,) in db.execute(

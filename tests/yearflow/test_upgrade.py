@@ -9,7 +9,7 @@ from server.store import DB_NAME as CENTRAL_DB
 from server.store import open_central
 from syncclient.store import DB_NAME, NodeStore
 
-BEFORE = 6  # the last step before the year flow
+BEFORE = 7  # the last step before the year flow
 
 
 def _old_file(path, side: Side, node: bool) -> None:
