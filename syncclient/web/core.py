@@ -45,6 +45,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "sync_now": ("secretary", "director"),
     "close_semester": ("director",),
     "classes": ("secretary", "director"),
+    "council": ("director",),
+    "orientation": ("secretary", "director"),
+    "year": ("director",),
 }
 # The fields of the password box shown when a session ended while a form was being typed.
 RELOGIN_LOGIN, RELOGIN_PASSWORD = "relogin_login", "relogin_password"

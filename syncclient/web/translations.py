@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
+from . import year_texts
+
 LANGUAGES = ("ar", "fr")
 
 AR: dict[str, str] = {
@@ -599,6 +601,9 @@ FR: dict[str, str] = {
     "err.bad_login": "Identifiant non valide.",
 }
 
+# The year-flow pages keep their texts in their own module.
+AR.update(year_texts.AR)
+FR.update(year_texts.FR)
 TEXTS = {"ar": AR, "fr": FR}
 
 # Counted messages: Arabic has six plural forms (CLDR: zero, one, two, few 3-10,

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ...errors import AgentUnavailable
+from ...notify.outbox import outbox_counts
 from ..core import Web, get_page, ltr, post_page
 from ..status import error_kind, format_timestamp
 
@@ -29,6 +30,7 @@ def sync_page(web: Web, request: Request) -> Response:
         "problem": error_kind(status.get("last_error")),
     }
     ctx["agent"] = web.agent is not None
+    ctx["sms"], ctx["sms_gateway"] = outbox_counts(web.db), bool(web.store.setting("sms_gateway"))
     return web.render(request, "staff/sync.html", ctx)
 
 
