@@ -216,13 +216,13 @@ def _was_applied(db: sqlite_utils.Database, device: str, c: Change) -> bool:
 
 def detect_restore(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> bool:
     """A device that lost state (restored backup, reinstalled PC with its token) shows it by going back:
-    a pull cursor below one it sent (or 0 after pushing before), or a number the centre acknowledged
-    for a different edit."""
+    a pull cursor below one it sent (or 0 once it was sent another), or a number the centre
+    acknowledged for a different edit."""
     if pull_cursor < device.seen_cursor:
         return True
     stale = [c for c in changes if c.seq <= device.acked_seq]
-    if pull_cursor == 0 and device.acked_seq and not stale:
-        return True  # starts from scratch without resending what it had: a reinstalled PC with its old token
+    if pull_cursor == 0 < device.sent_cursor and device.acked_seq and not changes:
+        return True  # starts from scratch with nothing to push: a PC reinstalled with its old token
     return any(not _was_applied(db, device.id, c) for c in stale)
 
 
