@@ -311,8 +311,3 @@ def applying_remote(db: sqlite_utils.Database) -> Iterator[None]:
         yield
     finally:
         db.conn.execute("UPDATE _clock SET applying = 0 WHERE id = 1")
-
-
-def key_slots(key: tuple) -> tuple:
-    """A natural key padded to the KEY_SLOTS columns of `_versions`."""
-    return (*key, *(0,) * (KEY_SLOTS - len(key)))

@@ -349,7 +349,7 @@ def resolve(
     """Decide every change: a new version (its row written), the loser of a conflict (kept aside), or refused."""
     plan = Plan()
     school, origin = device.school, device.id
-    bound = hlc.skew_bound(server_hlc)  # hlc.clamp, hoisted out of the loop
+    bound = hlc.skew_bound(server_hlc)  # SPEC section 6: clamp(hlc) = min(hlc, bound)
     at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
     by_table: dict[str, list[Change]] = defaultdict(list)
     for c in changes:
