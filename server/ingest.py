@@ -368,7 +368,9 @@ def resolve(
                     what = "delete of" if c.row is None else "write to"
                     refusals.refuse(c, "foreign_record", f"{what} {table} {list(c.key)}, a record of school {v.school}")
                     continue
-                if v.origin != origin and c.base != v.sseq:
+                # A restored device's own edits from before its restore are another life's: concurrent too.
+                earlier_life = v.origin == origin and v.seq <= device.restore_floor < c.seq
+                if (v.origin != origin or earlier_life) and c.base != v.sseq:
                     # Concurrent edits: the greater (hlc, origin) wins, the loser is kept.
                     record = _json(c.key) or "[]"
                     if (stamped, origin) <= (v.hlc, v.origin):
