@@ -33,7 +33,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -298,8 +298,9 @@ def check_pupils_and_dates(
         pupil = _pupil_of(c)
         if pupil is not None:
             pupils[pupil].append(c)
-        for i in _DATE_COLUMNS.get(c.table, ()) if c.row is not None else ():
-            value = c.row[i]
+        row = c.row
+        for i in _DATE_COLUMNS.get(c.table, ()) if row is not None else ():
+            value = str(row[i]) if row is not None and row[i] is not None else None
             if value is not None and not _FIRST_DATE <= value <= last:
                 refusals.refuse(
                     c, "bad_date", f"{c.table}.{spec.columns[i].name} {value} is outside {_FIRST_DATE}..{last}"
@@ -386,10 +387,10 @@ def resolve(
                         ConflictRow(table, record, school, origin, stamped, v.origin, v.hlc, v.seq, _json(lost), at)
                     )
             deleted = c.row is None
-            version = VersionRow(wire_id, *slots, school, numbers.take(), stamped, origin, c.seq, deleted)
+            version = VersionRow._make((wire_id, *slots, school, numbers.take(), stamped, origin, c.seq, deleted))
             plan.versions.append(version)
             plan.seq_of[(table, c.key)] = c.seq
-            if deleted:
+            if c.row is None:
                 deletes.append(c.key)
             else:
                 upserts.append(c.row)
@@ -402,6 +403,7 @@ def resolve(
 def _write_rows(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change], refusals: Refusals) -> None:
     """Rows of a resolved push; a table the schema refuses is retried row by row to find the bad ones."""
     failed = False
+    batches: list[tuple[str, list[tuple], Callable[..., None]]]
     batches = [(t, rows, upsert_rows) for t, rows in plan.upserts.items() if rows]
     batches += [(t, keys, delete_keys) for t, keys in plan.deletes.items() if keys]
     with applying_remote(db):
