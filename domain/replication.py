@@ -297,11 +297,14 @@ CREATE TABLE _rejected (
 
 
 def install_devices(db: sqlite_utils.Database) -> None:
-    execute_script(db, DEVICES_SQL)
+    """Idempotent: a file that has the devices already (made by this code) keeps them."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_devices'").fetchone():
+        execute_script(db, DEVICES_SQL)
 
 
 def install_rejected(db: sqlite_utils.Database) -> None:
-    execute_script(db, REJECTED_SQL)
+    """Idempotent, like every step that only adds node-local tables."""
+    execute_script(db, REJECTED_SQL.replace("CREATE TABLE _rejected", "CREATE TABLE IF NOT EXISTS _rejected"))
 
 
 @contextmanager
