@@ -89,9 +89,9 @@ def post_page(fn: Callable[[Web, Request, FormData], Response]) -> Callable[[Req
             raise
         request.state.form = form
         if RELOGIN_PASSWORD in form:  # the password asked for when the session had ended
-            refused = await web.run(web.relogin, request, form)
-            if refused is not None:
-                return refused
+            asked_again = await web.run(web.relogin, request, form)
+            if asked_again is not None:
+                return asked_again
             form = FormData([(k, v) for k, v in form.multi_items() if k not in (RELOGIN_LOGIN, RELOGIN_PASSWORD)])
             request.state.form = form
         return await web.run(fn, web, request, form)
