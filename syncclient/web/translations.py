@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
+from . import year_texts
+
 LANGUAGES = ("ar", "fr")
 
 AR: dict[str, str] = {
@@ -317,6 +319,11 @@ AR: dict[str, str] = {
     "err.agent_unavailable": "تعذر بدء المزامنة الآن. أعد المحاولة بعد قليل.",
     "err.placement_conflict": "غيّر شخص آخر قسمه إلى «{theirs}»؛ أنت اخترت «{yours}». احفظ من جديد للإبقاء على اختيارك.",
     "err.placement_conflicts": "لم يتم حفظ أي شيء: غيّر شخص آخر قسم {n} تلميذ للسنة المقبلة منذ فتح الصفحة.",
+    "err.no_such_test": "هذا الفرض غير مقرر لهذه المادة هذه السنة.",
+    "err.bad_assessment": "رقم الفرض غير صالح.",
+    "err.justified_without_absent": "يمكن تبرير الغياب فقط، لا النقطة.",
+    "err.bad_year": "السنة الدراسية غير صالحة (مثال 2026/2027).",
+    "err.bad_login": "المعرف غير صالح.",
 }
 
 FR: dict[str, str] = {
@@ -617,8 +624,16 @@ FR: dict[str, str] = {
     "err.agent_unavailable": "La synchronisation n'a pas pu être lancée. Réessayez dans un moment.",
     "err.placement_conflict": "Placé entre-temps en « {theirs} » ; vous avez choisi « {yours} ». Enregistrez à nouveau pour garder votre choix.",
     "err.placement_conflicts": "Rien n'a été enregistré : quelqu'un d'autre a changé la classe de l'an prochain de {n} élèves depuis l'ouverture de la page.",
+    "err.no_such_test": "Ce devoir n'est pas prévu pour cette matière cette année.",
+    "err.bad_assessment": "Numéro de devoir non valide.",
+    "err.justified_without_absent": "Seule une absence peut être justifiée, pas une note.",
+    "err.bad_year": "Année scolaire non valide (ex. 2026/2027).",
+    "err.bad_login": "Identifiant non valide.",
 }
 
+# The year-flow pages keep their texts in their own module.
+AR.update(year_texts.AR)
+FR.update(year_texts.FR)
 TEXTS = {"ar": AR, "fr": FR}
 
 # Counted messages: Arabic has six plural forms (CLDR: zero, one, two, few 3-10,

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from domain.errors import InvalidInput
 
 from ...errors import AgentUnavailable
+from ...notify.outbox import outbox_counts
 from ...rejected import discard, list_rejected, retry
 from ..core import Web, get_page, ltr, post_page
 from ..status import error_kind, format_timestamp
@@ -33,6 +34,7 @@ def sync_page(web: Web, request: Request) -> Response:
         "problem": error_kind(status.get("last_error")),
     }
     ctx["agent"] = web.agent is not None
+    ctx["sms"], ctx["sms_gateway"] = outbox_counts(web.db), bool(web.store.setting("sms_gateway"))
     ctx["rejected"] = list_rejected(web.db)
     ctx["has_text"] = lambda key: key in TEXTS["fr"]
     return web.render(request, "staff/sync.html", ctx)
