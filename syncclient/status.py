@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .store import NodeStore
@@ -20,4 +21,6 @@ def node_status(store: NodeStore) -> dict[str, Any]:
         "last_error_at": store.setting("last_error_at"),
         "conflicts": int(store.setting("server_conflicts", 0) or 0) + local_conflicts,
         "pull_cursor": int(store.setting("pull_cursor", 0) or 0),
+        # Pulled rows this node could not store: listed until a corrected version arrives and applies.
+        "set_aside": json.loads(store.setting("set_aside") or "[]"),
     }

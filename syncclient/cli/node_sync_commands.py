@@ -41,6 +41,7 @@ def cmd_status(args: Any) -> int:
         f"school {status['school']}: {status['pending_changes']} change(s) waiting; "
         f"last sync {status['last_sync'] or 'never'}; conflicts {status['conflicts']}"
         + (f"\nlast error: {status['last_error']}" if status["last_error"] else "")
+        + "".join(f"\nset aside (not stored here): {e['table']} {e['key']}: {e['reason']}" for e in status["set_aside"])
     )
     emit(args, status, human)
     return 0
