@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
 from domain.codes import check_school_code, school_year_of
-from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, write_transaction
+from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, upgrade_to_evaluation_rules, write_transaction
 from domain.errors import DomainError, InvalidInput
 from domain.pupils import Term
 
 from .alerts import install_alerts
 from .changelog import install_change_capture
 
-NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts)
+
+
+def _evaluation_rules(db: sqlite_utils.Database) -> None:
+    """Node migration 4: evaluation rules and every level code; forget versions of the retired wire table 2."""
+    upgrade_to_evaluation_rules(db)
+    db.conn.execute("DELETE FROM _base WHERE tbl = 2")
+
+
+NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts, _evaluation_rules)
 DB_NAME = "node.sqlite"
 
 
 class NodeNotInitialised(DomainError):
     code = "not_initialised"
-
-
-def data_dir(value: str | None) -> Path:
-    chosen = value or os.environ.get("MASSAR_DATA")
-    if not chosen:
-        raise InvalidInput("no data folder: pass --data DIR or set MASSAR_DATA", code="no_data_dir")
-    return Path(chosen)
 
 
 class NodeStore:
