@@ -31,8 +31,8 @@ from .store import NodeStore
 
 # -- class list -> roster ------------------------------------------------------
 
-_LEVEL_CODES = {code for code, *_ in LEVELS}
-_LEVEL_BY_ARABIC = {normalise_label(name_ar): code for code, _c, _s, _o, name_ar, _fr in LEVELS}
+_LEVEL_CODES = {level.code for level in LEVELS}
+_LEVEL_BY_ARABIC = {normalise_label(level.name_ar): level.code for level in LEVELS}
 
 
 def _row_error(p: RowProblem) -> RowError:
@@ -189,7 +189,7 @@ def recalled_sheet(store: NodeStore, class_code: str, subject: str, semester: in
 
 # -- grade sheet -> grades -------------------------------------------------------
 
-_WIDEST_SCALE = max(level[2] for level in LEVELS)
+_WIDEST_SCALE = max(level.scale for level in LEVELS)
 
 
 def _problem_dict(e: RowError) -> dict[str, Any]:
