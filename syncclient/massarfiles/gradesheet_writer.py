@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from . import gradesheet_layout as layout
+from .cells import set_value
 from .gradesheet_model import GradeSheet
 
 _FIRST_ASSESSMENT_COL = 5  # E: after ID, code, name, birth date
@@ -45,7 +46,7 @@ def write_grade_sheet(path: str | Path, sheet: GradeSheet, *, scale: int = 20) -
         "subject": f"#{sheet.massar_subject_code}#" if sheet.massar_subject_code else None,
     }
     for key, col in layout.TECH_COLUMNS.items():
-        ws.cell(row=layout.TECH_ROW, column=col, value=tech[key])
+        set_value(ws.cell(row=layout.TECH_ROW, column=col), tech[key])
     ws.row_dimensions[layout.TECH_ROW].hidden = True
 
     values = {
@@ -60,28 +61,28 @@ def write_grade_sheet(path: str | Path, sheet: GradeSheet, *, scale: int = 20) -
         "year": sheet.year,
     }
     for key, (label_cell, value_cell) in layout.METADATA_CELLS.items():
-        ws[label_cell] = layout.METADATA[key][0]
-        ws[value_cell] = values[key]
+        set_value(ws[label_cell], layout.METADATA[key][0])
+        set_value(ws[value_cell], values[key])
 
     head, sub = layout.HEADER_ROW, layout.SUBHEADER_ROW
     for col, key in enumerate(("id", "code", "name", "birth_date"), start=1):
-        ws.cell(row=head, column=col, value=layout.COLUMNS[key][0])
+        set_value(ws.cell(row=head, column=col), layout.COLUMNS[key][0])
         ws.merge_cells(start_row=head, start_column=col, end_row=sub, end_column=col)
     ws.column_dimensions["A"].hidden = True
 
     mark_cols: list[tuple[int, int, int]] = []  # (key, mark column, absence column)
     col = _FIRST_ASSESSMENT_COL
     for key in assessments:
-        ws.cell(row=layout.TAG_ROW, column=col, value=layout.TAGS[key])
-        ws.cell(row=head, column=col, value=layout.ASSESSMENTS[key][0])
+        set_value(ws.cell(row=layout.TAG_ROW, column=col), layout.TAGS[key])
+        set_value(ws.cell(row=head, column=col), layout.ASSESSMENTS[key][0])
         ws.merge_cells(start_row=head, start_column=col, end_row=head, end_column=col + 1)
-        ws.cell(row=sub, column=col, value=layout.MARK)
-        ws.cell(row=sub, column=col + 1, value=layout.ABSENCE)
+        set_value(ws.cell(row=sub, column=col), layout.MARK)
+        set_value(ws.cell(row=sub, column=col + 1), layout.ABSENCE)
         mark_cols.append((key, col, col + 1))
         col += 2
     remark_col = col
-    ws.cell(row=layout.TAG_ROW, column=remark_col, value=layout.REMARK_TAG)
-    ws.cell(row=head, column=remark_col, value=layout.COLUMNS["remark"][0])
+    set_value(ws.cell(row=layout.TAG_ROW, column=remark_col), layout.REMARK_TAG)
+    set_value(ws.cell(row=head, column=remark_col), layout.COLUMNS["remark"][0])
     ws.merge_cells(start_row=head, start_column=remark_col, end_row=sub, end_column=remark_col)
 
     first = layout.FIRST_PUPIL_ROW
@@ -90,21 +91,21 @@ def write_grade_sheet(path: str | Path, sheet: GradeSheet, *, scale: int = 20) -
         massar_id: str | int | None = row.massar_id
         if massar_id is not None and massar_id.isdigit():
             massar_id = int(massar_id)  # the export stores the ID as a number
-        ws.cell(row=r, column=1, value=massar_id)
-        ws.cell(row=r, column=2, value=row.code)
-        ws.cell(row=r, column=3, value=row.name)
+        set_value(ws.cell(row=r, column=1), massar_id)
+        set_value(ws.cell(row=r, column=2), row.code)
+        set_value(ws.cell(row=r, column=3), row.name)
         born = dt.date.fromisoformat(row.birth_date).strftime("%d-%m-%Y") if row.birth_date else None
-        ws.cell(row=r, column=4, value=born)
+        set_value(ws.cell(row=r, column=4), born)
         for key, mark_col, absence_col in mark_cols:
             cell = row.marks.get(key)
-            mark = ws.cell(row=r, column=mark_col, value=cell.score if cell else None)
+            mark = set_value(ws.cell(row=r, column=mark_col), cell.score if cell else None)
             absence_word = None
             if cell is not None and cell.absent:
                 absence_word = layout.JUSTIFIED_WORD if cell.justified else layout.UNJUSTIFIED_WORD
-            absence = ws.cell(row=r, column=absence_col, value=absence_word)
+            absence = set_value(ws.cell(row=r, column=absence_col), absence_word)
             mark.protection = _UNLOCKED
             absence.protection = _UNLOCKED
-        ws.cell(row=r, column=remark_col, value=row.remark).protection = _UNLOCKED
+        set_value(ws.cell(row=r, column=remark_col), row.remark).protection = _UNLOCKED
 
     if sheet.rows and mark_cols:
         last = first + len(sheet.rows) - 1
