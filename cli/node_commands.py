@@ -38,6 +38,12 @@ def register(sub: Any) -> None:
     p.add_argument("--year", help="school year, e.g. 2026/2027 (default: the current one)")
     p.add_argument("--server", metavar="URL", help="the central server")
     p.add_argument("--token", help="the node token printed by `massar server add-school`")
+    p.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="PEM",
+        help="trust only this CA (or the server's own certificate) for the HTTPS server (private CA, pinning)",
+    )
     p.set_defaults(handler=cmd_init)
 
     p = _common(sub.add_parser("import-roster", help="import pupils from a CSV or Massar's ListEleve .xls/.xlsx"))
@@ -129,8 +135,19 @@ def cmd_init(args: Any) -> int:
         from protocol.auth import node_key_from_token
 
         node_key = node_key_from_token(args.school.upper(), args.token).hex()
+    server_ca = None
+    if args.ca_file:
+        from syncclient.transport import read_ca_file
+
+        server_ca = read_ca_file(args.ca_file)
     store = NodeStore.init(
-        data_dir(args.data), args.school, name=args.name, year=args.year, server=args.server, node_key=node_key
+        data_dir(args.data),
+        args.school,
+        name=args.name,
+        year=args.year,
+        server=args.server,
+        node_key=node_key,
+        server_ca=server_ca,
     )
     info = {
         "school": store.school,

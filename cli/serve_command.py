@@ -9,7 +9,7 @@ from typing import Any
 
 from syncclient.store import NodeStore
 
-from .options import data_dir
+from .options import add_tls_options, data_dir, tls_settings
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,7 @@ def register(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None:
     p = common(sub.add_parser("serve", help="serve the staff pages and the parent terminal"), json=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for the school Wi-Fi)")
     p.add_argument("--port", type=int, default=8000)
+    add_tls_options(p)
     p.set_defaults(handler=cmd_serve)
 
 
@@ -43,12 +44,14 @@ def cmd_serve(args: Any) -> int:
     from syncclient.web import create_app
 
     folder = data_dir(args.data)
+    tls = tls_settings(args)
     agent = _agent_for(folder)
-    app = create_app(folder, agent=agent)
+    # Over HTTPS the staff's session cookie is marked Secure: a browser never sends it in clear.
+    app = create_app(folder, agent=agent, https_only=bool(tls))
     if agent is not None:
         agent.start()
     try:
-        uvicorn.run(app, host=args.host, port=args.port, server_header=False, log_level="info")
+        uvicorn.run(app, host=args.host, port=args.port, server_header=False, log_level="info", **tls)
     finally:
         if agent is not None:
             agent.stop()

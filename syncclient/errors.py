@@ -4,6 +4,7 @@ SyncClientError            -- root; `code` is machine-readable
  ├── NotConfigured         -- no server URL or token set for this node
  ├── ServerUnreachable     -- no answer: offline, cut link, timeout
  ├── ServerRefused         -- the server answered 4xx/5xx with an error code
+ ├── UntrustedServer       -- the server's certificate failed verification (HTTPS)
  └── BadResponse           -- an answer that fails its signature or frame checks
 """
 
@@ -29,6 +30,12 @@ class ServerRefused(SyncClientError):
         super().__init__(f"the server refused the sync ({status} {code}): {message}")
         self.status = status
         self.code = code
+
+
+class UntrustedServer(SyncClientError):
+    """Not retried like a cut link: someone on the path, or a configuration an operator must fix."""
+
+    code = "untrusted_server"
 
 
 class BadResponse(SyncClientError):

@@ -17,7 +17,6 @@ from .alerts import install_alerts
 from .changelog import install_change_capture
 
 
-
 def _evaluation_rules(db: sqlite_utils.Database) -> None:
     """Node migration 4: evaluation rules and every level code; forget versions of the retired wire table 2."""
     upgrade_to_evaluation_rules(db)
@@ -60,8 +59,14 @@ class NodeStore:
         year: str | None = None,
         server: str | None = None,
         node_key: str | None = None,
+        server_ca: str | None = None,
     ) -> NodeStore:
+        """Create (or update) the node in `folder`; `server_ca` is the PEM the centre's certificate is checked
+        against (see syncclient/transport.py)."""
+        from .transport import check_server_url
+
         school = check_school_code(school)
+        server = check_server_url(server) if server else None
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / DB_NAME
         db = open_database(path)
@@ -85,6 +90,8 @@ class NodeStore:
                 store.set_setting("server", server.rstrip("/"))
             if node_key:
                 store.set_setting("node_key", node_key)
+            if server_ca:
+                store.set_setting("server_ca", server_ca)
         return store
 
     def setting(self, key: str, default: Any = None) -> Any:
