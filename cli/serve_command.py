@@ -18,6 +18,13 @@ def register(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None:
     p = common(sub.add_parser("serve", help="serve the staff pages and the parent terminal"), json=False)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for the school Wi-Fi)")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="a reverse proxy whose X-Forwarded-For is believed (repeatable; default: none)",
+    )
     add_tls_options(p)
     p.set_defaults(handler=cmd_serve)
 
@@ -47,11 +54,14 @@ def cmd_serve(args: Any) -> int:
     tls = tls_settings(args)
     agent = _agent_for(folder)
     # Over HTTPS the staff's session cookie is marked Secure: a browser never sends it in clear.
-    app = create_app(folder, agent=agent, https_only=bool(tls))
+    app = create_app(folder, agent=agent, trusted_proxies=args.trusted_proxy, https_only=bool(tls))
     if agent is not None:
         agent.start()
     try:
-        uvicorn.run(app, host=args.host, port=args.port, server_header=False, log_level="info", **tls)
+        # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides.
+        uvicorn.run(
+            app, host=args.host, port=args.port, server_header=False, log_level="info", proxy_headers=False, **tls
+        )
     finally:
         if agent is not None:
             agent.stop()

@@ -50,6 +50,7 @@ SUBJECTS: tuple[tuple[str, str, str, str], ...] = (
     ("ART", "التربية الفنية", "Éducation artistique", "0140"),
 )
 
+
 def seed_reference_data(db: sqlite_utils.Database) -> None:
     """Insert the catalogue where it is missing; never overwrite published values."""
     db["academies"].insert_all(({"code": c, "name_ar": ar, "name_fr": fr} for c, ar, fr in ACADEMIES), ignore=True)

@@ -38,7 +38,17 @@ def note(code: str = "NOTE-1", **fields: object) -> dict[str, object]:
 
 
 def coefficient(**fields: object) -> dict[str, object]:
-    row: dict[str, object] = {"level": "1APIC", "subject": "FR", "coefficient": 4, "activities_weight": 25}
+    """An evaluation rule (the subject's coefficient, tests and activities share for a level)."""
+    row: dict[str, object] = {
+        "since": "2024/2025",
+        "level": "1APIC",
+        "subject": "FRA",
+        "tests": 3,
+        "activities_weight": "25%",
+        "formula": "weighted",
+        "coefficient": 4,
+        "exam_coefficient": None,
+    }
     row.update(fields)
     return row
 
@@ -53,9 +63,9 @@ def nested(path: Path, depth: int = 100_000) -> None:
 
 PUBLICATIONS: list = [
     pytest.param(lambda p: write_json(p, {"guidance_notes": [note(body_fr="x" * 2500)]}), ["body_fr"], id="note-of-2500-chars"),
-    pytest.param(lambda p: write_json(p, {"coefficients": [coefficient(coefficient=5.5)]}), ["coefficient"], id="coefficient-5.5"),
-    pytest.param(lambda p: write_json(p, {"coefficients": [coefficient(coefficient=True)]}), ["coefficient"], id="coefficient-true"),
-    pytest.param(lambda p: write_json(p, {"coefficients": [coefficient(coefficient=2**70)]}), ["coefficient"], id="coefficient-2-70"),
+    pytest.param(lambda p: write_json(p, {"evaluation_rules": [coefficient(coefficient=5.5)]}), ["coefficient"], id="coefficient-5.5"),
+    pytest.param(lambda p: write_json(p, {"evaluation_rules": [coefficient(coefficient=True)]}), ["coefficient"], id="coefficient-true"),
+    pytest.param(lambda p: write_json(p, {"evaluation_rules": [coefficient(coefficient=2**70)]}), ["coefficient"], id="coefficient-2-70"),
     pytest.param(lambda p: write_json(p, {"guidance_notes": [note(title_fr=["a", "list"])]}), ["title_fr"], id="list-value"),
     pytest.param(lambda p: write_json(p, {"guidance_notes": [note(title_fr={"a": 1})]}), ["title_fr"], id="object-value"),
     pytest.param(lambda p: write_json(p, {"guidance_notes": [note(code=["K"])]}), ["code"], id="list-as-key"),
@@ -128,7 +138,7 @@ def test_a_stored_row_that_cannot_travel_is_set_aside_and_the_rest_reaches_the_n
                 ["x" * 2500],
             )
             db.conn.execute(
-                "UPDATE coefficients SET coefficient = 5.5 WHERE rowid = (SELECT MIN(rowid) FROM coefficients)"
+                "UPDATE evaluation_rules SET coefficient = 5.5 WHERE rowid = (SELECT MIN(rowid) FROM evaluation_rules)"
             )
         publish_file(db, _file(tmp_path, {"guidance_notes": [note("OK-2")]}))
     sync(store)  # would fail with string_too_long / malformed_message if one row could stop the page
