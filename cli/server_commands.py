@@ -84,11 +84,21 @@ def cmd_serve(args: Any) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.http_protocol import HeadDeadlineProtocol
 
     tls = tls_settings(args)
     app = create_app(_folder(args))
     print(f"central server on {'https' if tls else 'http'}://{args.host}:{args.port}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", server_header=False, date_header=False, **tls)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        server_header=False,
+        date_header=False,
+        http=HeadDeadlineProtocol,  # a request head that dribbles in is dropped (server/http_protocol.py)
+        **tls,
+    )
     return 0
 
 
