@@ -18,6 +18,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from domain.clock import SYSTEM_CLOCK, Clock
 from protocol.auth import parse_authorization
 from protocol.errors import MassarError, VersionError
 from protocol.limits import DEFAULT_LIMITS, Limits
@@ -25,7 +26,7 @@ from protocol.limits import DEFAULT_LIMITS, Limits
 from .errors import AuthError, as_massar_error
 from .exchange import SYNC_PATH, authenticate, handle_sync, precheck
 from .intake import BodyIntake, IntakePolicy
-from .schools import record_sync
+from .schools import record_refusal
 from .store import open_central
 
 log = logging.getLogger(__name__)
@@ -45,16 +46,18 @@ class _Connections(threading.local):
     db: sqlite_utils.Database | None = None
 
 
-def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS, intake: IntakePolicy | None = None) -> Starlette:
+def create_app(
+    folder: Path, *, limits: Limits = DEFAULT_LIMITS, intake: IntakePolicy | None = None, clock: Clock = SYSTEM_CLOCK
+) -> Starlette:
     """The central server over the SQLite file in `folder` (one connection per worker thread)."""
-    open_central(folder).conn.close()  # migrate once, up front
+    open_central(folder, clock=clock).conn.close()  # migrate once, up front
     local = _Connections()
     opened: list[sqlite_utils.Database] = []
     lock = threading.Lock()
 
     def db() -> sqlite_utils.Database:
         if local.db is None:
-            local.db = open_central(folder)
+            local.db = open_central(folder, clock=clock)
             with lock:
                 opened.append(local.db)
         return local.db
@@ -72,6 +75,7 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS, intake: IntakeP
     async def exchange(request: Request) -> Response:
         creds = parse_authorization(request.headers.get("authorization"))
         request.state.school = creds.school
+        request.state.counter = creds.counter
         # Headers first: a stranger's body is never read (see server/intake.py).
         await run_in_threadpool(lambda: precheck(db(), creds))
 
@@ -79,7 +83,7 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS, intake: IntakeP
             conn = db()
             key = authenticate(conn, creds, "POST", SYNC_PATH, body)
             request.state.key_ok = True
-            reply = handle_sync(conn, creds, key, body, limits)
+            reply = handle_sync(conn, creds, key, body, limits, clock)
             return Response(reply.body, headers={"s": reply.mac})
 
         async with bodies.admitted(request) as read_body:
@@ -110,7 +114,7 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS, intake: IntakeP
             log.info("refused %s: %s", school, error.reason)
         if school and getattr(request.state, "key_ok", False):
             try:
-                await run_in_threadpool(record_sync, db(), school, error=f"{error.code}: {error}")
+                await run_in_threadpool(record_refusal, db(), school, request.state.counter, f"{error.code}: {error}")
             except sqlite3.Error:  # the refusal still goes out; the operator reads the cause in the log
                 log.exception("could not record the failed sync of %s", school)
         body = json.dumps(answer, ensure_ascii=False).encode()

@@ -21,13 +21,12 @@ import sqlite_utils
 from domain.certificates import EXAMS
 from domain.codes import check_pupil_code, check_school_year
 from domain.csvfiles import read_csv
+from domain.database import write_transaction
 from domain.errors import FileRejected, InvalidInput, RowError
 from domain.evaluation import rules_for
 from domain.grades import parse_score
 from domain.rows import upsert_rows
 from domain.rules import hundredths
-
-from .store import central_write
 
 EXAM_RESULTS_HEADER = ("year", "student", "exam", "subject", "score")
 # Exams that only examine the subjects with an exam coefficient.
@@ -81,6 +80,6 @@ def import_exam_results(db: sqlite_utils.Database, path: str | Path) -> dict[str
         raise FileRejected(f"{len(errors)} bad row(s) in {name}; nothing was imported", errors)
     if not rows:
         raise InvalidInput(f"{name} holds no exam mark", code="empty_file")
-    with central_write(db):
+    with write_transaction(db):
         upsert_rows(db, "exam_results", rows)
     return {"marks": len(rows), "pupils": len({r[2] for r in rows}), "schools": len({r[0] for r in rows})}

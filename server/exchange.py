@@ -1,4 +1,10 @@
-"""One sync exchange: authenticate, apply the pushed chunk, answer with a pulled page."""
+"""One sync exchange: authenticate, apply the pushed chunk, answer with a pulled page.
+
+A request is one write transaction: the counter is burnt, the clock ticks, the
+push applies, the page is read and the sync recorded together, so a failure
+anywhere leaves the centre as it was (the refusal is then recorded, and the
+counter burnt, by `record_refusal`).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,9 @@ from dataclasses import dataclass
 
 import sqlite_utils
 
-from domain.database import read_snapshot
-from protocol import capabilities
-from protocol import hlc as hlc_clock
+from domain.clock import SYSTEM_CLOCK, Clock, iso_now
+from domain.database import write_transaction
+from protocol import capabilities, hlc
 from protocol.auth import Credentials, macs_equal, request_mac, response_mac
 from protocol.errors import MessageError
 from protocol.limits import DEFAULT_LIMITS, Limits
@@ -18,7 +24,6 @@ from .errors import BadSignature, ReplayedRequest, RevokedToken, ScopeViolation,
 from .ingest import apply_push
 from .pull import pull_changes
 from .schools import record_sync
-from .store import central_write
 from .versions import next_server_hlc
 
 SYNC_PATH = "/s"
@@ -44,7 +49,7 @@ def precheck(db: sqlite_utils.Database, creds: Credentials) -> None:
 
 
 def authenticate(db: sqlite_utils.Database, creds: Credentials, method: str, path: str, body: bytes) -> bytes:
-    """Check school, signature and counter; the counter is burnt before any work (replays fail)."""
+    """Check school and signature (read only: `burn_counter` spends the counter in the request's transaction)."""
     row = db.execute("SELECT node_key, revoked FROM _schools WHERE code = ?", [creds.school]).fetchone()
     if row is None:
         raise UnknownSchool(f"school {creds.school} is not registered on this server")
@@ -53,18 +58,26 @@ def authenticate(db: sqlite_utils.Database, creds: Credentials, method: str, pat
     key = bytes.fromhex(row[0])
     if not macs_equal(request_mac(key, method, path, creds.counter, body), creds.mac):
         raise BadSignature("the request signature does not match its body")
-    with central_write(db):
-        burnt = db.conn.execute(
-            "UPDATE _schools SET last_counter = ? WHERE code = ? AND last_counter < ?",
-            [creds.counter, creds.school, creds.counter],
-        ).rowcount
-    if not burnt:
-        raise ReplayedRequest(f"request counter {creds.counter} was already used (replayed request)")
     return key
 
 
+def burn_counter(db: sqlite_utils.Database, creds: Credentials) -> None:
+    """Spend the request counter, first thing in the write transaction: a replay finds it spent."""
+    burnt = db.conn.execute(
+        "UPDATE _schools SET last_counter = ? WHERE code = ? AND last_counter < ?",
+        [creds.counter, creds.school, creds.counter],
+    ).rowcount
+    if not burnt:
+        raise ReplayedRequest(f"request counter {creds.counter} was already used (replayed request)")
+
+
 def handle_sync(
-    db: sqlite_utils.Database, creds: Credentials, key: bytes, body: bytes, limits: Limits = DEFAULT_LIMITS
+    db: sqlite_utils.Database,
+    creds: Credentials,
+    key: bytes,
+    body: bytes,
+    limits: Limits = DEFAULT_LIMITS,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> SignedReply:
     request = decode_message(body, limits)
     if not isinstance(request, SyncRequest):
@@ -72,14 +85,13 @@ def handle_sync(
     if request.node != creds.school:
         raise ScopeViolation(f"request signed by {creds.school} speaks for {request.node}")
     common = capabilities.negotiate(capabilities.SUPPORTED, request.capabilities)
-    with central_write(db):
-        server_hlc = next_server_hlc(db)
+    with write_transaction(db):
+        burn_counter(db, creds)
+        server_hlc = next_server_hlc(db, clock)
         pushed = apply_push(db, creds.school, request.push, server_hlc)
-    # One read snapshot for the page and the cursor it reports.
-    with read_snapshot(db):
         page = pull_changes(db, creds.school, request.pull_cursor, PULL_PAGE) if request.want_pull else None
         conflicts = db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [creds.school]).fetchone()[0]
-    record_sync(db, creds.school, error=None, pull_cursor=page.cursor if page else None)
+        record_sync(db, creds.school, at=iso_now(clock), pull_cursor=page.cursor if page else None)
     response = SyncResponse(
         capabilities=common,
         acked_seq=pushed.acked_seq,
@@ -87,7 +99,7 @@ def handle_sync(
         pull=page.changes if page else [],
         pull_cursor=page.cursor if page else request.pull_cursor,
         more_pull=page.more if page else False,
-        clamp_hlc=server_hlc + hlc_clock.MAX_SKEW,
+        clamp_hlc=hlc.skew_bound(server_hlc),
         conflicts=conflicts,
     )
     encoded = encode_message(response, dictionary_id=capabilities.best_dictionary(common) or None)

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 
 import sqlite_utils
 
+from domain.clock import SYSTEM_CLOCK, Clock, iso_now
 from domain.codes import check_school_code
 from domain.database import write_transaction
 from domain.errors import Conflict, NotFound
 from protocol.auth import node_key_from_token
 
-from .store import central_write
 
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def add_school(db: sqlite_utils.Database, code: str, name: str) -> str:
+def add_school(db: sqlite_utils.Database, code: str, name: str, *, clock: Clock = SYSTEM_CLOCK) -> str:
     """Register a school; returns its node token, which is shown once and never stored."""
     code = check_school_code(code)
     token = secrets.token_urlsafe(24)
@@ -33,7 +27,7 @@ def add_school(db: sqlite_utils.Database, code: str, name: str) -> str:
         db.conn.execute(
             "INSERT INTO _schools (code, name, node_key, created_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (code) DO UPDATE SET name = excluded.name, node_key = excluded.node_key, revoked = 0",
-            [code, name, key, _now()],
+            [code, name, key, iso_now(clock)],
         )
         db.conn.execute(
             "INSERT INTO schools (code, name) VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET name = excluded.name",
@@ -74,13 +68,19 @@ def list_schools(db: sqlite_utils.Database) -> list[dict]:
     ]
 
 
-def record_sync(db: sqlite_utils.Database, code: str, *, error: str | None, pull_cursor: int | None = None) -> None:
-    with central_write(db):
-        if error is None:
-            db.conn.execute(
-                "UPDATE _schools SET last_sync = ?, last_error = NULL, pull_cursor = COALESCE(?, pull_cursor) "
-                "WHERE code = ?",
-                [_now(), pull_cursor, code],
-            )
-        else:
-            db.conn.execute("UPDATE _schools SET last_error = ? WHERE code = ?", [error, code])
+def record_sync(db: sqlite_utils.Database, code: str, *, at: str, pull_cursor: int | None) -> None:
+    """A served sync, in the request's write transaction."""
+    db.conn.execute(
+        "UPDATE _schools SET last_sync = ?, last_error = NULL, pull_cursor = COALESCE(?, pull_cursor) WHERE code = ?",
+        [at, pull_cursor, code],
+    )
+
+
+def record_refusal(db: sqlite_utils.Database, code: str, counter: int, error: str) -> None:
+    """A refused request of an authenticated school: the operator sees why, and its counter is spent
+    (the request's own transaction was rolled back), so a replay of it is refused as a replay."""
+    with write_transaction(db):
+        db.conn.execute(
+            "UPDATE _schools SET last_error = ?, last_counter = max(last_counter, ?) WHERE code = ?",
+            [error, counter, code],
+        )

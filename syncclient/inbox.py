@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import logging
 import sqlite3
-import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,12 +13,14 @@ from dataclasses import dataclass
 import sqlite_utils
 
 from domain.database import write_transaction
+from domain.replication import applying_remote
 from domain.rows import delete_keys, upsert_rows
-from protocol import hlc as hlc_clock
+from protocol import hlc
 from protocol.messages import SyncResponse
 from protocol.tables import BY_NAME
 
 from .errors import BadResponse
+from .outbox import acknowledge, last_issued_seq, node_hlc, pending_keys, renumber_above
 
 log = logging.getLogger("massar.node")
 # How many set-aside rows `node status` lists (the newest): enough to act on, bounded.
@@ -34,20 +35,22 @@ class Applied:
     resequenced: bool = False
 
 
-def apply_response(db: sqlite_utils.Database, school: str, response: SyncResponse) -> Applied:
-    """Everything from one response commits together, so a crash leaves the node as before or after it."""
-    now_ms = int(time.time() * 1000)
+def apply_response(db: sqlite_utils.Database, school: str, response: SyncResponse, now_ms: int) -> Applied:
+    """Everything from one response commits together, so a crash leaves the node as before or after it.
+
+    `now_ms` is the node's clock when the answer arrived (its offset to the server's is learnt from it).
+    """
     with write_transaction(db):
         resequenced = _resequence_if_behind(db, response.acked_seq)
-        acknowledged = 0
-        if not resequenced:
-            acknowledged = db.conn.execute("DELETE FROM _outbox WHERE seq <= ?", [response.acked_seq]).rowcount
-        offset = hlc_clock.offset_ms(response.server_hlc, now_ms)
+        acknowledged = 0 if resequenced else acknowledge(db, response.acked_seq)
         # A clock far ahead is pulled back to the server's time; HLC order is kept
         # for new edits by continuing from the server's clock.
         db.conn.execute(
-            "UPDATE _clock SET offset_ms = ?, hlc = CASE WHEN hlc > ? THEN ? ELSE max(hlc, ?) END WHERE id = 1",
-            [offset, response.clamp_hlc, response.server_hlc, response.server_hlc],
+            "UPDATE _clock SET offset_ms = ?, hlc = ? WHERE id = 1",
+            [
+                hlc.offset_ms(response.server_hlc, now_ms),
+                hlc.corrected(node_hlc(db), response.server_hlc, response.clamp_hlc),
+            ],
         )
         pulled, skipped = _apply_pulled(db, school, response)
         _set(db, "pull_cursor", response.pull_cursor)
@@ -60,12 +63,9 @@ def _resequence_if_behind(db: sqlite_utils.Database, acked_seq: int) -> bool:
     """A node whose numbers are behind what the server acknowledged is a reinstalled PC or a
     restored backup: its pending changes were never applied, whatever their numbers say.
     Renumber them (and the counter) above the server's acknowledgement so they are not skipped."""
-    issued = db.execute("SELECT seq FROM _clock WHERE id = 1").fetchone()[0]
-    if acked_seq <= issued:
+    if acked_seq <= last_issued_seq(db):
         return False
-    # Every old number is <= issued < acked_seq, so adding acked_seq keeps them unique and ordered.
-    db.conn.execute("UPDATE _outbox SET seq = seq + ?", [acked_seq])
-    db.conn.execute("UPDATE _clock SET seq = seq + ? WHERE id = 1", [acked_seq])
+    renumber_above(db, acked_seq)
     return True
 
 
@@ -76,7 +76,7 @@ def _set(db: sqlite_utils.Database, key: str, value: object) -> None:
 def _apply_pulled(db: sqlite_utils.Database, school: str, response: SyncResponse) -> tuple[int, int]:
     if not response.pull:
         return 0, 0
-    pending = {(tbl, tuple(json.loads(pk))) for tbl, pk in db.execute("SELECT tbl, pk FROM _outbox").fetchall()}
+    pending = pending_keys(db)
     upserts: dict[str, list] = defaultdict(list)
     deletes: dict[str, list] = defaultdict(list)
     bases = []
@@ -92,15 +92,12 @@ def _apply_pulled(db: sqlite_utils.Database, school: str, response: SyncResponse
             continue
         (deletes if c.row is None else upserts)[c.table].append(c.key if c.row is None else c.row)
         bases.append((spec.wire_id, json.dumps(list(c.key), ensure_ascii=False), c.sseq))
-    db.conn.execute("UPDATE _clock SET applying = 1 WHERE id = 1")
     refused: set[tuple[int, str]] = set()
-    try:
+    with applying_remote(db):
         for table, rows in upserts.items():
             refused |= _apply_each(db, table, rows, upsert_rows, rows_given=True)
         for table, keys in deletes.items():
             refused |= _apply_each(db, table, keys, delete_keys, rows_given=False)
-    finally:
-        db.conn.execute("UPDATE _clock SET applying = 0 WHERE id = 1")
     db.conn.executemany(
         "INSERT INTO _base (tbl, pk, sseq) VALUES (?, json(?), ?) ON CONFLICT (tbl, pk) DO UPDATE SET sseq = excluded.sseq",
         [b for b in bases if (b[0], b[1]) not in refused],
@@ -155,9 +152,7 @@ def _set_aside(db: sqlite_utils.Database, table: str, key: list, reason: str) ->
     row = db.execute("SELECT v FROM _node WHERE k = 'set_aside'").fetchone()
     kept = json.loads(row[0]) if row and row[0] else []
     kept = [e for e in kept if (e["table"], e["key"]) != (table, key)]
-    kept.append({"table": table, "key": key, "reason": reason, "at": now_iso()})
+    kept.append(
+        {"table": table, "key": key, "reason": reason, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    )
     _set(db, "set_aside", json.dumps(kept[-SET_ASIDE_KEPT:], ensure_ascii=False))
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")

@@ -9,7 +9,6 @@ Everything opened is closed at teardown (the suite runs with warnings as errors)
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -17,39 +16,26 @@ from pathlib import Path
 
 import pytest
 import sqlite_utils
-import uvicorn
 
 from protocol.auth import node_key_from_token
 from server.app import create_app
 from server.schools import add_school, revoke_school
 from server.store import DB_NAME, open_central
 from syncclient.store import NodeStore
+from tests.support.clock import ManualClock
+from tests.support.servers import ServerThread
 
 from .helpers import YEAR
 
+# In-process replicas read a hand-moved clock that starts this far behind the real one, so a
+# `massar` subprocess (real clock) always acts after them unless a test moves the clock past it.
+BEHIND_REAL_TIME_MS = 10_000
 
-class ThreadedServer:
-    """uvicorn.Server in a background thread (no signal handlers off the main thread), stopped cleanly."""
 
-    def __init__(self, app: object) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
-
-    def start(self) -> int:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        return self.server.servers[0].sockets[0].getsockname()[1]
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        if self.thread.is_alive():
-            raise RuntimeError("the test server did not stop")
+@pytest.fixture
+def clock() -> ManualClock:
+    """The clock of `central` and of every `make_node` node: moves only when a test advances it."""
+    return ManualClock(time.time_ns() // 1_000_000 - BEHIND_REAL_TIME_MS)
 
 
 @dataclass
@@ -57,6 +43,7 @@ class Central:
     folder: Path
     url: str
     port: int
+    clock: ManualClock
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -66,7 +53,7 @@ class Central:
     @contextlib.contextmanager
     def db(self) -> Iterator[sqlite_utils.Database]:
         """A connection of its own to the central file, closed on exit."""
-        conn = open_central(self.folder)
+        conn = open_central(self.folder, clock=self.clock)
         try:
             yield conn
         finally:
@@ -84,13 +71,13 @@ class Central:
 
 
 @pytest.fixture
-def central(tmp_path: Path) -> Iterator[Central]:
+def central(tmp_path: Path, clock: ManualClock) -> Iterator[Central]:
     folder = tmp_path / "central"
-    open_central(folder, create=True).conn.close()
-    server = ThreadedServer(create_app(folder))
-    port = server.start()
+    open_central(folder, create=True, clock=clock).conn.close()
+    server = ServerThread(create_app(folder, clock=clock), lifespan="on").start()
+    port = server.port
     try:
-        yield Central(folder, f"http://127.0.0.1:{port}", port)
+        yield Central(folder, f"http://127.0.0.1:{port}", port, clock)
     finally:
         server.stop()
 
@@ -110,6 +97,7 @@ def make_node(tmp_path: Path, central: Central) -> Iterator[Callable[..., NodeSt
             year=year,
             server=server or central.url,
             node_key=node_key_from_token(code, token).hex(),
+            clock=central.clock,
         )
         opened.append(store)
         return store

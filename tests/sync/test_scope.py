@@ -8,6 +8,7 @@ from protocol import capabilities
 from protocol.messages import SyncRequest, encode_message
 from protocol.records import Change
 from protocol.tables import BY_NAME
+from tests.support.digests import central_digest
 
 from .helpers import (
     SCHOOL_TABLES,
@@ -18,7 +19,6 @@ from .helpers import (
     rows,
     school_row,
     sync,
-    table_digest,
 )
 
 
@@ -78,7 +78,7 @@ def test_a_push_outside_the_school_scope_is_refused_whole(central, two_schools, 
     a, b = two_schools
     changes = _cases(a, b)[case]
     body = encode_message(SyncRequest("SA01", capabilities.SUPPORTED, 0, changes, changes[0].hlc))
-    before = table_digest(central.path)
+    before = central_digest(central.path)
     schools_before = [school_row(central.path, s) for s in ("SA01", "SB02")]
 
     reply = post_signed(central.url, body, school="SA01", key=node_key(a), counter=next_counter(a))
@@ -87,7 +87,7 @@ def test_a_push_outside_the_school_scope_is_refused_whole(central, two_schools, 
     assert reply.headers["content-type"].startswith("application/json")
     assert reply.json()["error"] == "scope_violation"
     assert reply.json()["message"]
-    assert table_digest(central.path) == before, "a refused push changed the central database"
+    assert central_digest(central.path) == before, "a refused push changed the central database"
     assert [school_row(central.path, s) for s in ("SA01", "SB02")] == schools_before
 
     # The server keeps serving both schools, and each still sees only its own rows.
