@@ -23,8 +23,9 @@ import openpyxl
 import pytest
 
 from syncclient.store import NodeStore
+from tests.support.digests import node_digest
 
-from .faultkit import REPO, REPORT, YEAR, child_env, massar_argv, node_digest
+from .faultkit import REPO, REPORT, YEAR, child_env, massar_argv
 
 pytestmark = pytest.mark.faults
 

@@ -730,7 +730,6 @@ WEB_CASES = [
 def test_hostile_web_form_is_refused_and_changes_nothing(web: WebWorld, build, csrf: str, status: int) -> None:
     from urllib.parse import urlencode
 
-
     url, pairs = build(web)
     token = {"good": web.token(), "forged": "f" * 43, "missing": None, "other-session": web.token(web.other)}[csrf]
     if token is not None:

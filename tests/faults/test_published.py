@@ -15,8 +15,9 @@ from server.publish import publish_file
 from syncclient.session import SyncSession
 from syncclient.status import node_status
 from syncclient.store import NodeStore
+from tests.support.digests import central_digest
 
-from .faultkit import REPORT, YEAR, CentralThread, central_thread, node_key, run_massar, store_digest
+from .faultkit import REPORT, YEAR, CentralThread, central_thread, node_key, run_massar
 
 pytestmark = pytest.mark.faults
 
@@ -88,7 +89,7 @@ def test_a_publication_that_could_not_travel_is_refused_whole(tmp_path: Path, ma
     good = tmp_path / "good.json"
     write_json(good, {"guidance_notes": [note("GOOD-1")]})
     assert run_massar("server", "publish", good, "--data", folder).returncode == 0
-    before = store_digest(folder / "central.sqlite")
+    before = central_digest(folder / "central.sqlite")
     bad = tmp_path / "bad.json"
     make(bad)
     proc = run_massar("server", "publish", bad, "--data", folder)
@@ -96,7 +97,7 @@ def test_a_publication_that_could_not_travel_is_refused_whole(tmp_path: Path, ma
     assert "Traceback" not in proc.stderr and proc.stderr.strip(), proc.stderr[-2000:]
     for word in named:
         assert word in proc.stderr, proc.stderr[:2000]
-    assert store_digest(folder / "central.sqlite") == before, "a refused publication changed the store"
+    assert central_digest(folder / "central.sqlite") == before, "a refused publication changed the store"
     REPORT.hostile("hostile_publish")
 
 

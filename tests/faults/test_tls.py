@@ -26,6 +26,7 @@ import sample
 from server.schools import add_school
 from server.store import DB_NAME, open_central
 from syncclient.store import NodeStore
+from tests.support.digests import node_digest
 
 from .certs import Pem, make_ca, make_leaf
 from .faultkit import (
@@ -36,7 +37,6 @@ from .faultkit import (
     child_env,
     free_port,
     massar_argv,
-    node_digest,
     query,
     run_massar,
 )
