@@ -76,6 +76,14 @@ def _central_evaluation_rules(db: sqlite_utils.Database) -> None:
     replication.install_capture(db, Side.CENTRAL)
 
 
+def _central_intake_days(db: sqlite_utils.Database) -> None:
+    """Centre: rows and decoded bytes each school pushed each UTC day, for the daily allowance."""
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS _intake_days (school TEXT NOT NULL, day TEXT NOT NULL, "
+        "rows INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (school, day)) WITHOUT ROWID"
+    )
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "domain tables and reference data", domain_schema, domain_schema),
     Step(
@@ -93,6 +101,7 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(5, "node: web sessions, semester closures, roll-call corrections", install_node_tables, None),
     Step(6, "capture triggers read the injected clock (massar_now_ms)", _node_capture, _central_capture),
+    Step(7, "centre: what each school pushed each day (server/quotas.py)", None, _central_intake_days),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):

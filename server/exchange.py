@@ -8,21 +8,24 @@ counter burnt, by `record_refusal`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlite_utils
 
-from domain.clock import SYSTEM_CLOCK, Clock, iso_now
+from domain.clock import SYSTEM_CLOCK, Clock, iso_now, utc_now
 from domain.database import write_transaction
 from protocol import capabilities, hlc
 from protocol.auth import Credentials, macs_equal, request_mac, response_mac
 from protocol.errors import MessageError
 from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
+from protocol.records import Change
 
 from .errors import BadSignature, ReplayedRequest, RevokedToken, ScopeViolation, StaleCounter, UnknownSchool
 from .ingest import apply_push
 from .pull import pull_changes
+from .quotas import DEFAULT_INGEST, IngestLimits, charge_day, check_request
 from .schools import record_sync
 from .versions import next_server_hlc
 
@@ -78,6 +81,7 @@ def handle_sync(
     body: bytes,
     limits: Limits = DEFAULT_LIMITS,
     clock: Clock = SYSTEM_CLOCK,
+    ingest: IngestLimits = DEFAULT_INGEST,
 ) -> SignedReply:
     request = decode_message(body, limits)
     if not isinstance(request, SyncRequest):
@@ -85,10 +89,21 @@ def handle_sync(
     if request.node != creds.school:
         raise ScopeViolation(f"request signed by {creds.school} speaks for {request.node}")
     common = capabilities.negotiate(capabilities.SUPPORTED, request.capabilities)
+    # What the frame decodes to is bounded before the write lock is even taken.
+    size = check_request(request.push, ingest)
+    now_ms = clock.now_ms()
+    day = utc_now(clock).date().isoformat()
+    # The clamp is measured from the wall clock, not from the server's HLC that stored stamps move.
+    bound = hlc.skew_bound(hlc.pack(now_ms, 0))
+
+    def charge(fresh: Sequence[Change]) -> None:
+        share = size * len(fresh) // max(1, len(request.push))
+        charge_day(db, creds.school, day, len(fresh), share, ingest)
+
     with write_transaction(db):
         burn_counter(db, creds)
         server_hlc = next_server_hlc(db, clock)
-        pushed = apply_push(db, creds.school, request.push, server_hlc)
+        pushed = apply_push(db, creds.school, request.push, server_hlc, bound=bound, charge=charge)
         page = pull_changes(db, creds.school, request.pull_cursor, PULL_PAGE) if request.want_pull else None
         conflicts = db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [creds.school]).fetchone()[0]
         record_sync(db, creds.school, at=iso_now(clock), pull_cursor=page.cursor if page else None)
@@ -99,7 +114,7 @@ def handle_sync(
         pull=page.changes if page else [],
         pull_cursor=page.cursor if page else request.pull_cursor,
         more_pull=page.more if page else False,
-        clamp_hlc=hlc.skew_bound(server_hlc),
+        clamp_hlc=bound,
         conflicts=conflicts,
     )
     encoded = encode_message(response, dictionary_id=capabilities.best_dictionary(common) or None)

@@ -23,7 +23,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -36,6 +36,7 @@ from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES, ColumnType
 
 from .errors import InvalidRow, ScopeViolation
+from .values import check_enrolment_scales, check_values
 from .versions import current_sseq
 
 _CHUNK = 400
@@ -222,11 +223,18 @@ def _json(values: Iterable | None) -> str | None:
 
 
 def resolve(
-    db: sqlite_utils.Database, school: str, changes: Sequence[Change], server_hlc: int, numbers: VersionNumbers
+    db: sqlite_utils.Database,
+    school: str,
+    changes: Sequence[Change],
+    server_hlc: int,
+    numbers: VersionNumbers,
+    *,
+    bound: int | None = None,
 ) -> Plan:
     """Decide every change: a new version (its row written), or the loser of a conflict (kept aside)."""
     plan = Plan()
-    bound = hlc.skew_bound(server_hlc)  # hlc.clamp, hoisted out of the loop
+    if bound is None:
+        bound = hlc.skew_bound(server_hlc)  # hlc.clamp, hoisted out of the loop
     at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
     by_table: dict[str, list[Change]] = defaultdict(list)
     for c in changes:
@@ -265,7 +273,9 @@ def resolve(
                 deletes.append(c.key)
             else:
                 upserts.append(c.row)
-            if stamped > plan.newest_hlc:
+            if c.hlc == stamped and stamped > plan.newest_hlc:
+                # Only a stamp the server did not clamp moves its clock: a clamped one would
+                # ratchet the clock (and every node adopting it) five minutes a push.
                 plan.newest_hlc = stamped
             current[slots] = Version(school, version.sseq, stamped, school, c.seq, deleted)
     return plan
@@ -311,21 +321,47 @@ def acknowledge(db: sqlite_utils.Database, school: str, acked: int, changes: Seq
     return new_acked
 
 
-def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change], server_hlc: int) -> PushResult:
-    """Apply in the caller's write transaction; returns the new acknowledgement."""
+def last_of_each_record(changes: Sequence[Change]) -> list[Change]:
+    """Of several changes of one record in a push, the last: a delete then an upsert leaves the row."""
+    last: dict[tuple, Change] = {}
+    for c in changes:
+        last.pop((c.table, c.key), None)  # re-inserted at the end: the push's order is kept
+        last[(c.table, c.key)] = c
+    return list(last.values()) if len(last) < len(changes) else list(changes)
+
+
+def apply_push(
+    db: sqlite_utils.Database,
+    school: str,
+    changes: Sequence[Change],
+    server_hlc: int,
+    *,
+    bound: int | None = None,
+    charge: Callable[[Sequence[Change]], None] | None = None,
+) -> PushResult:
+    """Apply in the caller's write transaction; returns the new acknowledgement.
+
+    `bound` is the clamp (section 6 of the SPEC: measured from the server's wall clock; by default from
+    `server_hlc`); `charge` counts the changes not applied before against the school's day, or refuses them.
+    """
     acked = acknowledged_seq(db, school)
     fresh = unapplied(changes, acked)
     if not fresh:
         return PushResult(acked, 0, 0)
+    if charge is not None:
+        charge(fresh)
     check_scope(school, fresh)
     today = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).date()
     check_pupils_and_dates(db, school, fresh, today)
+    check_values(db, fresh)
     numbers = VersionNumbers(current_sseq(db))
-    plan = resolve(db, school, fresh, server_hlc, numbers)
+    plan = resolve(db, school, last_of_each_record(fresh), server_hlc, numbers, bound=bound)
     numbers.store(db)
     write_plan(db, plan)
     if plan.upserts.get("grades"):
         check_grade_scales(db, plan.upserts["grades"])
+    if plan.upserts.get("enrolments"):
+        check_enrolment_scales(db, plan.upserts["enrolments"])
     return PushResult(acknowledge(db, school, acked, fresh), len(plan.versions), len(plan.conflicts))
 
 

@@ -284,12 +284,13 @@ class CentralThread:
 
 
 @contextlib.contextmanager
-def central_thread(folder: Path) -> Iterator[CentralThread]:
+def central_thread(folder: Path, **app_settings: object) -> Iterator[CentralThread]:
+    """`app_settings` go to `server.app.create_app` (e.g. `ingest=IngestLimits(...)`)."""
     from server.app import create_app
     from server.store import open_central
 
     open_central(folder, create=True).conn.close()
-    server = ServerThread(create_app(folder), lifespan="on")
+    server = ServerThread(create_app(folder, **app_settings), lifespan="on")  # type: ignore[arg-type]
     server.start()
     try:
         yield CentralThread(folder, server)
