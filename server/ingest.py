@@ -25,6 +25,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import NamedTuple
 
 import sqlite_utils
@@ -323,11 +324,13 @@ def acknowledge(db: sqlite_utils.Database, school: str, acked: int, changes: Seq
 
 def last_of_each_record(changes: Sequence[Change]) -> list[Change]:
     """Of several changes of one record in a push, the last: a delete then an upsert leaves the row."""
+    if len(set(zip(map(attrgetter("table"), changes), map(attrgetter("key"), changes), strict=True))) == len(changes):
+        return list(changes)  # the usual push: a node's outbox holds one entry per record
     last: dict[tuple, Change] = {}
     for c in changes:
         last.pop((c.table, c.key), None)  # re-inserted at the end: the push's order is kept
         last[(c.table, c.key)] = c
-    return list(last.values()) if len(last) < len(changes) else list(changes)
+    return list(last.values())
 
 
 def apply_push(

@@ -11,6 +11,8 @@ so a semester's bulk upload costs a handful of set lookups.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import groupby
+from operator import attrgetter, itemgetter
 
 import sqlite_utils
 
@@ -50,23 +52,24 @@ def check_values(db: sqlite_utils.Database, changes: Sequence[Change]) -> None:
     pupils: set[object] = set()
     subjects: dict[object, Change] = {}
     levels: dict[object, Change] = {}
-    for c in changes:
-        row = c.row
-        if row is None:
-            continue
-        t = c.table
-        if t in _YEAR:
-            years.add(row[_YEAR[t]])
-        if t in _PUPIL:
-            pupils.add(row[_PUPIL[t]])
-        if t in _SUBJECT:
-            subjects.setdefault(row[_SUBJECT[t]], c)
-        if t == "classes":
-            code, level = row[_CLASS_CODE], row[_CLASS_LEVEL]
-            m = CLASS_CODE.match(code) if isinstance(code, str) else None
-            if not m or m.group(1) != level:
-                raise InvalidRow(f"class {str(code)[:40]!r} is not a class code of level {str(level)[:40]!r}")
-            levels.setdefault(level, c)
+    for table, group in groupby(changes, key=attrgetter("table")):
+        kept = [c for c in group if c.row is not None]
+        rows = [c.row for c in kept]
+        if table in _YEAR:
+            years.update(map(itemgetter(_YEAR[table]), rows))
+        if table in _PUPIL:
+            pupils.update(map(itemgetter(_PUPIL[table]), rows))
+        if table in _SUBJECT:
+            i = _SUBJECT[table]
+            for c in kept:
+                subjects.setdefault(c.row[i], c)  # type: ignore[index]
+        if table == "classes":
+            for c in kept:
+                code, level = c.row[_CLASS_CODE], c.row[_CLASS_LEVEL]  # type: ignore[index]
+                m = CLASS_CODE.match(code) if isinstance(code, str) else None
+                if not m or m.group(1) != level:
+                    raise InvalidRow(f"class {str(code)[:40]!r} is not a class code of level {str(level)[:40]!r}")
+                levels.setdefault(level, c)
     for year in years:
         if not _good_year(year):
             raise InvalidRow(f"malformed school year {str(year)[:40]!r} (e.g. 2026/2027)")
