@@ -42,14 +42,6 @@ def login_for(code: str) -> str:
     return f"{code}@{LOGIN_DOMAIN}"
 
 
-def code_from_login(login: str) -> str:
-    login = login.strip()
-    user, _, domain = login.rpartition("@")
-    if not user or domain.lower() != LOGIN_DOMAIN:
-        raise InvalidInput(f"a login looks like CODE@{LOGIN_DOMAIN}, not {login!r}", code="bad_login")
-    return check_pupil_code(user)
-
-
 def level_of_class(class_code: str) -> str:
     """`1APIC-2` -> `1APIC`; primary classes may be `3AP` or `3AP-1`."""
     m = CLASS_CODE.match(class_code.strip().upper())

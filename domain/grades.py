@@ -12,7 +12,7 @@ from .database import write_transaction
 from .errors import FileRejected, InvalidInput, NotFound, RowError
 from .evaluation import SubjectRule, rules_for
 from .pupils import Enrolment, Term, enrolment_of, enrolments_by_pupil
-from .rows import delete_keys, upsert_rows
+from .rows import upsert_rows
 from .rules import ACTIVITIES, hundredths
 
 ASSESSMENT_NAMES = {"1": 1, "2": 2, "3": 3, "4": 4, "activities": ACTIVITIES, "5": ACTIVITIES}
@@ -155,14 +155,6 @@ def record_grades(db: sqlite_utils.Database, term: Term, entries: Sequence[Grade
     with write_transaction(db):
         upsert_rows(db, "grades", rows)
     return len(rows)
-
-
-def delete_grade(
-    db: sqlite_utils.Database, term: Term, pupil: str, subject: str, semester: int, assessment: int
-) -> None:
-    enrolment_of(db, term, pupil)
-    with write_transaction(db):
-        delete_keys(db, "grades", [(term.year, pupil, subject, semester, assessment)])
 
 
 GRADES_CSV_HEADER = ("code", "subject", "semester", "assessment", "score", "absent", "justified", "remark")

@@ -15,7 +15,7 @@ and the remark (`shown_field`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -34,8 +34,8 @@ Cell = tuple[str, int]  # (pupil, assessment)
 
 
 def assessments_of(tests: int) -> list[int]:
-    """The columns of a subject's sheet: its rule's number of tests, then the activities."""
-    return [*range(1, tests + 1), ACTIVITIES]
+    """The subject's tests of the year's evaluation rule (1..4), then the integrated activities."""
+    return [*range(1, max(1, min(tests, ACTIVITIES - 1)) + 1), ACTIVITIES]
 
 
 def score_text(score: Decimal) -> str:
@@ -104,7 +104,7 @@ def _field(fields: Mapping[str, str], name: str, limit: int) -> str:
     return value
 
 
-def row_indexes(fields: Mapping[str, str], prefix: str = "p") -> list[int]:
+def row_indexes(fields: Iterable[str], prefix: str = "p") -> list[int]:
     """The row numbers of the posted form (`p0`, `p1`...), in order."""
     n = len(prefix)
     return sorted({int(k[n:]) for k in fields if k.startswith(prefix) and k[n:].isdigit() and len(k) - n <= 4})

@@ -38,13 +38,6 @@ def _is_arabic(text: str) -> bool:
     return any("\u0600" <= ch <= "\u06ff" for ch in text)
 
 
-def roster_from_csv(path: str | Path) -> list[RosterRow]:
-    rows, errors = _parse_roster_csv(path)
-    if errors:
-        raise FileRejected(f"{len(errors)} bad row(s) in {Path(path).name}; nothing was imported", errors)
-    return rows
-
-
 def _parse_roster_csv(path: str | Path) -> tuple[list[RosterRow], list[RowError]]:
     rows, errors = [], []
     for line, r in read_csv(path, ROSTER_CSV_HEADER, max_rows=MAX_ROSTER_ROWS):

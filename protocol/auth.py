@@ -65,6 +65,16 @@ class Credentials:
     mac: str
 
 
+TOKEN_SEPARATOR = "."
+
+
+def device_of_token(school: str, token: str) -> str:
+    """The device a token was issued to: `DEVICE.SECRET` names it; a plain token is the school's first
+    device, named by the school's code. The whole token, separator included, derives the key."""
+    device, sep, _ = token.partition(TOKEN_SEPARATOR)
+    return device if sep else school.upper()
+
+
 def node_key_from_token(school: str, token: str) -> bytes:
     """The signing key both sides derive from the school's token (UTF-8 token, salt prefix + school)."""
     return hashlib.scrypt(token.encode(), salt=_SALT_PREFIX + school.encode(), n=2**14, r=8, p=1, dklen=32)

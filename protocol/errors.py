@@ -67,7 +67,9 @@ against the classes::
         └── FileProblems              massar_file_problems    400
 
 A raise may narrow ``code`` (``NotFound("...", code="unknown_pupil")``) but
-never ``status``: the class decides how a boundary answers.
+never ``status``: the class decides how a boundary answers. A subclass either
+has a code of its own or keeps its parent's on purpose (the reasons for
+``unauthorized`` are told to no stranger, only to the server's log).
 """
 
 from __future__ import annotations

@@ -17,15 +17,11 @@ __all__ = [
     "MAX_SKEW",
     "MAX_SKEW_MS",
     "check",
-    "clamp",
     "corrected",
-    "counter",
     "offset_ms",
     "pack",
-    "receive",
     "skew_bound",
     "tick",
-    "unpack",
     "wall_ms",
 ]
 
@@ -54,17 +50,8 @@ def pack(wall_ms: int, counter: int) -> int:
     return check((wall_ms << COUNTER_BITS) | counter)
 
 
-def unpack(hlc: int) -> tuple[int, int]:
-    check(hlc)
-    return hlc >> COUNTER_BITS, hlc & _COUNTER_MASK
-
-
 def wall_ms(hlc: int) -> int:
     return hlc >> COUNTER_BITS
-
-
-def counter(hlc: int) -> int:
-    return hlc & _COUNTER_MASK
 
 
 def tick(last: int, now_ms: int) -> int:
@@ -72,23 +59,8 @@ def tick(last: int, now_ms: int) -> int:
     return check(max(last + 1, pack(now_ms, 0)))
 
 
-def receive(last: int, remote: int, now_ms: int) -> int:
-    """Clock value after learning ``remote``: later than both and not before now."""
-    check(remote)
-    return check(max(last + 1, remote + 1, pack(now_ms, 0)))
-
-
-def clamp(hlc: int, server_now_hlc: int) -> int:
-    """Bound a peer's stamp to at most MAX_SKEW ahead of the server's clock.
-
-    A node whose clock runs years ahead would otherwise win every
-    last-writer-wins comparison until real time caught up with it.
-    """
-    return min(check(hlc), check(server_now_hlc) + MAX_SKEW)
-
-
 def skew_bound(server_now_hlc: int) -> int:
-    """The greatest stamp the server accepts as is (``clamp`` without the check, for hot loops)."""
+    """The greatest stamp the server accepts as is: SPEC section 6's clamp is ``min(hlc, skew_bound(server_now_hlc))``."""
     return server_now_hlc + MAX_SKEW
 
 

@@ -3,14 +3,15 @@
 The wire and the schema's CHECKs only see types and ranges. A school's node
 also refuses a malformed pupil code, a school year that is not two
 consecutive years, a subject or level the centre never published, and a mark
-above the scale of the pupil's class: the centre refuses the same, for the
-whole push, before anything is written. Only distinct values are looked up,
+above the scale of the pupil's class: the centre refuses the same changes,
+each alone (`invalid_value`, `out_of_scale`), before anything is written;
+the rest of the push applies. Only distinct values are looked up,
 so a semester's bulk upload costs a handful of set lookups.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import groupby
 from operator import attrgetter, itemgetter
 
@@ -19,8 +20,6 @@ import sqlite_utils
 from domain.codes import CLASS_CODE, MASSAR_CODE, PROVISIONAL_CODE, SCHOOL_YEAR
 from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES
-
-from .errors import InvalidRow
 
 _CHUNK = 400
 
@@ -46,77 +45,105 @@ def _good_pupil(code: object) -> bool:
     return isinstance(code, str) and bool(MASSAR_CODE.match(code) or PROVISIONAL_CODE.match(code))
 
 
-def check_values(db: sqlite_utils.Database, changes: Sequence[Change]) -> None:
-    """InvalidRow naming the first value the node would have refused; nothing is written before."""
+Refuse = Callable[[Change, str, str], None]
+
+
+def check_values(db: sqlite_utils.Database, changes: Sequence[Change], refuse: Refuse) -> None:
+    """Refuse (`invalid_value`) each change holding a value the node would have refused; the rest goes on.
+
+    Distinct values are judged once; the changes are walked again only when one is bad."""
     years: set[object] = set()
     pupils: set[object] = set()
-    subjects: dict[object, Change] = {}
-    levels: dict[object, Change] = {}
+    subjects: set[object] = set()
+    levels: set[object] = set()
     for table, group in groupby(changes, key=attrgetter("table")):
-        kept = [c for c in group if c.row is not None]
-        rows = [c.row for c in kept]
+        rows = [c.row for c in group if c.row is not None]
         if table in _YEAR:
             years.update(map(itemgetter(_YEAR[table]), rows))
         if table in _PUPIL:
             pupils.update(map(itemgetter(_PUPIL[table]), rows))
         if table in _SUBJECT:
-            i = _SUBJECT[table]
-            for c in kept:
-                subjects.setdefault(c.row[i], c)  # type: ignore[index]
+            subjects.update(map(itemgetter(_SUBJECT[table]), rows))
         if table == "classes":
-            for c in kept:
-                code, level = c.row[_CLASS_CODE], c.row[_CLASS_LEVEL]  # type: ignore[index]
-                m = CLASS_CODE.match(code) if isinstance(code, str) else None
-                if not m or m.group(1) != level:
-                    raise InvalidRow(f"class {str(code)[:40]!r} is not a class code of level {str(level)[:40]!r}")
-                levels.setdefault(level, c)
-    for year in years:
-        if not _good_year(year):
-            raise InvalidRow(f"malformed school year {str(year)[:40]!r} (e.g. 2026/2027)")
-    for code in pupils:
-        if not _good_pupil(code):
-            raise InvalidRow(f"malformed pupil code {str(code)[:40]!r} (a capital letter and nine digits, or TMP-...)")
-    _known(db, "subjects", subjects, "subject")
-    _known(db, "levels", levels, "level")
+            levels.update(map(itemgetter(_CLASS_LEVEL), rows))
+    bad_years = {y for y in years if not _good_year(y)}
+    bad_pupils = {p for p in pupils if not _good_pupil(p)}
+    bad_subjects = subjects - _known(db, "subjects", subjects)
+    bad_levels = levels - _known(db, "levels", levels)
+    classes = "classes" in _tables(changes)
+    if not (bad_years or bad_pupils or bad_subjects or bad_levels or classes):
+        return
+    for c in changes:
+        reason = _problem(c, bad_years, bad_pupils, bad_subjects, bad_levels)
+        if reason:
+            refuse(c, "invalid_value", f"{c.table} {_shown(list(c.key))}: {reason}")
 
 
-def _known(db: sqlite_utils.Database, table: str, wanted: dict[object, Change], what: str) -> None:
-    codes = list(wanted)
+def _tables(changes: Sequence[Change]) -> set[str]:
+    return set(map(attrgetter("table"), changes))
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:80] + "…"
+
+
+def _problem(c: Change, years: set, pupils: set, subjects: set, levels: set) -> str | None:
+    row, t = c.row, c.table
+    if row is None:
+        return None
+    if t in _YEAR and row[_YEAR[t]] in years:
+        return f"malformed school year {_shown(row[_YEAR[t]])} (e.g. 2026/2027)"
+    if t in _PUPIL and row[_PUPIL[t]] in pupils:
+        return f"malformed pupil code {_shown(row[_PUPIL[t]])} (a capital letter and nine digits, or TMP-...)"
+    if t in _SUBJECT and row[_SUBJECT[t]] in subjects:
+        return f"unknown subject {_shown(row[_SUBJECT[t]])}"
+    if t == "classes":
+        code, level = row[_CLASS_CODE], row[_CLASS_LEVEL]
+        if level in levels:
+            return f"unknown level {_shown(level)}"
+        m = CLASS_CODE.match(code) if isinstance(code, str) else None
+        if not m or m.group(1) != level:
+            return f"class {_shown(code)} is not a class code of level {_shown(level)}"
+    return None
+
+
+def _known(db: sqlite_utils.Database, table: str, wanted: set[object]) -> set[object]:
+    codes = [c for c in wanted if isinstance(c, str)]
+    found: set[object] = set()
     for start in range(0, len(codes), _CHUNK):
         part = codes[start : start + _CHUNK]
-        found = {
-            r[0]
-            for r in db.execute(
-                f"SELECT code FROM {table} WHERE code IN ({', '.join('?' * len(part))})", part
-            ).fetchall()
-        }
-        for code in part:
-            if code not in found:
-                c = wanted[code]
-                raise InvalidRow(f"{c.table} {list(c.key)[:4]}: unknown {what} {str(code)[:40]!r}")
+        found.update(
+            r[0] for r in db.execute(f"SELECT code FROM {table} WHERE code IN ({', '.join('?' * len(part))})", part)
+        )
+    return found
 
 
-def check_enrolment_scales(db: sqlite_utils.Database, enrolments: Sequence[tuple]) -> None:
-    """Marks already stored for pupils now enrolled in a class: each within that class's scale.
+def enrolments_out_of_scale(db: sqlite_utils.Database, enrolments: Sequence[tuple]) -> list[tuple[tuple, str]]:
+    """Enrolments (key, reason) that put a pupil whose marks are stored in a class of a smaller scale.
 
     A mark is checked against the scale when it arrives (ingest's grade check), but the
     pupil's enrolment may arrive in a later push: a 15 in a /10 class is refused then."""
     spec = BY_NAME["enrolments"]
     year_i, pupil_i = spec.column_names.index("year"), spec.column_names.index("pupil")
     keys = [(r[year_i], r[pupil_i]) for r in enrolments]
+    out = []
     for start in range(0, len(keys), _CHUNK):
         part = keys[start : start + _CHUNK]
         values = ", ".join(["(?, ?)"] * len(part))
-        bad = db.execute(
-            "SELECT g.pupil, g.subject, g.score, l.scale FROM grades g "
+        for year, pupil, subject, score, scale in db.execute(
+            "SELECT g.year, g.pupil, g.subject, MAX(g.score), l.scale FROM grades g "
             "JOIN enrolments e ON e.year = g.year AND e.pupil = g.pupil "
             "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
             "JOIN levels l ON l.code = c.level "
-            f"WHERE (g.year, g.pupil) IN (VALUES {values}) AND g.score > l.scale * 100 LIMIT 1",
+            f"WHERE (g.year, g.pupil) IN (VALUES {values}) AND g.score > l.scale * 100 GROUP BY g.year, g.pupil",
             [v for k in part for v in k],
-        ).fetchone()
-        if bad:
-            raise InvalidRow(
-                f"score {bad[2] / 100} of {bad[0]} in {bad[1]} is out of the scale 0-{bad[3]} of the class "
-                "the pupil is now enrolled in"
+        ).fetchall():
+            out.append(
+                (
+                    (year, pupil),
+                    f"score {score / 100} of {pupil} in {subject} is out of the scale 0-{scale} of the class "
+                    "the pupil is now enrolled in",
+                )
             )
+    return out

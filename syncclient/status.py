@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from .outbox import pending_count
+from .rejected import rejected_count
 from .store import NodeStore
 
 
@@ -18,6 +19,7 @@ def node_status(store: NodeStore) -> dict[str, Any]:
     local_conflicts = db.execute("SELECT COUNT(*) FROM _conflicts").fetchone()[0]
     return {
         "school": store.school,
+        "device": store.device,
         "year": store.setting("year"),
         "server": store.setting("server"),
         "pending_changes": pending_count(db),
@@ -26,6 +28,8 @@ def node_status(store: NodeStore) -> dict[str, Any]:
         "last_error_at": store.setting("last_error_at"),
         "conflicts": int(store.setting("server_conflicts", 0) or 0) + local_conflicts,
         "pull_cursor": int(store.setting("pull_cursor", 0) or 0),
+        # changes the centre refused, waiting for the secretary (`massar node rejected`)
+        "rejected": rejected_count(db),
         # Pulled rows this node could not store: listed until a corrected version arrives and applies.
         "set_aside": json.loads(store.setting("set_aside") or "[]"),
     }

@@ -10,16 +10,6 @@ from functools import cached_property
 CellValue = str | int | float | Decimal | bool | dt.datetime | dt.date | None
 
 
-def column_letter(col: int) -> str:
-    """Excel letter for a 0-based column index (0 -> 'A', 26 -> 'AA')."""
-    letters = ""
-    n = col + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters
-
-
 @dataclass
 class Grid:
     """Cell values of one sheet, 0-based. ``datemode`` is Excel's epoch flag

@@ -32,6 +32,7 @@ from syncclient.errors import ServerUnreachable
 from syncclient.session import SyncSession
 from syncclient.store import NodeStore
 from tests.support.netproxy import NetProxy
+from tests.support.writes import delete_grade
 
 from .faultkit import NATIONAL_TABLES, REPORT, SCALE, SCHOOL_TABLES, YEAR, central_thread, node_key, table_hashes
 
@@ -176,7 +177,7 @@ class Convergence(RuleBasedStateMachine):
         subject = node.subject(pupil, s)
         key = (YEAR, pupil, subject, semester, assessment)
         before = read_row(node.db, "grades", key)
-        grades.delete_grade(node.db, node.term, pupil, subject, semester, assessment)
+        delete_grade(node.db, node.term, pupil, subject, semester, assessment)
         self._node_write(node, "grades", key, before)
 
     @rule(n=st.integers(0, 2), p=PUPIL, d=DAY, hours=st.integers(1, 255), justified=st.booleans())
@@ -240,7 +241,7 @@ class Convergence(RuleBasedStateMachine):
                 return  # the pupil has not reached the centre yet
             before = read_row(db, "grades", key)
             if mark == "delete":
-                grades.delete_grade(db, term, pupil, subject, semester, assessment)
+                delete_grade(db, term, pupil, subject, semester, assessment)
             else:
                 score = None if mark == "absent" else quarter_points(mark, node.scale(pupil))
                 grades.record_grades(

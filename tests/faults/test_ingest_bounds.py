@@ -47,7 +47,7 @@ class Site:
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(int(time.time() * 1000) * 1000))
 
     def acked(self, school: str = BIG) -> int:
-        return query(self.central.path, "SELECT acked_seq FROM _schools WHERE code = ?", [school])[0][0]
+        return query(self.central.path, "SELECT acked_seq FROM _devices WHERE id = ?", [school])[0][0]
 
     def post(self, request: SyncRequest, school: str = BIG) -> httpx.Response:
         body = encode_message(request, limits=Limits(max_records=200_000))
@@ -62,7 +62,9 @@ def incidents(site: Site, n: int, text: str, *, stamp: int | None = None) -> Syn
         Change("incidents", (PUPIL, "2024-11-05", n), (BIG, PUPIL, "2024-11-05", n, text, text), BIG, n, stamp)
         for n in range(first, first + n)
     ]
-    return SyncRequest(BIG, capabilities.SUPPORTED, 0, changes, stamp)
+    # An up-to-date node's pull cursor: 0 after pushing is how a reinstalled PC shows itself.
+    head = query(site.central.path, "SELECT sseq FROM _clock WHERE id = 1")[0][0]
+    return SyncRequest(BIG, capabilities.SUPPORTED, max(head, 1), changes, stamp)
 
 
 def open_site(tmp_path: Path, limits: IngestLimits | None = None) -> Iterator[Site]:

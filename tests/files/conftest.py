@@ -1,5 +1,5 @@
 """Fixtures of the Massar-files tests: a school node holding invented classes
-(built with syncclient.massarfiles.fakes: never real pupil data) and the real
+(built with tests/support/massar_fakes.py: never real pupil data) and the real
 `massar` CLI in a subprocess."""
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import pytest
 from domain.roster import apply_roster
 from syncclient.massar_import import roster_rows_from_class_list
 from syncclient.massarfiles import GradeCell, GradeSheet, GradeSheetRow, write_class_list, write_grade_sheet
-from syncclient.massarfiles.fakes import fake_class_sheet
 from syncclient.store import NodeStore
+from tests.support.massar_fakes import fake_class_sheet
 
 REPO = Path(__file__).resolve().parents[2]
 SCHOOL = "S001"

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from syncclient.massarfiles import ClassListPupil, write_class_list
-from syncclient.massarfiles.fakes import fake_class_sheet
 from syncclient.store import NodeStore
+from tests.support.massar_fakes import fake_class_sheet
 
 from .conftest import SCHOOL, YEAR, counts, massar
 

@@ -8,8 +8,8 @@ import sqlite3
 import pytest
 
 from domain.database import register_clock, write_transaction
-from domain.grades import delete_grade
 from protocol.tables import BY_NAME, TABLES
+from tests.support.writes import delete_grade
 
 from .builders import code, enrol, mark
 

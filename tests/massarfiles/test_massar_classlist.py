@@ -17,7 +17,7 @@ from syncclient.massarfiles import (
     write_class_list,
 )
 from syncclient.massarfiles.dates import excel_serial
-from syncclient.massarfiles.fakes import fake_class_sheet
+from tests.support.massar_fakes import fake_class_sheet
 
 META = {
     "السنة الدراسية :": "2023/2024",

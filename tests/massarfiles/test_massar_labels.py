@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from syncclient.massarfiles.grid import Grid, column_letter
+from syncclient.massarfiles.grid import Grid
 from syncclient.massarfiles.labels import find_columns, find_header_row, find_label, normalise_label
 
 
@@ -65,16 +65,3 @@ def test_find_header_row_and_columns() -> None:
     titles = {"order": ("ر. ت",), "first": ("الاسم",), "place": ("مكان الازدياد",), "x": ("x",)}
     assert find_header_row(GRID, titles) == (2, {"place": 0, "first": 1, "order": 2})
     assert find_columns(GRID, 0, titles) == {}
-
-
-@pytest.mark.parametrize(
-    ("index", "letter"),
-    [
-        pytest.param(0, "A", id="A"),
-        pytest.param(25, "Z", id="Z"),
-        pytest.param(26, "AA", id="AA"),
-        pytest.param(14, "O", id="O"),
-    ],
-)
-def test_column_letter(index: int, letter: str) -> None:
-    assert column_letter(index) == letter

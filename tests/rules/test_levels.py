@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from syncclient.massarfiles import write_class_list
-from syncclient.massarfiles.fakes import fake_class_sheet
 from syncclient.store import NodeStore
+from tests.support.massar_fakes import fake_class_sheet
 from tests.support.workbooks import CLASS_LIST
 
 YEAR = "2023/2024"  # the fakes' year

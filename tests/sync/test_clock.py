@@ -9,9 +9,9 @@ from decimal import Decimal
 import pytest
 
 from domain.grades import GradeEntry, record_grades
-from domain.replication import key_slots
 from protocol import hlc as hlc_clock
 from protocol.tables import BY_NAME
+from tests.support.writes import key_slots
 
 from .helpers import fill_school, sync
 

@@ -13,8 +13,8 @@ from decimal import Decimal
 import pytest
 
 from domain.grades import GradeEntry, record_grades
-from domain.replication import key_slots
 from protocol.tables import BY_NAME
+from tests.support.writes import key_slots
 
 from .helpers import YEAR, fill_school, sync
 

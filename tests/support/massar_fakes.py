@@ -1,4 +1,4 @@
-"""Invented pupils for test fixtures and demos: never real pupil data.
+"""Invented pupils for Massar class-list fixtures: never real pupil data.
 
 Names are drawn from common Moroccan first and family names, and codes
 from a seeded generator, so any resemblance to a real pupil is chance."""
@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from .classlist_model import ClassListPupil, ClassSheet, Gender
+from syncclient.massarfiles.classlist_model import ClassListPupil, ClassSheet, Gender
 
 BOYS = ("محمد", "يوسف", "أمين", "حمزة", "إلياس", "آدم", "عمر", "أيوب", "زكرياء", "مهدي", "أنس", "ياسين")
 GIRLS = ("فاطمة الزهراء", "مريم", "خديجة", "سلمى", "إيمان", "هبة", "نور", "آية", "سارة", "جنات", "ملاك", "دعاء")
