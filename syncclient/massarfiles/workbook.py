@@ -20,11 +20,12 @@ from xml.parsers import expat
 
 import openpyxl
 import xlrd
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import FileFormatError
-from .grid import CellValue, Grid, column_letter
+from .grid import CellValue, Grid
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0"
 _ZIP_MAGIC = b"PK"
@@ -103,7 +104,7 @@ def _load_xls(p: Path) -> list[Grid]:
 
 
 def _too_big(p: Path, sheet: str, rows: int, cols: int) -> str:
-    where = f"cell {column_letter(cols - 1)}{rows}" if cols else f"row {rows}"
+    where = f"cell {get_column_letter(min(cols, 16384))}{rows}" if cols else f"row {rows}"
     return f"{p}: sheet {sheet!r} has a {where}: a Massar export has at most {MAX_ROWS} rows and {MAX_COLS} columns"
 
 
