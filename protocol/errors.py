@@ -50,7 +50,6 @@ against the classes::
     │   ├── LengthRequired            length_required         411
     │   ├── BodyTooLarge              body_too_large          413
     │   ├── TooMuchData               too_much_data           413
-    │   ├── InvalidRow                invalid_row             422
     │   ├── DailyQuota                daily_quota             429
     │   ├── ServerBusy                busy                    503
     │   ├── StoreUnavailable          store_unavailable       503

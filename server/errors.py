@@ -12,7 +12,6 @@
      ├── LengthRequired          length_required     411
      ├── BodyTooLarge            body_too_large      413
      ├── TooMuchData             too_much_data       413
-     ├── InvalidRow              invalid_row         422
      ├── DailyQuota              daily_quota         429
      ├── ServerBusy              busy                503
      ├── StoreUnavailable        store_unavailable   503
@@ -120,13 +119,6 @@ class DailyQuota(ServerError):
 
     code = "daily_quota"
     status = 429
-
-
-class InvalidRow(ServerError):
-    """A pushed row breaks the schema (e.g. a mark out of its class's scale); nothing of the push is applied."""
-
-    code = "invalid_row"
-    status = 422
 
 
 class StoreUnavailable(ServerError):

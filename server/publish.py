@@ -3,7 +3,7 @@ guidance notes) from a JSON file.
 
 Shape: an object with any of these keys, each a list of rows with exactly
 the table's columns (see README, "Publishing"):
-  levels, subjects, evaluation_rules, exam_calendar, guidance_notes
+  levels, subjects, evaluation_rules, exam_calendar, guidance_notes, orientation_rounds
 A changed evaluation rule reaches the nodes on their next sync, and every
 average is computed from the rules when it is read: nothing to recompute.
 """
@@ -25,8 +25,12 @@ from domain.rows import as_tuple, upsert_rows
 from protocol.tables import BY_NAME
 from protocol.values import row_problems
 
-PUBLISHABLE = ("levels", "subjects", "evaluation_rules", "exam_calendar", "guidance_notes")
-_DATES = {"exam_calendar": ("starts_on", "ends_on"), "guidance_notes": ("published_on",)}
+PUBLISHABLE = ("levels", "subjects", "evaluation_rules", "exam_calendar", "guidance_notes", "orientation_rounds")
+_DATES = {
+    "exam_calendar": ("starts_on", "ends_on"),
+    "guidance_notes": ("published_on",),
+    "orientation_rounds": ("opens_on", "closes_on"),
+}
 # National data is a few thousand rows; a bigger file is a mistake or an attack, refused before parsing.
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
