@@ -193,7 +193,7 @@ def test_a_man_in_the_middle_with_another_certificate_gets_nothing(tmp_path: Pat
 
 
 def _counter(server: ServerProcess) -> int:
-    return query(server.folder / DB_NAME, "SELECT last_counter FROM _schools WHERE code = ?", [SCHOOL])[0][0]
+    return query(server.folder / DB_NAME, "SELECT last_counter FROM _devices WHERE id = ?", [SCHOOL])[0][0]
 
 
 @pytest.mark.parametrize(
