@@ -11,7 +11,7 @@ from typing import Any
 from syncclient.notify.sender import SmsAgent
 from syncclient.store import NodeStore
 
-from .options import data_dir
+from .options import add_tls_options, data_dir, tls_settings
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ def register(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None:
         metavar="ADDR",
         help="a reverse proxy whose X-Forwarded-For is believed (repeatable; default: none)",
     )
+    add_tls_options(p)
     p.set_defaults(handler=cmd_serve)
 
 
@@ -63,8 +64,10 @@ def cmd_serve(args: Any) -> int:
     from syncclient.web import create_app
 
     folder = data_dir(args.data)
+    tls = tls_settings(args)
     agent = _agent_for(folder)
-    app = create_app(folder, agent=agent, trusted_proxies=args.trusted_proxy)
+    # Over HTTPS the staff's session cookie is marked Secure: a browser never sends it in clear.
+    app = create_app(folder, agent=agent, trusted_proxies=args.trusted_proxy, https_only=bool(tls))
     # Parents' SMS: the sender idles until a gateway is configured (`massar node notify --gateway`).
     sms = SmsAgent(folder, interval=float(os.environ.get("MASSAR_SMS_INTERVAL", "5")))
     _default_callback(folder, args.host, args.port)
@@ -73,7 +76,9 @@ def cmd_serve(args: Any) -> int:
     sms.start()
     try:
         # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides.
-        uvicorn.run(app, host=args.host, port=args.port, server_header=False, log_level="info", proxy_headers=False)
+        uvicorn.run(
+            app, host=args.host, port=args.port, server_header=False, log_level="info", proxy_headers=False, **tls
+        )
     finally:
         sms.stop()
         if agent is not None:

@@ -14,6 +14,7 @@ from typing import Literal
 import openpyxl
 
 from . import classlist_layout as layout
+from .cells import write_text
 from .classlist_model import ClassSheet
 from .dates import excel_serial
 from .grid import CellValue
@@ -123,7 +124,8 @@ def _write_xlsx(path: str | Path, grids: list[list[_Cell]], rtl_view: bool) -> N
         ws = book.create_sheet(f"Sheet{i}")
         ws.sheet_view.rightToLeft = rtl_view
         for cell in cells:
-            target = ws.cell(row=cell.row + 1, column=cell.col + 1, value=cell.value)
+            target = ws.cell(row=cell.row + 1, column=cell.col + 1)
+            write_text(target, cell.value)
             if cell.is_date:
                 target.number_format = _DATE_FORMAT
     book.save(path)

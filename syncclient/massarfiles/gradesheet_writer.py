@@ -96,10 +96,11 @@ def _technical_row(ws: Worksheet, sheet: GradeSheet) -> None:
         "session": sheet.semester,
         "subject": f"#{sheet.massar_subject_code}#" if sheet.massar_subject_code else None,
     }
+    # Technical values come back from an imported file: text, whatever it holds.
     for key, letter in layout.TECH_CELLS.items():
-        ws[f"{letter}{layout.TECH_ROW}"] = tech[key]
+        write_text(ws[f"{letter}{layout.TECH_ROW}"], tech[key])
     for letter, value in {**layout.TECH_DEFAULTS, **sheet.technical}.items():
-        ws[f"{letter}{layout.TECH_ROW}"] = value
+        write_text(ws[f"{letter}{layout.TECH_ROW}"], value)
 
 
 def _header_block(ws: Worksheet, sheet: GradeSheet) -> None:
@@ -166,7 +167,7 @@ def _pupils(ws: Worksheet, sheet: GradeSheet, mark_cols: list[tuple[int, int, in
         massar_id: str | int | None = row.massar_id
         if massar_id is not None and massar_id.isdigit():
             massar_id = int(massar_id)  # the export stores the ID as a number
-        ws[f"B{r}"] = massar_id
+        write_text(ws[f"B{r}"], massar_id)
         write_text(ws[f"C{r}"], row.code)
         write_text(ws[f"D{r}"], row.name)
         born = row.birth_text
