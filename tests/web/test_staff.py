@@ -248,6 +248,28 @@ def test_registration_gives_a_provisional_code(client, node):
     assert client.post("/staff/register", {**form, "birth_date": "2999-01-01"}).status_code == 400
 
 
+def test_registration_page_admits_a_pupil_arriving_from_another_school(client, node):
+    client.login("sec")
+    for lang, heading in (("ar", "تلميذ وافد من مؤسسة أخرى"), ("fr", "Élève arrivant d&#39;un autre établissement")):
+        client.get(f"/lang/{lang}")
+        page = client.get("/staff/register").text
+        assert heading in page and 'action="/staff/register/arrival"' in page
+    arrival = {"arrival_code": "r130245678", "arrival_class": "1APIC-2", "from_school": "ot2001"}
+    r = client.post("/staff/register/arrival", arrival)
+    assert r.status_code == 200 and r.url.path == "/staff/register" and "R130245678" in r.text
+    assert node.query("SELECT class FROM enrolments WHERE pupil = 'R130245678' AND school = 'SCH001'") == [("1APIC-2",)]
+    # refused with the reason in the page's language, what was typed shown again, nothing written
+    same = client.post("/staff/register/arrival", {**arrival, "arrival_code": "F100000006", "from_school": "SCH001"})
+    assert same.status_code == 400 and "l&#39;établissement qu&#39;il rejoint" in same.text
+    assert 'value="F100000006"' in same.text
+    client.get("/lang/ar")
+    again = client.post("/staff/register/arrival", {**arrival, "arrival_code": "A100000001"})
+    assert again.status_code == 409 and "التلميذ مسجل بهذه المؤسسة هذه السنة." in again.text
+    bad = client.post("/staff/register/arrival", {**arrival, "arrival_code": "12345"})
+    assert bad.status_code == 400 and 'value="12345"' in bad.text
+    assert node.query("SELECT count(*) FROM enrolments WHERE pupil IN ('F100000006', '12345')") == [(0,)]
+
+
 def test_reenrolment_for_next_year_is_all_or_nothing(client, node):
     client.login("dir")
     year = node.query("SELECT v FROM _node WHERE k = 'year'")[0][0]

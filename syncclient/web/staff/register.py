@@ -7,7 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain import pupils
+from domain import pupils, transfers
 from domain.codes import check_pupil_code
 from domain.dates import parse_typed_date
 from domain.errors import InvalidInput
@@ -28,8 +28,20 @@ FIELDS = (
 )
 
 
-def _form(web: Web, request: Request, values: dict, error: str | None = None, status: int = 200) -> Response:
+ARRIVAL_FIELDS = ("arrival_code", "arrival_class", "from_school")
+
+
+def _form(
+    web: Web,
+    request: Request,
+    values: dict,
+    error: str | None = None,
+    status: int = 200,
+    arrival: dict | None = None,
+) -> Response:
+    arrival = arrival if arrival is not None else {k: "" for k in ARRIVAL_FIELDS}
     ctx = {"title_key": "register.title", "classes": web.classes(), "values": values, "error": error}
+    ctx["arrival"] = arrival
     ctx["levels"] = pupils.levels(web.db)
     return web.render(request, "staff/register.html", ctx, status=status)
 
@@ -68,7 +80,26 @@ def register_save(web: Web, request: Request, form: FormData) -> Response:
     return web.redirect("/staff/register")
 
 
+@post_page
+def arrival_save(web: Web, request: Request, form: FormData) -> Response:
+    """A pupil arriving from another school keeps his Massar code: the same domain step as `massar node admit`."""
+    web.require_staff(request, "register")
+    arrival = {k: text(form, k, 120) for k in ARRIVAL_FIELDS}
+    blank = {k: "" for k in FIELDS}
+    on_error(request, lambda message, status: _form(web, request, blank, message, status, arrival))
+    cls = web.class_of(arrival["arrival_class"])
+    if cls is None:
+        raise InvalidInput("choose a class", code="missing_choice")
+    info = transfers.admit_pupil(
+        web.db, web.store.term, arrival["arrival_code"], cls["code"], arrival["from_school"] or None
+    )
+    web.local_write()
+    web.flash(request, "flash.admitted", code=str(info["student"]), cls=cls["code"])
+    return web.redirect("/staff/register")
+
+
 routes = [
     Route("/staff/register", register_page, methods=["GET"]),
     Route("/staff/register", register_save, methods=["POST"]),
+    Route("/staff/register/arrival", arrival_save, methods=["POST"]),
 ]
