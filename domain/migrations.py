@@ -23,7 +23,7 @@ from .level_codes import LEVELS
 from .node_tables import install_node_tables
 from .replication import Side
 from .sms_tables import install_sms_outbox
-from .transfers import DEPARTURES_SQL
+from .transfers import DEPARTURES_SQL, install_synced_departures, move_node_departures
 from .year_guard import install_year_guard
 from .year_schema import install_year_tables
 
@@ -106,6 +106,17 @@ def _central_intake_days(db: sqlite_utils.Database) -> None:
     )
 
 
+def _node_synced_departures(db: sqlite_utils.Database) -> None:
+    install_synced_departures(db)
+    replication.install_capture(db, Side.NODE)
+    move_node_departures(db)
+
+
+def _central_synced_departures(db: sqlite_utils.Database) -> None:
+    install_synced_departures(db)
+    replication.install_capture(db, Side.CENTRAL)
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "domain tables and reference data", domain_schema, domain_schema),
     Step(
@@ -137,12 +148,18 @@ STEPS: tuple[Step, ...] = (
         _central_year_flow,
     ),
     Step(9, "centre: what each school pushed each day (server/quotas.py)", None, _central_intake_days),
+    Step(
+        10,
+        "departures (massar node leave) become a synced table (wire id 22); node: its _departures move into it",
+        _node_synced_departures,
+        _central_synced_departures,
+    ),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):
     raise ValueError("migration steps must be numbered 1, 2, 3... in order")
 
-DOMAIN_ONLY: tuple[Migration, ...] = (domain_schema, install_year_tables)
+DOMAIN_ONLY: tuple[Migration, ...] = (domain_schema, install_year_tables, install_synced_departures)
 """The domain tables alone: peers of the bench and the sample generator's tests."""
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 import sqlite_utils
 
 from .codes import check_pupil_code, check_school_code, parse_date
-from .database import write_transaction
+from .database import execute_script, write_transaction
 from .errors import Conflict, InvalidInput, NotFound
 from .pupils import Term
 from .rows import upsert_dicts
 
+# Migration step 7's node-only table, released as is; step 10 moves its rows into the synced `departures`.
 DEPARTURES_SQL = """
 -- Pupils who left this school during a year: the enrolment and the history stay as they were.
 CREATE TABLE IF NOT EXISTS _departures (
@@ -29,6 +30,36 @@ CREATE TABLE IF NOT EXISTS _departures (
     PRIMARY KEY (year, pupil)
 );
 """
+
+SYNCED_DEPARTURES_SQL = """
+-- Pupils who left a school during a year (synced, wire id 22): the leaving school's record, kept
+-- by the centre too; the enrolment and the history stay as they were.
+CREATE TABLE IF NOT EXISTS departures (
+    school TEXT NOT NULL,
+    year TEXT NOT NULL,
+    pupil TEXT NOT NULL,
+    left_on TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('transfer', 'left')),
+    to_school TEXT,
+    PRIMARY KEY (school, year, pupil)
+);
+"""
+
+
+def install_synced_departures(db: sqlite_utils.Database) -> None:
+    """The domain part of step 10 (both sides; the caller then re-installs capture triggers)."""
+    execute_script(db, SYNCED_DEPARTURES_SQL)
+
+
+def move_node_departures(db: sqlite_utils.Database) -> None:
+    """Step 10 on a node, once capture is installed: departures recorded before they synced are
+    moved into the synced table, so they reach the centre on the next sync."""
+    if db["_departures"].exists():
+        db.conn.execute(
+            "INSERT OR IGNORE INTO departures (school, year, pupil, left_on, kind, to_school) "
+            "SELECT (SELECT v FROM _node WHERE k = 'school'), year, pupil, left_on, kind, to_school FROM _departures"
+        )
+        db.conn.execute("DROP TABLE _departures")
 
 
 def admit_pupil(
@@ -59,7 +90,9 @@ def admit_pupil(
         upsert_dicts(
             db, "enrolments", [{"school": term.school, "year": term.year, "pupil": pupil, "class": class_code}]
         )
-        db.conn.execute("DELETE FROM _departures WHERE year = ? AND pupil = ?", [term.year, pupil])
+        db.conn.execute(
+            "DELETE FROM departures WHERE school = ? AND year = ? AND pupil = ?", [term.school, term.year, pupil]
+        )
     return {"student": pupil, "class": class_code, "year": term.year, "from": from_school}
 
 
@@ -76,11 +109,19 @@ def leave_pupil(
             "SELECT 1 FROM enrolments WHERE year = ? AND pupil = ? AND school = ?", [term.year, pupil, term.school]
         ).fetchone():
             raise NotFound(f"pupil {pupil} is not enrolled here in {term.year}", code="unknown_pupil")
-        db.conn.execute(
-            "INSERT INTO _departures (year, pupil, left_on, kind, to_school) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (year, pupil) DO UPDATE SET left_on = excluded.left_on, kind = excluded.kind, "
-            "to_school = excluded.to_school",
-            [term.year, pupil, left_on.isoformat(), "transfer" if to_school else "left", to_school],
+        upsert_dicts(
+            db,
+            "departures",
+            [
+                {
+                    "school": term.school,
+                    "year": term.year,
+                    "pupil": pupil,
+                    "left_on": left_on.isoformat(),
+                    "kind": "transfer" if to_school else "left",
+                    "to_school": to_school,
+                }
+            ],
         )
     return {
         "student": pupil,
@@ -90,10 +131,11 @@ def leave_pupil(
     }
 
 
-def departures(db: sqlite_utils.Database, year: str) -> list[dict[str, object]]:
+def departures(db: sqlite_utils.Database, school: str, year: str) -> list[dict[str, object]]:
     return [
         {"student": r[0], "left_on": r[1], "kind": r[2], "to": r[3]}
         for r in db.execute(
-            "SELECT pupil, left_on, kind, to_school FROM _departures WHERE year = ? ORDER BY pupil", [year]
+            "SELECT pupil, left_on, kind, to_school FROM departures WHERE school = ? AND year = ? ORDER BY pupil",
+            [school, year],
         ).fetchall()
     ]

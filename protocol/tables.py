@@ -171,6 +171,12 @@ TABLES: tuple[TableSpec, ...] = (
         _cols("school:str year:str pupil:str outcome:str next_level:str next_class:str confirmed:int"),
         ("year", "pupil"),
     ),
+    TableSpec(
+        22,
+        "departures",
+        _cols("school:str year:str pupil:str left_on:date kind:str to_school:str"),
+        ("school", "year", "pupil"),
+    ),
 )
 
 BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}

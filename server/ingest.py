@@ -298,7 +298,9 @@ def check_pupils_and_dates(
     for c in changes:
         spec = BY_NAME[c.table]
         pupil = _pupil_of(c)
-        if pupil is not None:
+        # A departure is the leaving school's own record (its code is in the key): it may reach the
+        # centre after the pupil's new school has taken him over.
+        if pupil is not None and c.table != "departures":
             pupils[pupil].append(c)
         row = c.row
         for i in _DATE_COLUMNS.get(c.table, ()) if row is not None else ():

@@ -15,12 +15,14 @@ import pytest
 
 from domain.migrations import STEPS, latest
 from domain.replication import Side
+from domain.transfers import DEPARTURES_SQL
 from server.app import create_app
 from server.store import DB_NAME as CENTRAL_DB
 from server.store import open_central
 from syncclient.session import SyncSession
 from syncclient.store import DB_NAME as NODE_DB
 from syncclient.store import NodeStore
+from tests.support.downgrade import downgrade
 from tests.support.servers import ServerThread
 
 FIXTURES = Path(__file__).resolve().parent.parent / "support" / "fixtures" / "release1"
@@ -154,3 +156,28 @@ def test_an_upgraded_node_and_centre_sync_the_pending_mark_and_capture_new_edits
         assert set(central.execute("SELECT * FROM grades").fetchall()) == node_grades
     finally:
         central.conn.close()
+
+
+def test_departures_recorded_before_step_10_move_into_the_synced_table_and_wait_in_the_outbox(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "node"
+    NodeStore.init(folder, "SA01", name="Collège").close()
+    downgrade(folder / NODE_DB, Side.NODE, 9)
+    conn = sqlite3.connect(folder / NODE_DB, isolation_level=None)
+    try:
+        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'departures'").fetchall()
+        conn.executescript(DEPARTURES_SQL)
+        conn.execute("INSERT INTO _departures VALUES ('2025/2026', 'R130245678', '2026-01-20', 'transfer', 'SB02')")
+        outbox_before = conn.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0]
+    finally:
+        conn.close()
+    store = NodeStore.open(folder)
+    try:
+        assert store.db.execute("SELECT * FROM departures").fetchall() == [
+            ("SA01", "2025/2026", "R130245678", "2026-01-20", "transfer", "SB02")
+        ]
+        assert not store.db["_departures"].exists()
+        assert store.db.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0] == outbox_before + 1
+    finally:
+        store.close()

@@ -229,3 +229,32 @@ def test_an_arriving_pupil_syncs_without_blocking_and_brings_his_first_semester(
     with central.db() as db:
         assert _score(db, b_key) == 1400 and _score(db, other) == 1175
         assert _score(db, a_key) == marks_at_a[0][6]
+
+
+def test_a_departure_reaches_the_centre_even_after_the_new_school_took_the_pupil(
+    central, make_node, run_massar
+) -> None:
+    a, b = make_node("SA01"), make_node("SB02")
+    fill_school(a, seed=10, pupils=8, absence_days=1)
+    fill_school(b, seed=11, pupils=8, absence_days=1)
+    sync(a)
+    sync(b)
+    leaver, mover = [r[0] for r in a.db.execute("SELECT pupil FROM enrolments ORDER BY pupil LIMIT 2").fetchall()]
+    klass = b.db.execute("SELECT code FROM classes ORDER BY code LIMIT 1").fetchone()[0]
+    # The new school admits and syncs first: the pupil is SB02's at the centre before SA01 says he left.
+    _massar(run_massar, "node", "admit", "--student", mover, "--class", klass, "--from", "SA01", data=b.path.parent)
+    assert _massar(run_massar, "node", "sync", data=b.path.parent)["rejected"] == 0
+
+    folder_a = a.path.parent
+    _massar(run_massar, "node", "leave", "--student", mover, "--date", "2025-01-20", "--to", "SB02", data=folder_a)
+    _massar(run_massar, "node", "leave", "--student", leaver, "--date", "2025-02-03", data=folder_a)
+    result = _massar(run_massar, "node", "sync", data=folder_a)
+    assert result["rejected"] == 0 and result["pending"] == 0
+    with central.db() as db:
+        departures = db.execute("SELECT school, year, pupil, left_on, kind, to_school FROM departures").fetchall()
+        still_enrolled = db.execute("SELECT count(*) FROM enrolments WHERE school = 'SA01' AND pupil = ?", [leaver])
+        assert still_enrolled.fetchone() == (1,)  # the history stays where it was
+    assert sorted(departures) == sorted(
+        [("SA01", YEAR, leaver, "2025-02-03", "left", None), ("SA01", YEAR, mover, "2025-01-20", "transfer", "SB02")]
+    )
+    assert _node_rows(folder_a, "SA01")["departures"] == _central_rows(central, "SA01")["departures"]
