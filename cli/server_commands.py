@@ -16,6 +16,7 @@ from server.publish import publish_file
 from server.schools import add_device, add_school, list_schools, revoke_device, revoke_school
 from server.store import open_central
 
+from . import bundle_commands
 from .grade_options import add_grade_options, grade_entry_from_args
 from .options import data_dir
 from .output import emit as _emit
@@ -75,6 +76,7 @@ def register(sub: Any) -> None:
     _common(sub.add_parser("schools", help="each school's last sync, pending ack, last error")).set_defaults(
         handler=cmd_schools
     )
+    bundle_commands.register_server(sub, _common)
 
 
 def _year(args: Any) -> str:
