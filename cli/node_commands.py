@@ -13,7 +13,7 @@ from domain.errors import InvalidInput, RowError
 from domain.rules import FULL_DAY, mask_hours
 from syncclient.store import NodeStore
 
-from . import bundle_commands, files_commands, node_sync_commands, serve_command
+from . import bundle_commands, files_commands, link_commands, node_sync_commands, serve_command
 from .grade_options import add_grade_options, grade_entry_from_args
 from .options import data_dir
 from .output import emit
@@ -118,6 +118,7 @@ def register(sub: Any) -> None:
 
     node_sync_commands.register(sub, _common)
     bundle_commands.register_node(sub, _common)
+    link_commands.register(sub, _common)
     serve_command.register(sub, _common)
     files_commands.register(sub, _common)
     p = _common(sub.add_parser("admit", help="enrol a pupil arriving from another school (same Massar code)"))
