@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from syncclient.store import NodeStore
@@ -28,7 +29,7 @@ def register(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_serve)
 
 
-def _agent_for(folder) -> Any | None:
+def _agent_for(folder: Path) -> Any | None:
     store = NodeStore.open(folder)
     try:
         server = store.setting("server")

@@ -37,7 +37,7 @@ def read_csv(path: str | Path, header: Sequence[str]) -> list[tuple[int, dict]]:
             continue
         line = reader.line_num
         padded = values + [""] * (len(header) - len(values))
-        row = dict(zip(header, padded, strict=False))
+        row: dict[str, str | list[str]] = dict(zip(header, padded, strict=False))
         if len(values) > len(header):
             row["__extra__"] = values[len(header) :]
         rows.append((line, row))

@@ -15,7 +15,7 @@ and the remark (`shown_field`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -104,7 +104,7 @@ def _field(fields: Mapping[str, str], name: str, limit: int) -> str:
     return value
 
 
-def row_indexes(fields: Mapping[str, str], prefix: str = "p") -> list[int]:
+def row_indexes(fields: Iterable[str], prefix: str = "p") -> list[int]:
     """The row numbers of the posted form (`p0`, `p1`...), in order."""
     n = len(prefix)
     return sorted({int(k[n:]) for k in fields if k.startswith(prefix) and k[n:].isdigit() and len(k) - n <= 4})

@@ -201,10 +201,11 @@ def check_pupils_and_dates(db: sqlite_utils.Database, school: str, changes: Sequ
     for c in changes:
         spec = BY_NAME[c.table]
         if c.table in _ABOUT_A_PUPIL:
-            pupils.add(c.key[spec.key.index("pupil")])
-        for i in _DATE_COLUMNS.get(c.table, ()) if c.row is not None else ():
-            value = c.row[i]
-            if value is not None and not _FIRST_DATE <= value <= last:
+            pupils.add(str(c.key[spec.key.index("pupil")]))
+        row = c.row if c.row is not None else ()
+        for i in _DATE_COLUMNS.get(c.table, ()) if row else ():
+            value = row[i]  # a date column's values are text (the decoder checked the column types)
+            if value is not None and not _FIRST_DATE <= str(value) <= last:
                 raise InvalidRow(f"{c.table}.{spec.columns[i].name} {value} is outside {_FIRST_DATE}..{last}")
     codes = sorted(pupils)
     for start in range(0, len(codes), _CHUNK):
@@ -259,9 +260,10 @@ def resolve(
                         ConflictRow(table, record, school, school, stamped, v.origin, v.hlc, v.seq, _json(lost), at)
                     )
             deleted = c.row is None
-            version = VersionRow(wire_id, *slots, school, numbers.take(), stamped, school, c.seq, deleted)
+            k1, k2, k3, k4, k5 = slots
+            version = VersionRow(wire_id, k1, k2, k3, k4, k5, school, numbers.take(), stamped, school, c.seq, deleted)
             plan.versions.append(version)
-            if deleted:
+            if c.row is None:
                 deletes.append(c.key)
             else:
                 upserts.append(c.row)

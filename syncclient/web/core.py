@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sqlite_utils
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -124,7 +125,7 @@ class Web:
         return await run_in_threadpool(locked)
 
     @property
-    def db(self):
+    def db(self) -> sqlite_utils.Database:
         return self.store.db
 
     # -- who is asking -------------------------------------------------------------------
@@ -178,7 +179,7 @@ class Web:
             self.throttle.failed(login, client, parent=parent)
             return None, t("login.failed")
         self.throttle.succeeded(login)
-        keep = {k: request.session[k] for k in ("lang", "next") if k in request.session}
+        keep: dict[str, Any] = {k: request.session[k] for k in ("lang", "next") if k in request.session}
         request.session.clear()  # a fresh session id and CSRF token: no fixation
         request.session.update(keep)
         user = SessionUser(account["login"], account["role"], account["pupil"], account["display_name"])
@@ -215,7 +216,9 @@ class Web:
     def flash(self, request: Request, key: str, kind: str = "ok", **params: Any) -> None:
         request.session["flash"] = {"key": key, "kind": kind, "params": params}
 
-    def render(self, request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200):
+    def render(
+        self, request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
+    ) -> HTMLResponse:
         lang = self.lang(request)
         t = translator(lang)
         user = self.user(request)
@@ -246,7 +249,7 @@ class Web:
         if user is not None and user.is_parent:
             from ..alerts import unread_count
 
-            ctx["unread"] = unread_count(self.db, user.pupil)
+            ctx["unread"] = unread_count(self.db, user.child)
         ctx.update(context or {})
         html = self.env.get_template(name).render(ctx)
         return HTMLResponse(html, status_code=status)
@@ -288,9 +291,9 @@ class Web:
         ).fetchall()
         return [{"code": r[0], "level": r[1], "scale": r[2], "cycle": r[3]} for r in rows]
 
-    def class_of(self, code: str | None) -> dict | None:
-        """The chosen class of this year, None when none was chosen; NotFound when unknown."""
-        if not code:
+    def class_of(self, code: object) -> dict | None:
+        """The chosen class of this year (a form or query value), None when none was chosen; NotFound when unknown."""
+        if not isinstance(code, str) or not code:
             return None
         for c in self.classes():
             if c["code"] == code.strip().upper():

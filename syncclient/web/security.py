@@ -21,11 +21,12 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import sqlite_utils
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from domain.database import write_transaction
+from domain.errors import NotAllowed
 
 STAFF_ROLES = ("secretary", "teacher", "director")
 
@@ -41,6 +42,13 @@ class SessionUser:
     @property
     def is_parent(self) -> bool:
         return self.role == "parent"
+
+    @property
+    def child(self) -> str:
+        """The one pupil a parent account sees."""
+        if self.pupil is None:
+            raise NotAllowed("this account sees no pupil", code="not_a_parent")
+        return self.pupil
 
     @property
     def is_staff(self) -> bool:
@@ -149,7 +157,9 @@ async def read_form(request: Request, max_body: int, max_fields: int = 4000) -> 
         if len(body) > max_body:
             raise HTTPException(413)
     try:
-        pairs = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields)
+        pairs: list[tuple[str, str | UploadFile]] = list(
+            parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields)
+        )
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(400) from None
     form = FormData(pairs)

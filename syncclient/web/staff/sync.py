@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -21,7 +22,7 @@ def sync_page(web: Web, request: Request) -> Response:
     web.require_staff(request, "sync")
     status = web.status()
     last = format_timestamp(status.get("last_sync"))
-    ctx = {
+    ctx: dict[str, Any] = {
         "title_key": "sync.title",
         "status": status,
         "last": ltr(last),
