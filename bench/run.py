@@ -402,7 +402,7 @@ def _server_ingest(work: Path, params: Params, log: Callable[[str], None]) -> li
     from protocol import capabilities
     from protocol.messages import SyncRequest, decode_message, encode_message
     from server.ingest import apply_push
-    from server.schools import add_school
+    from server.schools import add_school, find_device
     from server.store import DB_NAME, open_central
     from server.versions import next_server_hlc
     from syncclient.outbox import pending_changes
@@ -426,7 +426,7 @@ def _server_ingest(work: Path, params: Params, log: Callable[[str], None]) -> li
     try:
         add_school(db, SCHOOL, f"School {SCHOOL}")
         with write_transaction(db):
-            apply_push(db, SCHOOL, roster, next_server_hlc(db))
+            apply_push(db, find_device(db, SCHOOL), roster, next_server_hlc(db))
         db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         db.conn.close()
@@ -444,7 +444,7 @@ def _server_ingest(work: Path, params: Params, log: Callable[[str], None]) -> li
             t1 = time.perf_counter()
             assert isinstance(pushed, SyncRequest)
             with write_transaction(db):
-                result = apply_push(db, SCHOOL, pushed.push, next_server_hlc(db))
+                result = apply_push(db, find_device(db, SCHOOL), pushed.push, next_server_hlc(db))
             t2 = time.perf_counter()
         finally:
             db.conn.close()

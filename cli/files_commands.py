@@ -56,7 +56,18 @@ def cmd_export_grades(args: Any) -> int:
         args,
         info,
         f"wrote {info['file']}: {info['class']} {info['subject']} (Massar {info['massar_subject']}) "
-        f"S{info['semester']}, {info['pupils']} pupils, {info['marks']} marks",
+        f"S{info['semester']}, {info['pupils']} pupils, {info['marks']} marks"
+        + (" (into the sheet Massar issued)" if info["source"] == "issued" else "")
+        + (
+            f"\nnot in Massar's sheet (add them in Massar first): {', '.join(info['not_in_sheet'])}"
+            if info["not_in_sheet"]
+            else ""
+        )
+        + (
+            f"\n{info['unjustified_as_zero']} unjustified absence(s) written as 0 (Massar's list has only مبرر)"
+            if info["unjustified_as_zero"]
+            else ""
+        ),
     )
     return 0
 

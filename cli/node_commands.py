@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from domain import absences, accounts, grades, incidents, pupils, results, roster
+from domain import absences, accounts, grades, incidents, pupils, results, roster, transfers
 from domain.codes import check_pupil_code, parse_date
 from domain.csvfiles import read_csv
 from domain.errors import InvalidInput, RowError
@@ -119,24 +119,42 @@ def register(sub: Any) -> None:
     node_sync_commands.register(sub, _common)
     serve_command.register(sub, _common)
     files_commands.register(sub, _common)
+    p = _common(sub.add_parser("admit", help="enrol a pupil arriving from another school (same Massar code)"))
+    p.add_argument("--student", required=True)
+    p.add_argument("--class", dest="class_code", required=True)
+    p.add_argument("--from", dest="from_school", metavar="SCHOOL", help="the school the pupil comes from")
+    p.set_defaults(handler=cmd_admit)
+    p = _common(sub.add_parser("leave", help="record that a pupil left the school (history is kept)"))
+    p.add_argument("--student", required=True)
+    p.add_argument("--date", required=True)
+    p.add_argument("--to", dest="to_school", metavar="SCHOOL", help="the school the pupil moves to")
+    p.set_defaults(handler=cmd_leave)
 
 
 def cmd_init(args: Any) -> int:
-    node_key = None
+    node_key = device = None
     if args.token:
         if not args.server:
             raise InvalidInput("--token goes with --server URL", code="missing_server")
-        from protocol.auth import node_key_from_token
+        from protocol.auth import device_of_token, node_key_from_token
 
-        node_key = node_key_from_token(args.school.upper(), args.token).hex()
+        device = device_of_token(args.school, args.token)
+        node_key = node_key_from_token(device, args.token).hex()
     store = NodeStore.init(
-        data_dir(args.data), args.school, name=args.name, year=args.year, server=args.server, node_key=node_key
+        data_dir(args.data),
+        args.school,
+        name=args.name,
+        year=args.year,
+        server=args.server,
+        node_key=node_key,
+        device=device,
     )
     info = {
         "school": store.school,
         "year": store.term.year,
         "data": str(store.path.parent),
         "server": store.setting("server"),
+        "device": store.device,
     }
     emit(args, info, f"school node {store.school} ready in {store.path.parent} (year {store.term.year})")
     return 0
@@ -326,4 +344,24 @@ def cmd_report(args: Any) -> int:
     semesters = (int(args.semester),) if args.semester else (1, 2)
     report = results.pupil_report(store.db, store.term.year, pupil, school=store.school, semesters=semesters)
     emit(args, report, format_report(report))
+    return 0
+
+
+def cmd_admit(args: Any) -> int:
+    store = _store(args)
+    info = transfers.admit_pupil(store.db, store.term, args.student, args.class_code, args.from_school)
+    emit(
+        args,
+        info,
+        f"{info['student']} enrolled in {info['class']} ({info['year']})"
+        + (f", arriving from {info['from']}" if info["from"] else "")
+        + "; the earlier record arrives with the next sync",
+    )
+    return 0
+
+
+def cmd_leave(args: Any) -> int:
+    store = _store(args)
+    info = transfers.leave_pupil(store.db, store.term, args.student, args.date, args.to_school)
+    emit(args, info, f"{info['student']} left on {info['left_on']}" + (f" for {info['to']}" if info["to"] else ""))
     return 0

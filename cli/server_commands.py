@@ -13,7 +13,7 @@ from server.conflicts import list_conflicts
 from server.corrections import correct_grade
 from server.exam_results import import_exam_results
 from server.publish import publish_file
-from server.schools import add_school, list_schools, revoke_school
+from server.schools import add_device, add_school, list_schools, revoke_device, revoke_school
 from server.store import open_central
 
 from .grade_options import add_grade_options, grade_entry_from_args
@@ -45,6 +45,15 @@ def register(sub: Any) -> None:
     p = _common(sub.add_parser("revoke-school", help="make a school's token useless at once"))
     p.add_argument("--school", required=True)
     p.set_defaults(handler=cmd_revoke_school)
+    p = _common(
+        sub.add_parser("add-device", help="a new device of a school (second PC, new PC): prints its token once")
+    )
+    p.add_argument("--school", required=True)
+    p.add_argument("--name", required=True, help="what the device is, e.g. 'parents terminal'")
+    p.set_defaults(handler=cmd_add_device)
+    p = _common(sub.add_parser("revoke-device", help="make one device's token useless at once"))
+    p.add_argument("--device", required=True)
+    p.set_defaults(handler=cmd_revoke_device)
     p = _common(sub.add_parser("import-exam-results", help="exam marks from a CSV: year,student,exam,subject,score"))
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_import_exam_results)
@@ -105,6 +114,28 @@ def cmd_revoke_school(args: Any) -> int:
     db = open_central(_folder(args))
     revoke_school(db, args.school)
     _emit(args, {"school": args.school.upper(), "revoked": True}, f"token of {args.school.upper()} revoked")
+    return 0
+
+
+def cmd_add_device(args: Any) -> int:
+    db = open_central(_folder(args))
+    device, token = add_device(db, args.school, args.name)
+    school = args.school.strip().upper()
+    _emit(
+        args,
+        {"school": school, "device": device, "token": token},
+        f"device {device} of school {school} registered.\n"
+        f"node token (shown once, keep it safe): {token}\n"
+        f"on the device: massar node init --data DIR --school {school} --server URL --token {token}",
+    )
+    return 0
+
+
+def cmd_revoke_device(args: Any) -> int:
+    db = open_central(_folder(args))
+    school = revoke_device(db, args.device)
+    device = args.device.strip().upper()
+    _emit(args, {"school": school, "device": device, "revoked": True}, f"token of device {device} ({school}) revoked")
     return 0
 
 
@@ -174,6 +205,11 @@ def cmd_schools(args: Any) -> int:
         "\n".join(
             f"{d['school']:10} {'REVOKED ' if d['revoked'] else ''}last sync {d['last_sync'] or 'never'}"
             f"{'  (pending ack)' if d['pending_ack'] else ''}{'  error: ' + d['last_error'] if d['last_error'] else ''}"
+            + "".join(
+                f"\n  device {v['device']:9} {v['name']}{' REVOKED' if v['revoked'] else ''}: "
+                f"last sync {v['last_sync'] or 'never'}"
+                for v in d["devices"]
+            )
             for d in data
         )
         or "no schools registered"

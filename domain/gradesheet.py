@@ -34,8 +34,8 @@ Cell = tuple[str, int]  # (pupil, assessment)
 
 
 def assessments_of(tests: int) -> list[int]:
-    """The columns of a subject's sheet: its rule's number of tests, then the activities."""
-    return [*range(1, tests + 1), ACTIVITIES]
+    """The subject's tests of the year's evaluation rule (1..4), then the integrated activities."""
+    return [*range(1, max(1, min(tests, ACTIVITIES - 1)) + 1), ACTIVITIES]
 
 
 def score_text(score: Decimal) -> str:

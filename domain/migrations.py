@@ -22,6 +22,7 @@ from .database import Migration, domain_schema, execute_script, migrate, schema_
 from .level_codes import LEVELS
 from .node_tables import install_node_tables
 from .replication import Side
+from .transfers import DEPARTURES_SQL
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,11 @@ class Step:
 
     def on(self, side: Side) -> Migration | None:
         return self.node if side is Side.NODE else self.central
+
+
+def _node_rejected_and_departures(db: sqlite_utils.Database) -> None:
+    replication.install_rejected(db)
+    execute_script(db, DEPARTURES_SQL)
 
 
 def _node_capture(db: sqlite_utils.Database) -> None:
@@ -93,6 +99,12 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(5, "node: web sessions, semester closures, roll-call corrections", install_node_tables, None),
     Step(6, "capture triggers read the injected clock (massar_now_ms)", _node_capture, _central_capture),
+    Step(
+        7,
+        "node: changes the centre refused, departures; centre: devices (each its own origin) and transfers",
+        _node_rejected_and_departures,
+        replication.install_devices,
+    ),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):

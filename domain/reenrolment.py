@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from .database import write_transaction
 from .errors import NotFound
 from .pupils import Term
-from .rows import upsert_dicts
+from .rows import delete_keys, upsert_dicts
 
 
 def next_year(year: str) -> str:
@@ -30,17 +31,39 @@ def placements(db: sqlite_utils.Database, term: Term) -> dict[str, str]:
     return dict(rows)
 
 
+@dataclass(frozen=True)
+class Placement:
+    """A pupil's class next year as chosen now, and as the page showed it (None: not sent)."""
+
+    pupil: str
+    new_class: str  # "" = not placed
+    shown: str | None = None
+
+
+@dataclass(frozen=True)
+class PlacementConflict:
+    pupil: str
+    theirs: str
+    yours: str
+
+
+@dataclass
+class Reenrolment:
+    enrolled: int = 0
+    removed: int = 0
+    conflicts: list[PlacementConflict] = field(default_factory=list)
+
+
 def reenrol(
-    db: sqlite_utils.Database,
-    term: Term,
-    choices: Sequence[tuple[str, str]],
-    *,
-    from_class: str | None = None,
-) -> int:
-    """Enrol each (pupil, next year's class) pair, all or nothing; returns how many were enrolled.
+    db: sqlite_utils.Database, term: Term, choices: Sequence[Placement], *, from_class: str | None = None
+) -> Reenrolment:
+    """Place each pupil in a class of the next school year, all or nothing.
 
     The class must already exist in the next year: a typo never creates a class
     (creating one is `pupils.create_class`, a deliberate action of its own).
+    A choice equal to what the page showed changes nothing; one whose pupil was
+    placed differently by someone else since is a conflict, and nothing is written.
+    Emptying a placement the page showed removes it; without `shown`, empty means "leave it".
     """
     following = next_term(term)
     current = dict(
@@ -54,20 +77,29 @@ def reenrol(
             "SELECT code FROM classes WHERE school = ? AND year = ?", [following.school, following.year]
         ).fetchall()
     }
-    count = 0
+    result = Reenrolment()
     with write_transaction(db):
-        for pupil, new_class in choices:
-            pupil, new_class = pupil.strip().upper(), new_class.strip().upper()
+        placed = placements(db, term)
+        writes, removals = [], []
+        for choice in choices:
+            pupil, new_class = choice.pupil.strip().upper(), choice.new_class.strip().upper()
             if pupil not in current or (from_class is not None and current[pupil] != from_class):
                 raise NotFound(f"pupil {pupil} is not in class {from_class or 'of this school'}", code="not_in_class")
-            if not new_class:
-                continue
-            if new_class not in classes:
+            if new_class and new_class not in classes:
                 raise NotFound(f"class {new_class} does not exist in {following.year}", code="unknown_class")
-            upsert_dicts(
-                db,
-                "enrolments",
-                [{"school": following.school, "year": following.year, "pupil": pupil, "class": new_class}],
-            )
-            count += 1
-    return count
+            now = placed.get(pupil, "")
+            shown = now if choice.shown is None else choice.shown.strip().upper()
+            if new_class in (shown, now) or (not new_class and choice.shown is None):
+                continue
+            if now != shown:
+                result.conflicts.append(PlacementConflict(pupil, now, new_class))
+            elif new_class:
+                writes.append({"school": following.school, "year": following.year, "pupil": pupil, "class": new_class})
+            else:
+                removals.append((following.year, pupil))
+        if result.conflicts:
+            return result
+        upsert_dicts(db, "enrolments", writes)
+        delete_keys(db, "enrolments", removals)
+    result.enrolled, result.removed = len(writes), len(removals)
+    return result

@@ -220,6 +220,86 @@ def drop_sseq_index(db: sqlite_utils.Database) -> None:
     db.conn.execute("DROP INDEX IF EXISTS _versions_by_sseq")
 
 
+DEVICES_SQL = """
+-- Every device of a school is its own origin: its own sequence numbers, token and sync state.
+-- A school's first device is named by the school's code (the tokens issued before devices existed).
+CREATE TABLE _devices (
+    id TEXT PRIMARY KEY,
+    school TEXT NOT NULL,
+    name TEXT NOT NULL,
+    node_key TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0,
+    last_counter INTEGER NOT NULL DEFAULT 0,
+    acked_seq INTEGER NOT NULL DEFAULT 0,
+    -- the page cursor last sent, and the highest cursor the device has sent back
+    pull_cursor INTEGER NOT NULL DEFAULT 0,
+    seen_cursor INTEGER NOT NULL DEFAULT 0,
+    -- after a restore: the device's own versions numbered up to here come back in its pulls
+    restore_floor INTEGER NOT NULL DEFAULT 0,
+    last_sync TEXT,
+    last_error TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX _devices_by_school ON _devices (school);
+INSERT INTO _devices (id, school, name, node_key, revoked, last_counter, acked_seq, pull_cursor, last_sync,
+                      last_error, created_at)
+    SELECT code, code, 'first device', node_key, revoked, last_counter, acked_seq, pull_cursor, last_sync,
+           last_error, created_at FROM _schools;
+ALTER TABLE _schools DROP COLUMN node_key;
+ALTER TABLE _schools DROP COLUMN revoked;
+ALTER TABLE _schools DROP COLUMN last_counter;
+ALTER TABLE _schools DROP COLUMN acked_seq;
+ALTER TABLE _schools DROP COLUMN pull_cursor;
+ALTER TABLE _schools DROP COLUMN last_sync;
+ALTER TABLE _schools DROP COLUMN last_error;
+-- Which school a pupil moved to, when the centre accepted the arrival.
+CREATE TABLE _transfers (
+    id INTEGER PRIMARY KEY,
+    pupil TEXT NOT NULL,
+    year TEXT NOT NULL,
+    from_school TEXT NOT NULL,
+    to_school TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX _transfers_by_school ON _transfers (to_school);
+-- Versions of another school's record shared with a pupil's new school (read-only there),
+-- numbered in the version sequence so that the new school's next pull brings them.
+CREATE TABLE _shared (
+    school TEXT NOT NULL,
+    tbl INTEGER NOT NULL,
+    k1 NOT NULL, k2 NOT NULL, k3 NOT NULL, k4 NOT NULL, k5 NOT NULL,
+    sseq INTEGER NOT NULL,
+    PRIMARY KEY (school, tbl, k1, k2, k3, k4, k5)
+) WITHOUT ROWID;
+CREATE INDEX _shared_by_school ON _shared (school, sseq);
+"""
+
+REJECTED_SQL = """
+-- Local changes the centre refused, row by row, with its reason: out of the outbox, never dropped
+-- silently; the secretary retries one after fixing the cause, or discards it.
+CREATE TABLE _rejected (
+    id INTEGER PRIMARY KEY,
+    tbl INTEGER NOT NULL,
+    pk TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    hlc INTEGER NOT NULL,
+    row TEXT,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL,
+    UNIQUE (tbl, pk)
+);
+"""
+
+
+def install_devices(db: sqlite_utils.Database) -> None:
+    execute_script(db, DEVICES_SQL)
+
+
+def install_rejected(db: sqlite_utils.Database) -> None:
+    execute_script(db, REJECTED_SQL)
+
+
 @contextmanager
 def applying_remote(db: sqlite_utils.Database) -> Iterator[None]:
     """Write rows that already carry their version (received or resolved): the triggers stand aside.

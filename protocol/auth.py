@@ -8,9 +8,8 @@ method, path, counter and body, each part's bytes joined by one 0x0A:
 
     Authorization: M <node>:<counter>:<mac>
 
-The node id is the school code in this version; a device id under the
-school will extend it as ``<school>.<device>`` (the ``.`` is reserved for
-that and refused today). The response carries a MAC over the request's
+The node id names a device: a school's first device by the school's code,
+further devices by ids of the same form (SPEC.md section 10.2). The response carries a MAC over the request's
 counter, the status and the response body in the `S` header, so a node can
 tell a tampered or foreign answer.
 """
@@ -44,7 +43,7 @@ SCHEME: Final = "M"
 MAC_BYTES: Final = 16  # 128-bit MAC: forgery stays out of reach, 22 header bytes
 MAX_COUNTER: Final = (1 << 63) - 1  # the server keeps the last counter in a signed 64-bit column
 SCHOOL_ID: Final = r"[A-Z0-9]{3,12}"
-"""A school code as `add-school` stores it (upper-cased): the node id of version 1."""
+"""A node id: a school code as `add-school` stores it (upper-cased), or a device id of the same form."""
 # Canonical decimal (no leading zero): the MAC covers these exact digits.
 _COUNTER: Final = r"0|[1-9][0-9]{0,18}"
 _HEADER: Final = re.compile(rf"^M ({SCHOOL_ID}):({_COUNTER}):([A-Za-z0-9_-]{{22}})$")
@@ -63,6 +62,16 @@ class Credentials:
     school: str
     counter: int
     mac: str
+
+
+TOKEN_SEPARATOR = "."
+
+
+def device_of_token(school: str, token: str) -> str:
+    """The device a token was issued to: `DEVICE.SECRET` names it; a plain token is the school's first
+    device, named by the school's code. The whole token, separator included, derives the key."""
+    device, sep, _ = token.partition(TOKEN_SEPARATOR)
+    return device if sep else school.upper()
 
 
 def node_key_from_token(school: str, token: str) -> bytes:

@@ -4,11 +4,12 @@
 
     SyncRequest   [1, node, capabilities, pull_cursor, node_hlc, want_pull, push]
     SyncResponse  [2, capabilities, acked_seq, server_hlc, pull_cursor,
-                   more_pull, clamp_hlc, conflicts, pull]
+                   more_pull, clamp_hlc, conflicts, pull (, refused)]
     ErrorResponse [3, code, message, detail]
 
 ``push`` and ``pull`` are batches (see batch.py); capabilities a bit mask
-(see capabilities.py).
+(see capabilities.py). ``refused`` is present only when the server refused
+pushed changes row by row: ``[[seq, code, reason], ...]``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .records import Change
 __all__ = [
     "MAX_NODE_CHARS",
     "ErrorResponse",
+    "Refusal",
     "Message",
     "SyncRequest",
     "SyncResponse",
@@ -118,6 +120,28 @@ class SyncRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class Refusal:
+    """One pushed change the server would not apply, and why (the rest of the push applied)."""
+
+    seq: int
+    code: str
+    reason: str
+
+    def to_wire(self) -> list[object]:
+        return [_int(self.seq, "refused seq", 1), _str(self.code, "refused code", MAX_NODE_CHARS), self.reason]
+
+    @classmethod
+    def from_wire(cls, obj: object, limits: Limits) -> Refusal:
+        if type(obj) is not list or len(obj) != 3:
+            raise MessageError("a refusal is an array [seq, code, reason]")
+        return cls(
+            _int(obj[0], "refused seq", 1),
+            _str(obj[1], "refused code", MAX_NODE_CHARS),
+            _str(obj[2], "refused reason", limits.max_string_chars),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SyncResponse:
     """Server -> node: what was applied, the server's clock, and a page of others' changes."""
 
@@ -131,9 +155,10 @@ class SyncResponse:
     more_pull: bool
     clamp_hlc: int
     conflicts: int
+    refused: tuple[Refusal, ...] = ()
 
     def to_wire(self, limits: Limits = DEFAULT_LIMITS) -> list[object]:
-        return [
+        wire: list[object] = [
             self.TYPE,
             to_mask(self.capabilities),
             _int(self.acked_seq, "acked_seq"),
@@ -144,10 +169,18 @@ class SyncResponse:
             _int(self.conflicts, "conflicts"),
             encode_batch(self.pull, with_origin=True, limits=limits),
         ]
+        if self.refused:  # absent when empty: an answer without refusals is byte for byte as before
+            wire.append([r.to_wire() for r in self.refused])
+        return wire
 
     @classmethod
     def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:
-        f = _fields(obj, cls.TYPE, 9, "SyncResponse")
+        f = _fields(obj, cls.TYPE, 10 if type(obj) is list and len(obj) == 10 else 9, "SyncResponse")
+        refused: tuple[Refusal, ...] = ()
+        if len(f) == 10:
+            if type(f[9]) is not list or not f[9] or len(f[9]) > limits.max_array_len:
+                raise MessageError("refused is a non-empty array of at most max_records refusals")
+            refused = tuple(Refusal.from_wire(r, limits) for r in f[9])
         return cls(
             capabilities=from_mask(f[1]),
             acked_seq=_int(f[2], "acked_seq"),
@@ -157,6 +190,7 @@ class SyncResponse:
             clamp_hlc=_hlc(f[6], "clamp_hlc"),
             conflicts=_int(f[7], "conflicts"),
             pull=decode_batch(f[8], limits, origin=None),
+            refused=refused,
         )
 
 

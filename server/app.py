@@ -81,9 +81,9 @@ def create_app(
 
         def work(body: bytes) -> Response:
             conn = db()
-            key = authenticate(conn, creds, "POST", SYNC_PATH, body)
+            device = authenticate(conn, creds, "POST", SYNC_PATH, body)
             request.state.key_ok = True
-            reply = handle_sync(conn, creds, key, body, limits, clock)
+            reply = handle_sync(conn, creds, device, body, limits, clock)
             return Response(reply.body, headers={"s": reply.mac})
 
         async with bodies.admitted(request) as read_body:

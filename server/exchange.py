@@ -23,7 +23,7 @@ from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_
 from .errors import BadSignature, ReplayedRequest, RevokedToken, ScopeViolation, StaleCounter, UnknownSchool
 from .ingest import apply_push
 from .pull import pull_changes
-from .schools import record_sync
+from .schools import Device, find_device, record_sync
 from .versions import next_server_hlc
 
 SYNC_PATH = "/s"
@@ -38,33 +38,34 @@ class SignedReply:
 
 
 def precheck(db: sqlite_utils.Database, creds: Credentials) -> None:
-    """What the headers alone can prove wrong, checked before a byte of the body is read."""
-    row = db.execute("SELECT revoked, last_counter FROM _schools WHERE code = ?", [creds.school]).fetchone()
-    if row is None:
-        raise UnknownSchool(f"school {creds.school} is not registered on this server")
-    if row[0]:
-        raise RevokedToken(f"the token of school {creds.school} was revoked")
-    if creds.counter <= row[1]:
-        raise StaleCounter(f"request counter {creds.counter} is not above the last one used ({row[1]})")
+    """What the headers alone can prove wrong, checked before a byte of the body is read.
+
+    The header's first field names the device (a school's first device is named by the school's code)."""
+    device = find_device(db, creds.school)
+    if device is None:
+        raise UnknownSchool(f"device {creds.school} is not registered on this server")
+    if device.revoked:
+        raise RevokedToken(f"the token of device {creds.school} was revoked")
+    if creds.counter <= device.last_counter:
+        raise StaleCounter(f"request counter {creds.counter} is not above the last one used ({device.last_counter})")
 
 
-def authenticate(db: sqlite_utils.Database, creds: Credentials, method: str, path: str, body: bytes) -> bytes:
-    """Check school and signature (read only: `burn_counter` spends the counter in the request's transaction)."""
-    row = db.execute("SELECT node_key, revoked FROM _schools WHERE code = ?", [creds.school]).fetchone()
-    if row is None:
-        raise UnknownSchool(f"school {creds.school} is not registered on this server")
-    if row[1]:
-        raise RevokedToken(f"the token of school {creds.school} was revoked")
-    key = bytes.fromhex(row[0])
-    if not macs_equal(request_mac(key, method, path, creds.counter, body), creds.mac):
+def authenticate(db: sqlite_utils.Database, creds: Credentials, method: str, path: str, body: bytes) -> Device:
+    """Check device and signature (read only: `burn_counter` spends the counter in the request's transaction)."""
+    device = find_device(db, creds.school)
+    if device is None:
+        raise UnknownSchool(f"device {creds.school} is not registered on this server")
+    if device.revoked:
+        raise RevokedToken(f"the token of device {creds.school} was revoked")
+    if not macs_equal(request_mac(device.node_key, method, path, creds.counter, body), creds.mac):
         raise BadSignature("the request signature does not match its body")
-    return key
+    return device
 
 
 def burn_counter(db: sqlite_utils.Database, creds: Credentials) -> None:
     """Spend the request counter, first thing in the write transaction: a replay finds it spent."""
     burnt = db.conn.execute(
-        "UPDATE _schools SET last_counter = ? WHERE code = ? AND last_counter < ?",
+        "UPDATE _devices SET last_counter = ? WHERE id = ? AND last_counter < ?",
         [creds.counter, creds.school, creds.counter],
     ).rowcount
     if not burnt:
@@ -74,7 +75,7 @@ def burn_counter(db: sqlite_utils.Database, creds: Credentials) -> None:
 def handle_sync(
     db: sqlite_utils.Database,
     creds: Credentials,
-    key: bytes,
+    device: Device,
     body: bytes,
     limits: Limits = DEFAULT_LIMITS,
     clock: Clock = SYSTEM_CLOCK,
@@ -82,16 +83,18 @@ def handle_sync(
     request = decode_message(body, limits)
     if not isinstance(request, SyncRequest):
         raise MessageError("the sync endpoint takes a SyncRequest")
-    if request.node != creds.school:
-        raise ScopeViolation(f"request signed by {creds.school} speaks for {request.node}")
+    if request.node != device.id:
+        raise ScopeViolation(f"request signed by {device.id} speaks for {request.node}")
     common = capabilities.negotiate(capabilities.SUPPORTED, request.capabilities)
     with write_transaction(db):
         burn_counter(db, creds)
+        device = find_device(db, device.id) or device  # as of this transaction
         server_hlc = next_server_hlc(db, clock)
-        pushed = apply_push(db, creds.school, request.push, server_hlc)
-        page = pull_changes(db, creds.school, request.pull_cursor, PULL_PAGE) if request.want_pull else None
-        conflicts = db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [creds.school]).fetchone()[0]
-        record_sync(db, creds.school, at=iso_now(clock), pull_cursor=page.cursor if page else None)
+        pushed = apply_push(db, device, request.push, server_hlc, pull_cursor=request.pull_cursor)
+        device = find_device(db, device.id) or device  # a restore moves its floor
+        page = pull_changes(db, device, request.pull_cursor, PULL_PAGE) if request.want_pull else None
+        conflicts = db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [device.school]).fetchone()[0]
+        record_sync(db, device.id, at=iso_now(clock), pull_cursor=page.cursor if page else None)
     response = SyncResponse(
         capabilities=common,
         acked_seq=pushed.acked_seq,
@@ -101,6 +104,7 @@ def handle_sync(
         more_pull=page.more if page else False,
         clamp_hlc=hlc.skew_bound(server_hlc),
         conflicts=conflicts,
+        refused=tuple(pushed.refused),
     )
     encoded = encode_message(response, dictionary_id=capabilities.best_dictionary(common) or None)
-    return SignedReply(encoded, response_mac(key, creds.counter, 200, encoded))
+    return SignedReply(encoded, response_mac(device.node_key, creds.counter, 200, encoded))

@@ -1,20 +1,30 @@
-"""Applying a node's pushed changes: scoped, idempotent, atomic, conflicts kept.
+"""Applying a device's pushed changes: scoped row by row, idempotent, atomic, conflicts kept.
 
 Rules (the same on every replica because only the server decides):
-  * a change whose seq is not above the school's acknowledged seq was
+  * a change whose seq is not above the device's acknowledged seq was
     applied before: skipped (exactly once);
+  * a device restored from a backup (it sends a pull cursor below one it sent
+    before, or a number the centre acknowledged for another edit) gets nothing
+    applied and an acknowledgement RESTORE_GAP above the last: it renumbers its
+    pending changes above it, and its own edits the centre has come back in its
+    pulls (`restore_floor`);
+  * a change the school may not make (another school's row or record, a
+    national table, a provisional code of another school, a date outside
+    1900..today, a mark outside its class's scale, a row the schema refuses)
+    is refused alone, with a code and a reason; the rest of the push applies;
   * its hlc is clamped to the server clock + MAX_SKEW, so a PC clock set
     years ahead cannot make its edits win forever;
-  * if the record's current version came from another origin and the
-    node's edit was not based on it (base != sseq), the edits are
-    concurrent: the greater (hlc, origin) wins, the loser goes to
-    `_conflicts`, and a losing incoming edit re-issues the winner with a
-    new version number so the node pulls it back.
+  * if the record's current version came from another origin and the edit
+    was not based on it (base != sseq), the edits are concurrent: the greater
+    (hlc, origin) wins, the loser goes to `_conflicts`, and a losing incoming
+    edit re-issues the winner with a new version number so the device pulls it back;
+  * a pupil enrolled by a new school (a transfer) belongs to it from then on;
+    the record other schools hold of that pupil is shared with it, read-only.
 
 `apply_push` runs these steps in the caller's write transaction, each a
-function of its own: `unapplied` -> `check_scope` / `check_pupils_and_dates`
--> `resolve` (a `Plan` of accepted edits, conflicts and re-issues) ->
-`write_plan` -> `check_grade_scales` -> `acknowledge`.
+function of its own: `detect_restore` -> `unapplied` -> `check_scope` ->
+`check_pupils_and_dates` -> `resolve` (a `Plan`) -> `write_plan` ->
+`check_grade_scales` -> `acknowledge`.
 """
 
 from __future__ import annotations
@@ -23,23 +33,28 @@ import datetime as dt
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from domain.replication import KEY_SLOTS, applying_remote
+from domain.codes import PROVISIONAL_CODE
+from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS, applying_remote
 from domain.rows import delete_keys, upsert_rows
 from protocol import hlc
+from protocol.messages import Refusal
 from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES, ColumnType
 
-from .errors import InvalidRow, ScopeViolation
+from .schools import Device
 from .versions import current_sseq
 
 _CHUNK = 400
 _KEY_COLS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
+RESTORE_GAP = 1 << 32
+"""How far above its last acknowledgement a restored device renumbers its pending changes."""
+_MAX_REASON_CHARS = 500
 
 
 class Version(NamedTuple):
@@ -106,6 +121,8 @@ class Plan:
     versions: list[VersionRow] = field(default_factory=list)
     reissues: list[Reissue] = field(default_factory=list)
     conflicts: list[ConflictRow] = field(default_factory=list)
+    # (table, key) -> seq of the change that writes it, to refuse a row the schema turns down
+    seq_of: dict[tuple[str, tuple], int] = field(default_factory=dict)
     newest_hlc: int = 0
 
 
@@ -114,6 +131,28 @@ class PushResult:
     acked_seq: int
     applied: int
     conflicts: int
+    refused: tuple[Refusal, ...] = ()
+    restored: bool = False
+
+
+class Refusals:
+    """Changes refused row by row, by seq: the first reason found for a change is kept."""
+
+    def __init__(self) -> None:
+        self.by_seq: dict[int, Refusal] = {}
+
+    def refuse(self, change: Change, code: str, reason: str) -> None:
+        self.by_seq.setdefault(change.seq, Refusal(change.seq, code, reason[:_MAX_REASON_CHARS]))
+
+    def keep(self, changes: Iterable[Change]) -> list[Change]:
+        return [c for c in changes if c.seq not in self.by_seq]
+
+    def all(self) -> tuple[Refusal, ...]:
+        return tuple(sorted(self.by_seq.values(), key=lambda r: r.seq))
+
+
+class _Replan(Exception):
+    """Some rows were refused while writing: roll the attempt back and plan again without them."""
 
 
 class VersionNumbers:
@@ -131,10 +170,6 @@ class VersionNumbers:
 
     def store(self, db: sqlite_utils.Database) -> None:
         db.conn.execute("UPDATE _clock SET sseq = ? WHERE id = 1", [self.last])
-
-
-def acknowledged_seq(db: sqlite_utils.Database, school: str) -> int:
-    return db.execute("SELECT acked_seq FROM _schools WHERE code = ?", [school]).fetchone()[0]
 
 
 def unapplied(changes: Sequence[Change], acked: int) -> list[Change]:
@@ -160,6 +195,47 @@ def existing_versions(db: sqlite_utils.Database, wire_id: int, slots: Sequence[t
     return found
 
 
+def _slots(c: Change) -> tuple:
+    return (*c.key, *(0,) * (KEY_SLOTS - len(c.key)))
+
+
+def _was_applied(db: sqlite_utils.Database, device: str, c: Change) -> bool:
+    """Whether this very edit (not another with the same number) reached the centre before."""
+    v = existing_versions(db, BY_NAME[c.table].wire_id, [_slots(c)]).get(_slots(c))
+    if v is None:
+        return False
+    if v.origin == device:
+        return v.seq == c.seq
+    lost = db.execute(
+        "SELECT 1 FROM _conflicts WHERE tbl = ? AND record = ? AND loser_origin = ? AND loser_seq = ?",
+        [c.table, _json(c.key), device, c.seq],
+    ).fetchone()
+    # Overwritten by another origin since: most likely applied first (a resent chunk); the centre cannot tell.
+    return lost is not None or v.origin != device
+
+
+def detect_restore(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> bool:
+    """A device that lost state (restored backup, reinstalled PC with its token) shows it by going back:
+    a pull cursor below one it sent (or 0 after pushing before), or a number the centre acknowledged
+    for a different edit."""
+    if pull_cursor < device.seen_cursor:
+        return True
+    stale = [c for c in changes if c.seq <= device.acked_seq]
+    if pull_cursor == 0 and device.acked_seq and not stale:
+        return True  # starts from scratch without resending what it had: a reinstalled PC with its old token
+    return any(not _was_applied(db, device.id, c) for c in stale)
+
+
+def mark_restored(db: sqlite_utils.Database, device: Device, pull_cursor: int) -> PushResult:
+    """Apply nothing; number the device above everything it ever sent; give it its own edits back."""
+    acked = device.acked_seq + RESTORE_GAP
+    db.conn.execute(
+        "UPDATE _devices SET acked_seq = ?, restore_floor = ?, seen_cursor = ? WHERE id = ?",
+        [acked, device.acked_seq, pull_cursor, device.id],
+    )
+    return PushResult(acked, 0, 0, restored=True)
+
+
 def _current_row(db: sqlite_utils.Database, table: str, key: tuple) -> list | None:
     spec = BY_NAME[table]
     where = " AND ".join(f"{k} = ?" for k in spec.key)
@@ -167,20 +243,28 @@ def _current_row(db: sqlite_utils.Database, table: str, key: tuple) -> list | No
     return None if row is None else list(row)
 
 
-def check_scope(school: str, changes: Sequence[Change]) -> None:
-    """One row outside the school's scope refuses the whole push, before anything is written."""
-    owner_index: dict[str, int] = {}
+_SCHOOL_INDEX = {t.name: t.column_names.index("school") for t in TABLES if not t.national}
+_SCHOOL_IN_KEY = {t.name: t.key.index("school") for t in TABLES if "school" in t.key}
+
+
+def check_scope(school: str, changes: Sequence[Change], refusals: Refusals) -> None:
+    """Rows outside the school's scope are refused one by one, before anything is written."""
     for c in changes:
-        index = owner_index.get(c.table)
+        index = _SCHOOL_INDEX.get(c.table)
         if index is None:
-            spec = BY_NAME[c.table]
-            if spec.national:
-                raise ScopeViolation(f"{c.table} is published by the centre; a school cannot write it")
-            index = owner_index[c.table] = spec.column_names.index("school")
-        if c.origin != school:
-            raise ScopeViolation(f"change from origin {c.origin!r} in a push by {school}")
-        if c.row is not None and c.row[index] != school:
-            raise ScopeViolation(f"{c.table} row {list(c.key)} belongs to school {c.row[index]!r}, not {school}")
+            refusals.refuse(c, "national_table", f"{c.table} is published by the centre; a school cannot write it")
+        elif c.row is not None and c.row[index] != school:
+            refusals.refuse(
+                c, "other_school", f"{c.table} row {list(c.key)} names school {c.row[index]!r}, not {school}"
+            )
+        elif c.table in _SCHOOL_IN_KEY and c.key[_SCHOOL_IN_KEY[c.table]] != school:
+            refusals.refuse(c, "other_school", f"{c.table} {list(c.key)} belongs to another school")
+        elif (
+            c.table == "pupils"
+            and PROVISIONAL_CODE.match(str(c.key[0]))
+            and not str(c.key[0]).startswith(f"TMP-{school}-")
+        ):
+            refusals.refuse(c, "foreign_code", f"provisional code {c.key[0]} is another school's to give")
 
 
 # Dates a school records (births, absences, incidents, decisions) lie between 1900 and today.
@@ -191,42 +275,81 @@ _DATE_COLUMNS = {
 _ABOUT_A_PUPIL = {t.name for t in TABLES if "pupil" in t.key}
 
 
-def check_pupils_and_dates(db: sqlite_utils.Database, school: str, changes: Sequence[Change], today: dt.date) -> None:
-    """Before anything is written: no row about another school's pupil, no date outside 1900..today.
+def _pupil_of(c: Change) -> str | None:
+    if c.table == "pupils":
+        return str(c.key[0])
+    if c.table in _ABOUT_A_PUPIL:
+        return str(c.key[BY_NAME[c.table].key.index("pupil")])
+    return None
+
+
+def check_pupils_and_dates(
+    db: sqlite_utils.Database, school: str, changes: Sequence[Change], today: dt.date, refusals: Refusals
+) -> set[str]:
+    """Refuse rows about another school's pupil and dates outside 1900..today; returns the pupils
+    this push transfers to the school (enrolled here while the centre has them elsewhere).
 
     A pupil unknown to the centre is allowed (its roster row may come in a later chunk).
     """
     last = (today + dt.timedelta(days=1)).isoformat()  # a day of time-zone slack
-    pupils: set[str] = set()
+    pupils: dict[str, list[Change]] = defaultdict(list)
     for c in changes:
         spec = BY_NAME[c.table]
-        if c.table in _ABOUT_A_PUPIL:
-            pupils.add(str(c.key[spec.key.index("pupil")]))
+        pupil = _pupil_of(c)
+        if pupil is not None:
+            pupils[pupil].append(c)
         row = c.row if c.row is not None else ()
         for i in _DATE_COLUMNS.get(c.table, ()) if row else ():
             value = row[i]  # a date column's values are text (the decoder checked the column types)
             if value is not None and not _FIRST_DATE <= str(value) <= last:
-                raise InvalidRow(f"{c.table}.{spec.columns[i].name} {value} is outside {_FIRST_DATE}..{last}")
+                refusals.refuse(
+                    c, "bad_date", f"{c.table}.{spec.columns[i].name} {value} is outside {_FIRST_DATE}..{last}"
+                )
     codes = sorted(pupils)
+    owners: dict[str, str] = {}
     for start in range(0, len(codes), _CHUNK):
         part = codes[start : start + _CHUNK]
-        foreign = db.execute(
-            f"SELECT code, school FROM pupils WHERE code IN ({', '.join('?' * len(part))}) AND school != ? LIMIT 1",
-            [*part, school],
-        ).fetchone()
-        if foreign:
-            raise ScopeViolation(f"pupil {foreign[0]} belongs to school {foreign[1]}, not {school}")
+        owners.update(
+            db.execute(
+                f"SELECT code, school FROM pupils WHERE code IN ({', '.join('?' * len(part))}) AND school != ?",
+                [*part, school],
+            ).fetchall()
+        )
+    if not owners:
+        return set()
+    enrolled = {
+        str(c.key[1])
+        for c in changes
+        if c.table == "enrolments" and c.row is not None and c.seq not in refusals.by_seq and str(c.key[1]) in owners
+    }
+    for pupil, owner in owners.items():
+        if pupil in enrolled:
+            continue  # an arrival: the pupil's rows are this school's from now on
+        for c in pupils[pupil]:
+            refusals.refuse(c, "foreign_pupil", f"pupil {pupil} belongs to school {owner}, not {school}")
+    return enrolled
 
 
 def _json(values: Iterable | None) -> str | None:
     return None if values is None else json.dumps(list(values), ensure_ascii=False)
 
 
+_TRANSFERABLE = {"pupils", "enrolments", "guardians"}
+"""What an arriving pupil's new school takes over; the rest of the earlier record stays the old school's."""
+
+
 def resolve(
-    db: sqlite_utils.Database, school: str, changes: Sequence[Change], server_hlc: int, numbers: VersionNumbers
+    db: sqlite_utils.Database,
+    device: Device,
+    changes: Sequence[Change],
+    server_hlc: int,
+    numbers: VersionNumbers,
+    refusals: Refusals,
+    arrivals: set[str],
 ) -> Plan:
-    """Decide every change: a new version (its row written), or the loser of a conflict (kept aside)."""
+    """Decide every change: a new version (its row written), the loser of a conflict (kept aside), or refused."""
     plan = Plan()
+    school, origin = device.school, device.id
     bound = hlc.skew_bound(server_hlc)  # SPEC section 6: clamp(hlc) = min(hlc, bound)
     at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
     by_table: dict[str, list[Change]] = defaultdict(list)
@@ -242,49 +365,68 @@ def resolve(
             v = current.get(slots)
             stamped = c.hlc if c.hlc <= bound else bound
             if v is not None:
-                if v.school not in (None, school):
-                    raise ScopeViolation(f"{table} {list(c.key)} belongs to school {v.school}")
-                if v.origin != school and c.base != v.sseq:
+                if v.school not in (None, school) and not (table in _TRANSFERABLE and _pupil_of(c) in arrivals):
+                    what = "delete of" if c.row is None else "write to"
+                    refusals.refuse(c, "foreign_record", f"{what} {table} {list(c.key)}, a record of school {v.school}")
+                    continue
+                if v.origin != origin and c.base != v.sseq:
                     # Concurrent edits: the greater (hlc, origin) wins, the loser is kept.
                     record = _json(c.key) or "[]"
-                    if (stamped, school) <= (v.hlc, v.origin):
+                    if (stamped, origin) <= (v.hlc, v.origin):
                         plan.reissues.append(Reissue(numbers.take(), wire_id, *slots))
                         plan.conflicts.append(
                             ConflictRow(
-                                table, record, school, v.origin, v.hlc, school, stamped, c.seq, _json(c.row), at
+                                table, record, school, v.origin, v.hlc, origin, stamped, c.seq, _json(c.row), at
                             )
                         )
                         continue
                     lost = None if v.deleted else _current_row(db, table, c.key)
                     plan.conflicts.append(
-                        ConflictRow(table, record, school, school, stamped, v.origin, v.hlc, v.seq, _json(lost), at)
+                        ConflictRow(table, record, school, origin, stamped, v.origin, v.hlc, v.seq, _json(lost), at)
                     )
             deleted = c.row is None
             k1, k2, k3, k4, k5 = slots
-            version = VersionRow(wire_id, k1, k2, k3, k4, k5, school, numbers.take(), stamped, school, c.seq, deleted)
+            version = VersionRow(wire_id, k1, k2, k3, k4, k5, school, numbers.take(), stamped, origin, c.seq, deleted)
             plan.versions.append(version)
+            plan.seq_of[(table, c.key)] = c.seq
             if c.row is None:
                 deletes.append(c.key)
             else:
                 upserts.append(c.row)
             if stamped > plan.newest_hlc:
                 plan.newest_hlc = stamped
-            current[slots] = Version(school, version.sseq, stamped, school, c.seq, deleted)
+            current[slots] = Version(school, version.sseq, stamped, origin, c.seq, deleted)
     return plan
 
 
-def write_plan(db: sqlite_utils.Database, plan: Plan) -> None:
+def _write_rows(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change], refusals: Refusals) -> None:
+    """Rows of a resolved push; a table the schema refuses is retried row by row to find the bad ones."""
+    failed = False
+    Write = Callable[[sqlite_utils.Database, str, Iterable[Sequence[Any]]], None]
+    batches: list[tuple[str, list[tuple], Write]] = [(t, rows, upsert_rows) for t, rows in plan.upserts.items() if rows]
+    batches += [(t, keys, delete_keys) for t, keys in plan.deletes.items() if keys]
+    with applying_remote(db):
+        for table, rows, write in batches:
+            try:
+                with db.atomic():
+                    write(db, table, rows)
+            except sqlite3.IntegrityError:
+                spec = BY_NAME[table]
+                for row in rows:
+                    key = tuple(row) if write is delete_keys else tuple(row[i] for i in spec.key_indexes)
+                    try:
+                        with db.atomic():
+                            write(db, table, [row])
+                    except sqlite3.IntegrityError as exc:
+                        refusals.refuse(by_seq[plan.seq_of[(table, key)]], "invalid_row", f"{table} {list(key)}: {exc}")
+                        failed = True
+    if failed:
+        raise _Replan
+
+
+def write_plan(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change], refusals: Refusals) -> None:
     """Rows, versions, re-issues and conflicts of a resolved push (captured by nobody: already versioned)."""
-    try:
-        with applying_remote(db):
-            for table, rows in plan.upserts.items():
-                if rows:
-                    upsert_rows(db, table, rows)
-            for table, keys in plan.deletes.items():
-                if keys:
-                    delete_keys(db, table, keys)
-    except sqlite3.IntegrityError as exc:
-        raise InvalidRow(f"a pushed row breaks the schema: {exc}") from exc
+    _write_rows(db, plan, by_seq, refusals)
     db.conn.executemany(
         "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET school = excluded.school, "
@@ -307,39 +449,105 @@ def write_plan(db: sqlite_utils.Database, plan: Plan) -> None:
         db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [plan.newest_hlc])
 
 
-def acknowledge(db: sqlite_utils.Database, school: str, acked: int, changes: Sequence[Change]) -> int:
-    new_acked = max(acked, max(c.seq for c in changes))
-    db.conn.execute("UPDATE _schools SET acked_seq = ? WHERE code = ?", [new_acked, school])
+def share_earlier_record(
+    db: sqlite_utils.Database, school: str, pupils: set[str], numbers: VersionNumbers, server_hlc: int
+) -> None:
+    """Arriving pupils become the new school's (their identity row moves to it, as a central edit), and
+    the record other schools hold of them reaches it on its next pull, read-only (`_shared`)."""
+    at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
+    pupils_id = BY_NAME["pupils"].wire_id
+    for pupil in sorted(pupils):
+        previous = db.execute("SELECT school FROM pupils WHERE code = ?", [pupil]).fetchone()
+        year = db.execute("SELECT year FROM enrolments WHERE pupil = ? AND school = ?", [pupil, school]).fetchone()
+        if previous is not None and previous[0] != school:
+            db.conn.execute(
+                "INSERT INTO _transfers (pupil, year, from_school, to_school, at) VALUES (?, ?, ?, ?, ?)",
+                [pupil, year[0] if year else "", previous[0], school, at],
+            )
+            with applying_remote(db):
+                db.conn.execute("UPDATE pupils SET school = ? WHERE code = ?", [school, pupil])
+            db.conn.execute("UPDATE _clock SET seq = seq + 1 WHERE id = 1")
+            seq = db.execute("SELECT seq FROM _clock WHERE id = 1").fetchone()[0]
+            db.conn.execute(
+                "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
+                "VALUES (?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?, 0) ON CONFLICT DO UPDATE SET school = excluded.school, "
+                "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, deleted = 0",
+                [pupils_id, pupil, school, numbers.take(), server_hlc, CENTRAL_ORIGIN, seq],
+            )
+        for spec in TABLES:
+            if spec.name not in _ABOUT_A_PUPIL:
+                continue
+            k = spec.key.index("pupil") + 1
+            for slots in db.execute(
+                f"SELECT {_KEY_COLS} FROM _versions WHERE tbl = ? AND k{k} = ? AND school IS NOT NULL AND school != ?",
+                [spec.wire_id, pupil, school],
+            ).fetchall():
+                db.conn.execute(
+                    f"INSERT INTO _shared (school, tbl, {_KEY_COLS}, sseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO UPDATE SET sseq = excluded.sseq",
+                    [school, spec.wire_id, *slots, numbers.take()],
+                )
+
+
+def acknowledge(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> int:
+    new_acked = max(device.acked_seq, max(c.seq for c in changes))
+    db.conn.execute(
+        "UPDATE _devices SET acked_seq = ?, seen_cursor = max(seen_cursor, ?) WHERE id = ?",
+        [new_acked, pull_cursor, device.id],
+    )
     return new_acked
 
 
-def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change], server_hlc: int) -> PushResult:
-    """Apply in the caller's write transaction; returns the new acknowledgement."""
-    acked = acknowledged_seq(db, school)
-    fresh = unapplied(changes, acked)
+def apply_push(
+    db: sqlite_utils.Database, device: Device, changes: Sequence[Change], server_hlc: int, *, pull_cursor: int = 0
+) -> PushResult:
+    """Apply in the caller's write transaction; returns the new acknowledgement and the refusals."""
+    if detect_restore(db, device, changes, pull_cursor):
+        return mark_restored(db, device, pull_cursor)
+    fresh = unapplied(changes, device.acked_seq)
     if not fresh:
-        return PushResult(acked, 0, 0)
-    check_scope(school, fresh)
+        db.conn.execute("UPDATE _devices SET seen_cursor = max(seen_cursor, ?) WHERE id = ?", [pull_cursor, device.id])
+        return PushResult(device.acked_seq, 0, 0)
+    refusals = Refusals()
+    check_scope(device.school, fresh, refusals)
     today = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).date()
-    check_pupils_and_dates(db, school, fresh, today)
-    numbers = VersionNumbers(current_sseq(db))
-    plan = resolve(db, school, fresh, server_hlc, numbers)
-    numbers.store(db)
-    write_plan(db, plan)
-    if plan.upserts.get("grades"):
-        check_grade_scales(db, plan.upserts["grades"])
-    return PushResult(acknowledge(db, school, acked, fresh), len(plan.versions), len(plan.conflicts))
+    arrivals = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals)
+    by_seq = {c.seq: c for c in fresh}
+    while True:  # a row refused while writing: roll the attempt back, plan again without it
+        numbers = VersionNumbers(current_sseq(db))
+        plan = resolve(db, device, refusals.keep(fresh), server_hlc, numbers, refusals, arrivals)
+        try:
+            with db.atomic():
+                write_plan(db, plan, by_seq, refusals)
+                out_of_scale = check_grade_scales(db, plan.upserts.get("grades", ()))
+                if out_of_scale:
+                    for key, reason in out_of_scale:
+                        refusals.refuse(by_seq[plan.seq_of[("grades", key)]], "out_of_scale", reason)
+                    raise _Replan
+                if arrivals:
+                    share_earlier_record(db, device.school, arrivals, numbers, server_hlc)
+                numbers.store(db)
+        except _Replan:
+            continue
+        break
+    return PushResult(
+        acknowledge(db, device, fresh, pull_cursor), len(plan.versions), len(plan.conflicts), refusals.all()
+    )
 
 
-def check_grade_scales(db: sqlite_utils.Database, rows: Sequence[tuple]) -> None:
-    """A mark must fit its class's scale (/10 in primary), not only the table's 0..20.
+def check_grade_scales(db: sqlite_utils.Database, rows: Sequence[tuple]) -> list[tuple[tuple, str]]:
+    """Marks outside their class's scale (/10 in primary), not only the table's 0..20: (key, reason).
 
     Only marks above 10 can break a scale, so only their pupils' classes are looked up.
     """
     spec = BY_NAME["grades"]
     year_i, pupil_i, score_i = (spec.column_names.index(c) for c in ("year", "pupil", "score"))
-    suspects = {(r[year_i], r[pupil_i]): r for r in rows if r[score_i] is not None and r[score_i] > 1000}
+    suspects: dict[tuple, list[tuple]] = defaultdict(list)
+    for r in rows:
+        if r[score_i] is not None and r[score_i] > 1000:
+            suspects[(r[year_i], r[pupil_i])].append(r)
     keys = list(suspects)
+    out = []
     for start in range(0, len(keys), _CHUNK):
         part = keys[start : start + _CHUNK]
         values = ", ".join(["(?, ?)"] * len(part))
@@ -350,8 +558,11 @@ def check_grade_scales(db: sqlite_utils.Database, rows: Sequence[tuple]) -> None
             [v for k in part for v in k],
         ).fetchall()
         for year, pupil, scale in bad:
-            row = suspects[(year, pupil)]
-            raise InvalidRow(
-                f"score {row[score_i] / 100} of {pupil} in {row[spec.column_names.index('subject')]} "
-                f"is out of the scale 0-{scale}"
-            )
+            for row in suspects[(year, pupil)]:
+                if row[score_i] > scale * 100:
+                    key = tuple(row[i] for i in spec.key_indexes)
+                    subject = row[spec.column_names.index("subject")]
+                    out.append(
+                        (key, f"score {row[score_i] / 100} of {pupil} in {subject} is out of the scale 0-{scale}")
+                    )
+    return out

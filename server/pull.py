@@ -1,4 +1,9 @@
-"""What a node receives: its own school's versions and the national ones, in version order."""
+"""What a device receives: its school's versions (but its own edits), the national ones, and the
+earlier record of pupils who moved to its school, in version order.
+
+A device's own edits are skipped (it has them) unless a restore put them
+below its `restore_floor`: then they come back like anyone's (section 10.5).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import sqlite_utils
 from protocol.records import Change
 from protocol.tables import BY_ID
 
+from .schools import Device
 from .store import KEY_SLOTS
 from .versions import current_sseq
 
@@ -23,16 +29,26 @@ class PullBatch:
     more: bool
 
 
-def pull_changes(db: sqlite_utils.Database, school: str, cursor: int, limit: int) -> PullBatch:
-    """Versions after `cursor` in the school's scope, except the school's own edits (it has them)."""
+def pull_changes(db: sqlite_utils.Database, device: Device, cursor: int, limit: int) -> PullBatch:
+    """Versions after `cursor` in the device's scope, except its own edits (it has them)."""
     head = current_sseq(db)
     sql = (
         f"SELECT sseq, tbl, {_COLS}, hlc, origin, seq, deleted FROM _versions "
         "WHERE {scope} AND sseq > ? ORDER BY sseq LIMIT ?"
     )
-    # The school's own edits are skipped in the scan itself, so echoes never cost a round trip.
-    rows = db.execute(sql.format(scope="school = ? AND origin != ?"), [school, school, cursor, limit + 1]).fetchall()
+    # The device's own edits are skipped in the scan itself, so echoes never cost a round trip.
+    rows = db.execute(
+        sql.format(scope="school = ? AND (origin != ? OR seq <= ?)"),
+        [device.school, device.id, device.restore_floor, cursor, limit + 1],
+    ).fetchall()
     rows += db.execute(sql.format(scope="school IS NULL"), [cursor, limit + 1]).fetchall()
+    # Another school's record of a pupil who moved here: shared at the transfer, under a new number.
+    rows += db.execute(
+        f"SELECT s.sseq, v.tbl, {', '.join('v.k' + str(i) for i in range(1, KEY_SLOTS + 1))}, v.hlc, v.origin, "
+        "v.seq, v.deleted FROM _shared s JOIN _versions v ON v.tbl = s.tbl AND v.k1 = s.k1 AND v.k2 = s.k2 "
+        "AND v.k3 = s.k3 AND v.k4 = s.k4 AND v.k5 = s.k5 WHERE s.school = ? AND s.sseq > ? ORDER BY s.sseq LIMIT ?",
+        [device.school, cursor, limit + 1],
+    ).fetchall()
     rows.sort()
     more = len(rows) > limit
     rows = rows[:limit]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import dataclass
@@ -17,6 +18,11 @@ from protocol.tables import BY_NAME
 
 from .errors import BadResponse
 from .outbox import acknowledge, last_issued_seq, node_hlc, pending_keys, renumber_above
+from .rejected import set_aside
+
+
+def iso_at(now_ms: int) -> str:
+    return dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,7 @@ class Applied:
     pulled: int
     skipped: int
     resequenced: bool = False
+    rejected: int = 0
 
 
 def apply_response(db: sqlite_utils.Database, school: str, response: SyncResponse, now_ms: int) -> Applied:
@@ -34,6 +41,8 @@ def apply_response(db: sqlite_utils.Database, school: str, response: SyncRespons
     """
     with write_transaction(db):
         resequenced = _resequence_if_behind(db, response.acked_seq)
+        # Refused changes leave the outbox for the visible rejected list before the acknowledgement empties it.
+        rejected = set_aside(db, response.refused, iso_at(now_ms)) if response.refused and not resequenced else 0
         acknowledged = 0 if resequenced else acknowledge(db, response.acked_seq)
         # A clock far ahead is pulled back to the server's time; HLC order is kept
         # for new edits by continuing from the server's clock.
@@ -48,7 +57,7 @@ def apply_response(db: sqlite_utils.Database, school: str, response: SyncRespons
         _set(db, "pull_cursor", response.pull_cursor)
         _set(db, "server_conflicts", response.conflicts)
         _set(db, "acked_seq", response.acked_seq)
-    return Applied(acknowledged, pulled, skipped, resequenced)
+    return Applied(acknowledged, pulled, skipped, resequenced, rejected)
 
 
 def _resequence_if_behind(db: sqlite_utils.Database, acked_seq: int) -> bool:
@@ -73,10 +82,16 @@ def _apply_pulled(db: sqlite_utils.Database, school: str, response: SyncResponse
     deletes: dict[str, list] = defaultdict(list)
     bases = []
     skipped = 0
+    ours: set[str] | None = None
     for c in response.pull:
         spec = BY_NAME[c.table]
         if c.row is not None and not spec.national and c.row[spec.column_names.index("school")] != school:
-            raise BadResponse(f"the server sent a {c.table} row of another school")
+            # Another school's row comes only as the earlier record of a pupil who moved here (read-only).
+            if ours is None:
+                ours = {r[0] for r in db.execute("SELECT code FROM pupils WHERE school = ?", [school]).fetchall()}
+                ours |= {str(p.key[0]) for p in response.pull if p.table == "pupils" and p.row is not None}
+            if "pupil" not in spec.key or c.key[spec.key.index("pupil")] not in ours:
+                raise BadResponse(f"the server sent a {c.table} row of another school")
         if (spec.wire_id, c.key) in pending:
             # A local edit is waiting: the server decides between them when it arrives
             # and sends the winner back if it is not ours.

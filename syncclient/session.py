@@ -51,6 +51,7 @@ class SyncResult:
     bytes_sent: int = 0
     bytes_received: int = 0
     conflicts: int = 0
+    rejected: int = 0
     pending: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -78,6 +79,8 @@ class SyncSession:
                 "--server URL --token TOKEN`"
             )
         self.school = store.school
+        # This device's origin: its own numbers under its school's scope (the school's code for its first device).
+        self.device = store.device
         self.key = bytes.fromhex(key)
         self.client = client or _http_client(server, timeout)
         self._own_client = client is None
@@ -119,6 +122,7 @@ class SyncSession:
                 raise
             failures = 0
             applied = apply_response(db, self.school, response, self.store.clock.now_ms())
+            result.rejected += applied.rejected
             result.pushed += applied.acknowledged
             result.pulled += applied.pulled
             result.conflicts = response.conflicts
@@ -144,9 +148,9 @@ class SyncSession:
             cursor = int(self.store.setting("pull_cursor", 0))
             hlc = node_hlc(db)
             limit = min(MAX_CHUNK_RECORDS, max(64, int(self.budget / self.bytes_per_change * 1.25)))
-            changes = pending_changes(db, self.school, limit)
+            changes = pending_changes(db, self.device, limit)
         while True:
-            request = SyncRequest(self.school, capabilities.SUPPORTED, cursor, changes, hlc)
+            request = SyncRequest(self.device, capabilities.SUPPORTED, cursor, changes, hlc)
             body = encode_message(request)
             if len(changes) >= 64:
                 self.bytes_per_change = max(0.5, len(body) / len(changes))
@@ -157,7 +161,7 @@ class SyncSession:
 
     def _exchange(self, body: bytes, result: SyncResult) -> SyncResponse:
         counter = self._next_counter()
-        headers = {"authorization": authorization_header(self.school, counter, self.key, "POST", SYNC_PATH, body)}
+        headers = {"authorization": authorization_header(self.device, counter, self.key, "POST", SYNC_PATH, body)}
         result.requests += 1
         result.bytes_sent += len(body)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .outbox import pending_count
+from .rejected import rejected_count
 from .store import NodeStore
 
 
@@ -17,6 +18,7 @@ def node_status(store: NodeStore) -> dict[str, Any]:
     local_conflicts = db.execute("SELECT COUNT(*) FROM _conflicts").fetchone()[0]
     return {
         "school": store.school,
+        "device": store.device,
         "year": store.setting("year"),
         "server": store.setting("server"),
         "pending_changes": pending_count(db),
@@ -25,4 +27,6 @@ def node_status(store: NodeStore) -> dict[str, Any]:
         "last_error_at": store.setting("last_error_at"),
         "conflicts": int(store.setting("server_conflicts", 0) or 0) + local_conflicts,
         "pull_cursor": int(store.setting("pull_cursor", 0) or 0),
+        # changes the centre refused, waiting for the secretary (`massar node rejected`)
+        "rejected": rejected_count(db),
     }

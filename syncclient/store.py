@@ -46,6 +46,7 @@ class NodeStore:
         year: str | None = None,
         server: str | None = None,
         node_key: str | None = None,
+        device: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> NodeStore:
         school = check_school_code(school)
@@ -72,6 +73,8 @@ class NodeStore:
                 store.set_setting("server", server.rstrip("/"))
             if node_key:
                 store.set_setting("node_key", node_key)
+            if device:
+                store.set_setting("device", device)
         return store
 
     def setting(self, key: str, default: Any = None) -> Any:
@@ -87,6 +90,11 @@ class NodeStore:
     @property
     def school(self) -> str:
         return self.setting("school")
+
+    @property
+    def device(self) -> str:
+        """This device's origin at the centre: the device named by its token, else the school's first device."""
+        return self.setting("device") or self.school
 
     @property
     def term(self) -> Term:

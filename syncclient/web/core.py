@@ -25,7 +25,7 @@ from domain.rules import FULL_DAY, mask_hours
 
 from ..status import node_status
 from ..store import NodeStore
-from .security import STAFF_ROLES, SessionRegistry, SessionUser, csrf_token, read_form
+from .security import STAFF_ROLES, CsrfRefused, SessionRegistry, SessionUser, csrf_token, from_this_site, read_form
 from .status import format_timestamp
 from .throttle import LoginThrottle, Wait, client_address
 from .translations import LANGUAGES, translator
@@ -76,12 +76,20 @@ def post_page(fn: Callable[[Web, Request, FormData], Response]) -> Callable[[Req
     @functools.wraps(fn)
     async def endpoint(request: Request) -> Response:
         web = web_of(request)
-        form = await web.form(request)
+        try:
+            form = await web.form(request)
+        except CsrfRefused as refused:
+            # A form of one of our own pages whose token no longer matches (the browser lost its
+            # cookie, or logged in again in another tab): keep what was typed, ask the password.
+            if from_this_site(request):
+                request.state.form = refused.form
+                return await web.run(web.relogin_page, request, refused.form)
+            raise
         request.state.form = form
         if RELOGIN_PASSWORD in form:  # the password asked for when the session had ended
-            refused = await web.run(web.relogin, request, form)
-            if refused is not None:
-                return refused
+            relogin = await web.run(web.relogin, request, form)
+            if relogin is not None:
+                return relogin
             form = FormData([(k, v) for k, v in form.multi_items() if k not in (RELOGIN_LOGIN, RELOGIN_PASSWORD)])
             request.state.form = form
         return await web.run(fn, web, request, form)
@@ -159,6 +167,10 @@ class Web:
             raise HTTPException(403)
         return user
 
+    def parent_pupil(self, request: Request) -> str:
+        """The logged-in parent's child: the only pupil the parent pages ever show."""
+        return self.require_parent(request).pupil or ""
+
     async def form(self, request: Request) -> FormData:
         return await read_form(request, self.max_body)
 
@@ -201,6 +213,7 @@ class Web:
         kept = [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k not in ("csrf", RELOGIN_PASSWORD)]
         ctx = {
             "title_key": "relogin.title",
+            "holding_form": True,
             "action": request.url.path,
             "kept": [(k, v) for k, v in kept if k != RELOGIN_LOGIN],
             "login": form.get(RELOGIN_LOGIN) or request.session.get("who", ""),
@@ -245,11 +258,12 @@ class Web:
             "num": lambda v: format_number(v, lang),
             "date": lambda v: ltr(format_timestamp(v) or "–"),
             "hours_text": lambda mask: hours_text(t, mask),
+            "holding_form": False,  # a page carrying typed work: no link may leave it
         }
         if user is not None and user.is_parent:
             from ..alerts import unread_count
 
-            ctx["unread"] = unread_count(self.db, user.child)
+            ctx["unread"] = unread_count(self.db, user.pupil or "")
         ctx.update(context or {})
         html = self.env.get_template(name).render(ctx)
         return HTMLResponse(html, status_code=status)
@@ -292,8 +306,8 @@ class Web:
         return [{"code": r[0], "level": r[1], "scale": r[2], "cycle": r[3]} for r in rows]
 
     def class_of(self, code: object) -> dict | None:
-        """The chosen class of this year (a form or query value), None when none was chosen; NotFound when unknown."""
-        if not isinstance(code, str) or not code:
+        """The chosen class of this year (a query or form value), None when none was chosen; NotFound when unknown."""
+        if not code or not isinstance(code, str):
             return None
         for c in self.classes():
             if c["code"] == code.strip().upper():

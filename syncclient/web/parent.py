@@ -31,16 +31,16 @@ def _subject_names(web: Web) -> dict[str, dict]:
 
 @get_page
 def results(web: Web, request: Request) -> Response:
-    user = web.require_parent(request)
-    alerts.refresh_average_alerts(web.db, web.store.term, user.child)
-    report = _report(web, user.child)
+    pupil = web.parent_pupil(request)
+    alerts.refresh_average_alerts(web.db, web.store.term, pupil)
+    report = _report(web, pupil)
     return web.render(request, "parent/results.html", {"title_key": "results.title", "report": report})
 
 
 @get_page
 def absences_page(web: Web, request: Request) -> Response:
-    user = web.require_parent(request)
-    report = _report(web, user.child)
+    pupil = web.parent_pupil(request)
+    report = _report(web, pupil)
     everything = report["absences"]["days"]  # newest first
     days = [d for d in everything if d["unjustified_hours"]] + [d for d in everything if not d["unjustified_hours"]]
     ctx = {"title_key": "pabsences.title", "report": report, "days": days, "summary": report["absences"]}
@@ -49,11 +49,11 @@ def absences_page(web: Web, request: Request) -> Response:
 
 @get_page
 def incidents_page(web: Web, request: Request) -> Response:
-    user = web.require_parent(request)
-    report = _report(web, user.child)
+    pupil = web.parent_pupil(request)
+    report = _report(web, pupil)
     rows = web.db.execute(
         "SELECT day, description, measure FROM incidents WHERE pupil = ? AND school = ? ORDER BY day DESC, n DESC",
-        [user.child, web.store.school],
+        [pupil, web.store.school],
     ).fetchall()
     items = [{"day": r[0], "description": r[1], "measure": r[2]} for r in rows]
     return web.render(
@@ -63,10 +63,10 @@ def incidents_page(web: Web, request: Request) -> Response:
 
 @get_page
 def alerts_page(web: Web, request: Request) -> Response:
-    user = web.require_parent(request)
-    report = _report(web, user.child)
-    alerts.refresh_average_alerts(web.db, web.store.term, user.child)
-    items = alerts.alerts_for(web.db, user.child)
+    pupil = web.parent_pupil(request)
+    report = _report(web, pupil)
+    alerts.refresh_average_alerts(web.db, web.store.term, pupil)
+    items = alerts.alerts_for(web.db, pupil)
     for item in items:
         if item["kind"] == "absence":
             item["mask"] = int(item["detail"].get("hours", 0))
@@ -76,22 +76,22 @@ def alerts_page(web: Web, request: Request) -> Response:
 
 @post_page
 def alerts_read(web: Web, request: Request, form: FormData) -> Response:
-    user = web.require_parent(request)
+    pupil = web.parent_pupil(request)
     which = str(form.get("alert", ""))
     if which == "all":
-        alerts.mark_read(web.db, user.child)
+        alerts.mark_read(web.db, pupil)
     else:
-        if not which.isdigit() or not alerts.alert_exists(web.db, user.child, int(which)):
+        if not which.isdigit() or not alerts.alert_exists(web.db, pupil, int(which)):
             raise HTTPException(404)  # another family's alert looks exactly like a missing one
-        alerts.mark_read(web.db, user.child, int(which))
+        alerts.mark_read(web.db, pupil, int(which))
     return web.redirect("/parent/alerts")
 
 
 @get_page
 def exams_page(web: Web, request: Request) -> Response:
-    user = web.require_parent(request)
-    report = _report(web, user.child)
-    level = enrolment_of(web.db, web.store.term, user.child).level
+    pupil = web.parent_pupil(request)
+    report = _report(web, pupil)
+    level = enrolment_of(web.db, web.store.term, pupil).level
     exams = [
         dict(zip(("level", "exam", "starts_on", "ends_on", "name_ar", "name_fr"), r, strict=True))
         for r in web.db.execute(

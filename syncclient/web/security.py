@@ -17,7 +17,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import sqlite_utils
@@ -26,7 +26,6 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 
 from domain.database import write_transaction
-from domain.errors import NotAllowed
 
 STAFF_ROLES = ("secretary", "teacher", "director")
 
@@ -42,13 +41,6 @@ class SessionUser:
     @property
     def is_parent(self) -> bool:
         return self.role == "parent"
-
-    @property
-    def child(self) -> str:
-        """The one pupil a parent account sees."""
-        if self.pupil is None:
-            raise NotAllowed("this account sees no pupil", code="not_a_parent")
-        return self.pupil
 
     @property
     def is_staff(self) -> bool:
@@ -109,7 +101,7 @@ class SessionRegistry:
         if now - user.seen > self.idle_limit(user):
             self.drop(sid)
             return None, True
-        if now - user.seen >= self.TOUCH_EVERY or now < user.seen:
+        if now - user.seen >= min(self.TOUCH_EVERY, self.idle_limit(user) / 10) or now < user.seen:
             with write_transaction(db):
                 db.conn.execute("UPDATE _web_sessions SET seen = ? WHERE id = ?", [now, _hashed(sid)])
         user.seen = now
@@ -138,6 +130,27 @@ class SessionRegistry:
         )
 
 
+class CsrfRefused(HTTPException):
+    """A form without this browser session's token (403); `form` is what it carried."""
+
+    def __init__(self, form: FormData) -> None:
+        super().__init__(403, "csrf")
+        self.form = form
+
+
+def from_this_site(request: Request) -> bool:
+    """The browser says the form was posted from one of our pages (not another site's).
+
+    Sec-Fetch-Site where browsers send it (HTTPS, localhost); else the Origin header
+    every current browser sends with a POST.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site == "same-origin"
+    origin = request.headers.get("origin")
+    return origin is not None and origin == f"{request.url.scheme}://{request.headers.get('host', '')}"
+
+
 def csrf_token(request: Request) -> str:
     token = request.session.get("csrf")
     if not token:
@@ -157,14 +170,12 @@ async def read_form(request: Request, max_body: int, max_fields: int = 4000) -> 
         if len(body) > max_body:
             raise HTTPException(413)
     try:
-        pairs: list[tuple[str, str | UploadFile]] = list(
-            parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields)
-        )
+        pairs = parse_qsl(bytes(body).decode("utf-8"), keep_blank_values=True, max_num_fields=max_fields)
     except (UnicodeDecodeError, ValueError):
         raise HTTPException(400) from None
-    form = FormData(pairs)
+    form = FormData(cast(list[tuple[str, str | UploadFile]], pairs))
     expected = request.session.get("csrf")
     sent = form.get("csrf")
     if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent.encode(), expected.encode()):
-        raise HTTPException(403, "csrf")
+        raise CsrfRefused(form)
     return form

@@ -300,6 +300,8 @@ AR: dict[str, str] = {
     "f.date_format": "مثال 02/04/2013",
     "flash.slip_gone": "ورقة الدخول هذه لم تعد متوفرة (انتهت الجلسة). القن السري المطبوع ما زال صالحا؛ لإصدار قن جديد اضغط «إعادة تعيين القن».",
     "err.agent_unavailable": "تعذر بدء المزامنة الآن. أعد المحاولة بعد قليل.",
+    "err.placement_conflict": "غيّر شخص آخر قسمه إلى «{theirs}»؛ أنت اخترت «{yours}». احفظ من جديد للإبقاء على اختيارك.",
+    "err.placement_conflicts": "لم يتم حفظ أي شيء: غيّر شخص آخر قسم {n} تلميذ للسنة المقبلة منذ فتح الصفحة.",
 }
 
 FR: dict[str, str] = {
@@ -583,6 +585,8 @@ FR: dict[str, str] = {
     "f.date_format": "ex. 02/04/2013",
     "flash.slip_gone": "Cette fiche n'est plus disponible (session terminée). Le mot de passe imprimé reste valable ; pour en émettre un nouveau, cliquez sur « Réinitialiser ».",
     "err.agent_unavailable": "La synchronisation n'a pas pu être lancée. Réessayez dans un moment.",
+    "err.placement_conflict": "Placé entre-temps en « {theirs} » ; vous avez choisi « {yours} ». Enregistrez à nouveau pour garder votre choix.",
+    "err.placement_conflicts": "Rien n'a été enregistré : quelqu'un d'autre a changé la classe de l'an prochain de {n} élèves depuis l'ouverture de la page.",
 }
 
 TEXTS = {"ar": AR, "fr": FR}
@@ -628,6 +632,12 @@ PLURALS: dict[str, dict[str, dict[str, str]]] = {
             "few": "لم يتم حفظ أي شيء: غيّر شخص آخر غياب {n} تلاميذ منذ فتح الصفحة.",
             "many": "لم يتم حفظ أي شيء: غيّر شخص آخر غياب {n} تلميذا منذ فتح الصفحة.",
         },
+        "err.placement_conflicts": {
+            "one": "لم يتم حفظ أي شيء: غيّر شخص آخر قسم تلميذ واحد للسنة المقبلة منذ فتح الصفحة.",
+            "two": "لم يتم حفظ أي شيء: غيّر شخص آخر قسم تلميذين للسنة المقبلة منذ فتح الصفحة.",
+            "few": "لم يتم حفظ أي شيء: غيّر شخص آخر قسم {n} تلاميذ للسنة المقبلة منذ فتح الصفحة.",
+            "many": "لم يتم حفظ أي شيء: غيّر شخص آخر قسم {n} تلميذا للسنة المقبلة منذ فتح الصفحة.",
+        },
         "sync.waiting": {
             "zero": "لا توجد تغييرات في الانتظار.",
             "one": "تغيير واحد في الانتظار.",
@@ -662,6 +672,10 @@ PLURALS: dict[str, dict[str, dict[str, str]]] = {
         "err.rollcall_conflicts": {
             "one": "Rien n'a été enregistré : quelqu'un d'autre a modifié l'absence d'{n} élève depuis l'ouverture "
             "de la page."
+        },
+        "err.placement_conflicts": {
+            "one": "Rien n'a été enregistré : quelqu'un d'autre a changé la classe de l'an prochain d'{n} élève "
+            "depuis l'ouverture de la page."
         },
         "sync.waiting": {"zero": "Aucune modification en attente.", "one": "{n} modification en attente."},
         "justify.more": {"one": "{n} autre absence non affichée : utilisez le filtre."},

@@ -102,9 +102,7 @@ def outbox_count(node: Path) -> int:
 
 def central_school(central: Path) -> tuple[int, int]:
     """(acked_seq, last_counter) of the school on the central server."""
-    return tuple(
-        query(central / CENTRAL_DB, "SELECT acked_seq, last_counter FROM _schools WHERE code = ?", [SCHOOL])[0]
-    )
+    return tuple(query(central / CENTRAL_DB, "SELECT acked_seq, last_counter FROM _devices WHERE id = ?", [SCHOOL])[0])
 
 
 def central_sseq(central: Path) -> int:

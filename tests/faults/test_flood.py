@@ -192,7 +192,7 @@ def test_floods_keep_memory_bounded_and_honest_syncs_answered(site: Site) -> Non
     from .faultkit import query
 
     assert query(site.central_db, "SELECT COUNT(*) FROM grades WHERE school = ?", [HONEST])[0][0] == after_grades
-    assert query(site.central_db, "SELECT last_counter, last_error FROM _schools WHERE code = ?", [TARGET]) == [
+    assert query(site.central_db, "SELECT last_counter, last_error FROM _devices WHERE id = ?", [TARGET]) == [
         (0, None)
     ], "a forged request burnt the target school's counter"
     for _ in range(3):

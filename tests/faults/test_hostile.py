@@ -46,7 +46,7 @@ class World:
     counter: Iterator[int] = field(default_factory=lambda: itertools.count(int(time.time() * 1000) * 1000))
 
     def acked(self, school: str = ME) -> int:
-        return query(self.central.path, "SELECT acked_seq FROM _schools WHERE code = ?", [school])[0][0]
+        return query(self.central.path, "SELECT acked_seq FROM _devices WHERE id = ?", [school])[0][0]
 
     def headers(
         self, body: bytes, school: str = ME, key: bytes | None = None, counter: int | None = None, path: str = PATH
@@ -239,7 +239,7 @@ def replay(w: World) -> tuple[bytes, dict[str, str]]:
 
 def replay_older(w: World) -> tuple[bytes, dict[str, str]]:
     body = valid(w, [])
-    last = query(w.central.path, "SELECT last_counter FROM _schools WHERE code = ?", [ME])[0][0]
+    last = query(w.central.path, "SELECT last_counter FROM _devices WHERE id = ?", [ME])[0][0]
     return body, w.headers(body, counter=last - 1)
 
 

@@ -100,7 +100,7 @@ def assert_converged(central: CentralThread, store: NodeStore) -> None:
     assert mine == theirs
     assert store.db.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0] == 0
     node_seq = store.db.execute("SELECT seq FROM _clock").fetchone()[0]
-    assert query(central.path, "SELECT acked_seq FROM _schools WHERE code = ?", [SCHOOL])[0][0] == node_seq
+    assert query(central.path, "SELECT acked_seq FROM _devices WHERE id = ?", [SCHOOL])[0][0] == node_seq
 
 
 def correct_centrally(central: CentralThread, n: int = 8) -> None:

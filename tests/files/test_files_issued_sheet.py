@@ -166,3 +166,54 @@ def test_four_test_sheet_of_french_round_trips(node: Path, tmp_path: Path) -> No
         store.db.conn.execute("DELETE FROM grades WHERE subject = 'FRA'")
     massar("node", "import-grades", "--data", node, out)
     assert grade_rows(node) == before
+
+
+def test_a_pupil_massar_has_not_issued_is_named_not_invented(node: Path, tmp_path: Path) -> None:
+    massar(
+        "node",
+        "register",
+        "--data",
+        node,
+        "--class",
+        "1APIC-1",
+        "--last-name",
+        "Nouveau",
+        "--first-name",
+        "Élève",
+        "--gender",
+        "F",
+        "--code",
+        "Z123456789",
+    )
+    massar(
+        "node",
+        "grade",
+        "--data",
+        node,
+        "--student",
+        "Z123456789",
+        "--subject",
+        "INFO",
+        "--semester",
+        "1",
+        "--assessment",
+        "1",
+        "--score",
+        "15",
+    )
+    out = massar(
+        "node",
+        "export-grades",
+        "--data",
+        node,
+        "--class",
+        "1APIC-1",
+        "--subject",
+        "INFO",
+        "--semester",
+        "1",
+        cwd=tmp_path,
+    ).stdout
+    assert "not in Massar's sheet (add them in Massar first): Z123456789" in out
+    # the issued rows only: the file is still Massar's, cell for cell
+    assert differences(GRADE_SHEET, tmp_path / GRADE_SHEET.name, pupil_rows=PUPIL_ROWS) == []

@@ -100,7 +100,7 @@ def test_grammar_accepts(value: str) -> None:
         pytest.param(f"M 04512k:1:{MAC}", id="lower-case-school"),
         pytest.param(f"M AB:1:{MAC}", id="school-of-2"),
         pytest.param(f"M ABCDEFGHIJ123:1:{MAC}", id="school-of-13"),
-        pytest.param(f"M 04512K.2:1:{MAC}", id="device-part-reserved"),
+        pytest.param(f"M 04512K.2:1:{MAC}", id="dot-in-node-id"),
         pytest.param(f"M 04512K:1:{MAC[:21]}", id="mac-of-21"),
         pytest.param(f"M 04512K:1:{MAC}=", id="mac-padded"),
         pytest.param(f"M 04512K:1:{MAC[:21]}+", id="mac-base64-not-url"),

@@ -100,8 +100,16 @@ def test_a_release1_database_upgrades_and_keeps_every_row(tmp_path: Path, side: 
         assert "julianday" not in triggers and "massar_now_ms()" in triggers
     finally:
         db.conn.close()
-    kept = {t: cols for t, cols in old_columns.items() if t not in RETIRED}
+    new_columns = _columns(path)
+    kept = {t: [c for c in cols if c in new_columns[t]] for t, cols in old_columns.items() if t not in RETIRED}
     after = _tables(path, kept)
+    if side == "central":
+        # Step 7 moves each school's token and sync state to its first device, named by the school's code.
+        moved = ("node_key", "revoked", "last_counter", "acked_seq", "pull_cursor", "last_sync", "last_error")
+        i = old_columns["_schools"].index
+        expected = {(r[i("code")], *(r[i(c)] for c in moved)) for r in before["_schools"]}
+        assert _tables(path, {"_devices": ["id", *moved]})["_devices"] == expected
+        before["_schools"] = {tuple(r[i(c)] for c in kept["_schools"]) for r in before["_schools"]}
     for table, rows in before.items():
         if table in RETIRED:
             continue

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 
 # What a refused request may legitimately move on the centre: the spent counter, the error shown to operators.
-CENTRAL_VOLATILE: Mapping[str, Collection[str]] = {"_schools": ("last_counter", "last_error", "last_sync")}
+CENTRAL_VOLATILE: Mapping[str, Collection[str]] = {"_devices": ("last_counter", "last_error", "last_sync")}
 # Node settings a failed sync attempt moves without applying anything.
 NODE_VOLATILE_SETTINGS = ("request_counter", "chunk_budget", "last_error", "last_error_at", "last_sync")
 

@@ -38,11 +38,11 @@ def rows(db: sqlite_utils.Database, table: str, school: str | None = None) -> se
 
 
 def school_row(central_path: Path, school: str) -> tuple:
-    """The central `_schools` bookkeeping of a school except its request counter and sync times."""
+    """The central bookkeeping of a school's first device except its request counter and sync times."""
     conn = sqlite3.connect(f"file:{central_path}?mode=ro", uri=True)
     try:
         return conn.execute(
-            "SELECT code, revoked, acked_seq, pull_cursor FROM _schools WHERE code = ?", [school]
+            "SELECT school, revoked, acked_seq, pull_cursor FROM _devices WHERE id = ?", [school]
         ).fetchone()
     finally:
         conn.close()

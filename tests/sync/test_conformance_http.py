@@ -235,7 +235,7 @@ VECTORS: dict[str, dict[str, Callable[[dict[str, Server]], Answer]]] = {
             Authorization=f"M ZZZ999:01:{A22}", **{"Content-Length": str(10 * MAX_FRAME)}
         ),
         "counter-2-to-the-63": headers_only(Authorization=f"M {SCHOOL}:{2**63}:{A22}"),
-        "device-part-reserved": headers_only(Authorization=f"M {SCHOOL}.2:1:{A22}"),
+        "dot-in-node-id": headers_only(Authorization=f"M {SCHOOL}.2:1:{A22}"),
         "no-authorization": headers_only(Authorization=""),
     },
     "H2": {

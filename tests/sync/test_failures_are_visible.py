@@ -39,7 +39,7 @@ def test_a_server_bug_is_a_logged_500_recorded_for_the_school(central, make_node
     assert "no such table: _conflicts" in str(record.exc_info[1].__cause__)  # ...but all of them in the log
     conn = sqlite3.connect(central.path)
     try:
-        (last_error,) = conn.execute("SELECT last_error FROM _schools WHERE code = 'F001'").fetchone()
+        (last_error,) = conn.execute("SELECT last_error FROM _devices WHERE id = 'F001'").fetchone()
     finally:
         conn.close()
     assert last_error.startswith("internal_error")

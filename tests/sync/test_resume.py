@@ -48,7 +48,7 @@ def _check_exactly_once(central, node, total_records: int) -> None:
         # One version number issued per applied change: a change applied twice would take two.
         issued = db.execute("SELECT sseq FROM _clock").fetchone()[0]
         assert issued == total_records, f"{issued - total_records} change(s) were applied more than once"
-        assert db.execute("SELECT acked_seq FROM _schools WHERE code = 'SA01'").fetchone()[0] == max_seq
+        assert db.execute("SELECT acked_seq FROM _devices WHERE id = 'SA01'").fetchone()[0] == max_seq
 
 
 def _check_no_resend(transport: RecordingTransport, expected_seqs: set[int], label: str) -> dict[str, int]:

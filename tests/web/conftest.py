@@ -171,3 +171,6 @@ def make_client(node):
     yield make
     for tc in opened:
         tc.__exit__(None, None, None)
+
+
+from .browserkit import browser  # noqa: E402,F401  (the Chromium fixture, for the browser tests)

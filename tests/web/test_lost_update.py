@@ -88,3 +88,26 @@ def test_a_page_waiting_for_the_database_does_not_stop_the_event_loop(app, clien
         assert client.get("/static/app.css").status_code == 200  # ...while the loop still serves others
     assert done.wait(10)
     waiting.join(10)
+
+
+def test_reenrolment_from_an_older_page_keeps_the_other_placements(make_client, node):
+    one, two = make_client(), make_client()
+    one.login("sec")
+    two.login("dir")
+    for code in ("2APIC-1", "2APIC-2"):
+        one.post("/staff/classes", {"code": code, "level": "2APIC", "year": "next", "back": "/staff/reenrol"})
+    page = "/staff/reenrol?class=1APIC-1"
+    old = form_fields(two.get(page).text)
+    fields = [(k, v) for k, v in form_fields(one.get(page).text) if k not in ("code", "level", "year", "back")]
+    assert one.post("/staff/reenrol", with_values(fields, n0="2APIC-1", n1="2APIC-1")).status_code == 200
+    old = [(k, v) for k, v in old if k not in ("code", "level", "year", "back")]
+    # the director, on the older page, places Adam only: Sara and Omar stay placed
+    assert two.post("/staff/reenrol", with_values(old, n2="2APIC-2")).status_code == 200
+    placed = node.query("SELECT pupil, class FROM enrolments WHERE class LIKE '2APIC-%' ORDER BY pupil")
+    assert placed == [("A100000001", "2APIC-1"), ("B100000002", "2APIC-1"), ("C100000003", "2APIC-2")]
+    # placing Sara elsewhere from that older page is a conflict naming both classes
+    r = two.post("/staff/reenrol", with_values(old, n0="2APIC-2"))
+    assert r.status_code == 409 and "«2APIC-1»" in r.text and "«2APIC-2»" in r.text
+    assert node.query("SELECT class FROM enrolments WHERE pupil = 'A100000001' AND class LIKE '2APIC-%'") == [
+        ("2APIC-1",)
+    ]

@@ -280,3 +280,24 @@ def test_exam_results_and_the_certificate_on_the_results_page(client, node):
     # regional: (3 x 14 + 3 x 11) / 6 = 12.50; no annual average nor local exam yet: pending
     assert "شهادة السلك الإعدادي" in page and "الامتحان الجهوي" in page and "12.50" in page
     assert "في انتظار نتائج الامتحانات" in page
+
+
+def test_a_semester_is_provisional_until_the_director_closes_it(client, node):
+    seed(node)
+    client.login("A100000001")
+    page = client.get("/parent").text
+    assert "مؤقت" in page and "بعد إغلاق الدورة" in page and "ناجح" not in page
+    assert "بعد إغلاق الدورتين" in page  # no annual average, no decision
+    client.logout()
+    client.login("dir")
+    for semester in ("1", "2"):
+        assert client.post("/staff/semesters", {"action": "close", "semester": semester}).status_code == 200
+    assert node.query("SELECT semester, closed_by FROM _semester_closures ORDER BY semester") == [
+        (1, "dir"),
+        (2, "dir"),
+    ]
+    client.logout()
+    client.login("A100000001")
+    page = client.get("/parent").text
+    assert "مؤقت" not in page and re.search(r"<bdi dir=\"ltr\">\d+ / \d+</bdi>", page)  # the rank
+    assert "المعدل السنوي" in page

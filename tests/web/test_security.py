@@ -192,6 +192,10 @@ def test_teacher_role_limits(client):
         assert client.get(path).status_code == 403, path
     assert client.post("/staff/logins", {"pupil": "A100000001"}).status_code == 403
     assert client.post("/staff/sync").status_code == 403
+    # closing a semester is the director's; creating a class the secretary's or the director's
+    assert client.get("/staff/semesters").status_code == 403
+    assert client.post("/staff/semesters", {"action": "close", "semester": "1"}).status_code == 403
+    assert client.post("/staff/classes", {"code": "1APIC-9", "level": "1APIC"}).status_code == 403
 
 
 def test_idle_parent_session_expires_on_the_server(app, client):

@@ -68,3 +68,39 @@ def test_a_page_asked_for_after_the_session_ended_opens_after_login(app, client)
     assert r.url.path == "/login"
     r = client.post("/login", {"login": "sec", "password": STAFF_PASSWORD})
     assert r.url.path == "/staff/grades" and "subject=MATH" in str(r.url)
+
+
+def test_a_browser_that_lost_its_cookie_keeps_the_typed_sheet(client, node):
+    """Closed and reopened with the tab restored: no session, no token, the typed marks come back."""
+    client.login("sec")
+    typed = with_values(form_fields(client.get(SHEET).text, "sheet"), s0_1="16")
+    client.c.cookies.clear()
+    origin = {"origin": "http://testserver"}
+    r = client.post("/staff/grades", typed, csrf="", headers=origin)
+    assert r.status_code == 401 and ("s0_1", "16") in form_fields(r.text)
+    assert dict(form_fields(r.text))["relogin_login"] == ""  # the browser forgot who it was: type it
+    answer = with_values(form_fields(r.text), relogin_login="sec", relogin_password=STAFF_PASSWORD)
+    r = client.post("/staff/grades", answer, csrf=None)
+    assert r.url.path == "/staff/grades" and r.status_code == 200
+    assert marks(node) == [("A100000001", 1, 1600)]
+
+
+def test_another_site_posting_without_a_token_gets_nothing(client, node):
+    client.c.cookies.clear()
+    for headers in ({"origin": "http://evil.example"}, {"sec-fetch-site": "cross-site"}, {}):
+        r = client.post("/staff/grades", [("s0_1", "16"), ("p0", "A100000001")], csrf="", headers=headers)
+        assert r.status_code == 403 and "relogin_password" not in r.text
+    assert marks(node) == []
+
+
+def test_a_stale_tab_after_a_new_login_keeps_its_typed_sheet(make_client, node):
+    tab = make_client()
+    tab.login("sec")
+    typed = with_values(form_fields(tab.get(SHEET).text, "sheet"), s1_1="11")
+    old_token = tab.token()
+    tab.logout()
+    tab.login("sec")  # logged in again elsewhere: a new session and token
+    r = tab.post("/staff/grades", typed, csrf=old_token, headers={"origin": "http://testserver"})
+    assert r.status_code == 401 and ("s1_1", "11") in form_fields(r.text)
+    r = tab.post("/staff/grades", with_values(form_fields(r.text), relogin_password=STAFF_PASSWORD))
+    assert r.status_code == 200 and marks(node) == [("B100000002", 1, 1100)]

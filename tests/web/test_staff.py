@@ -50,6 +50,8 @@ def test_every_staff_page_renders_in_both_languages(client):
         "/staff/reenrol?class=1APIC-1",
         "/staff/logins?class=1APIC-1",
         "/staff/sync",
+        "/staff/semesters",
+        "/staff/justify?class=1APIC-1&pupil=A100000001&f=1",
     ]
     for lang in ("ar", "fr"):
         client.get(f"/lang/{lang}")

@@ -14,22 +14,32 @@ from domain.errors import InvalidInput
 from domain.gradesheet import row_indexes
 
 from ..core import Web, get_page, post_page
+from ..translations import translator
 from .forms import on_error, text
 
 
 def _form(
-    web: Web, request: Request, cls: dict | None, values: dict, error: str | None = None, status: int = 200
+    web: Web,
+    request: Request,
+    cls: dict | None,
+    values: dict,
+    error: str | None = None,
+    status: int = 200,
+    problems: dict[str, str] | None = None,
 ) -> Response:
     term = web.store.term
     rows = web.pupils_of_class(cls["code"]) if cls else []
     following = reenrolment.next_year(term.year)
+    placed = reenrolment.placements(web.db, term)
     if cls and not values:
-        placed = reenrolment.placements(web.db, term)
         values = {f"n{i}": placed.get(p["code"], "") for i, p in enumerate(rows)}
+    for i, p in enumerate(rows):  # what the page shows, so that a save changes only what is changed on it
+        if f"q{i}" not in values or (problems and p["code"] in problems):
+            values[f"q{i}"] = placed.get(p["code"], "")
     ctx = {"title_key": "reenrol.title", "classes": web.classes(), "cls": cls, "rows": rows, "next_year": following}
     ctx["next_classes"] = web.classes(following)
     ctx["levels"] = pupils.levels(web.db)
-    ctx.update({"values": values, "error": error})
+    ctx.update({"values": values, "error": error, "problems": problems or {}})
     return web.render(request, "staff/reenrol.html", ctx, status=status)
 
 
@@ -47,12 +57,23 @@ def reenrol_save(web: Web, request: Request, form: FormData) -> Response:
     if cls is None:
         raise InvalidInput("choose a class", code="missing_choice")
     values = {f"n{i}": text(form, f"n{i}", 20) for i in row_indexes(form, "n")}
+    values.update({f"q{i}": text(form, f"q{i}", 20) for i in row_indexes(form, "q")})
     on_error(request, lambda message, status: _form(web, request, cls, values, message, status))
-    choices = [(str(form.get(f"p{i}", "")), values.get(f"n{i}", "")) for i in row_indexes(form)]
-    count = reenrolment.reenrol(web.db, web.store.term, choices, from_class=cls["code"])
-    if count:
+    choices = [
+        reenrolment.Placement(str(form.get(f"p{i}", "")), values.get(f"n{i}", ""), form.get(f"q{i}"))  # type: ignore[arg-type]
+        for i in row_indexes(form)
+    ]
+    done = reenrolment.reenrol(web.db, web.store.term, choices, from_class=cls["code"])
+    if done.conflicts:
+        t = translator(web.lang(request))
+        problems = {
+            c.pupil: t("err.placement_conflict", theirs=c.theirs or "–", yours=c.yours or "–") for c in done.conflicts
+        }
+        message = t("err.placement_conflicts", n=len(problems))
+        return _form(web, request, cls, values, message, 409, problems)
+    if done.enrolled or done.removed:
         web.local_write()
-    web.flash(request, "flash.reenrolled", n=count, year=reenrolment.next_year(web.store.term.year))
+    web.flash(request, "flash.reenrolled", n=done.enrolled, year=reenrolment.next_year(web.store.term.year))
     return web.redirect(f"/staff/reenrol?{urlencode({'class': cls['code']})}")
 
 

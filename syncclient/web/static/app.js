@@ -10,7 +10,7 @@
   function active() {
     // reading counts as activity: the idle clock restarts, and the server hears of it now and then
     if (idle > 0) { clearTimeout(timer); timer = setTimeout(logoutNow, idle * 1000); }
-    if (ping && Date.now() - lastPing > 20000) {
+    if (ping && Date.now() - lastPing > (idle > 0 ? Math.min(20000, idle * 300) : 20000)) {
       lastPing = Date.now();
       var r = new XMLHttpRequest(); r.open("GET", ping); r.send();
     }

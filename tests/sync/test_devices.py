@@ -1,0 +1,231 @@
+"""Devices, restores and transfers, through the `massar` CLI and a real central server (issue 11).
+
+Each scenario drives the operator's and the secretary's commands in subprocesses
+against the central server of the `central` fixture (uvicorn on 127.0.0.1):
+a replaced PC gets the whole school back; a node restored from an old backup
+and used offline loses nothing; two devices of a school converge; a pupil who
+arrives from another school syncs without blocking anything and brings the
+marks of his first semester.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from decimal import Decimal
+from pathlib import Path
+
+from domain.grades import GradeEntry, record_grades
+from syncclient.store import NodeStore
+
+from .helpers import SCHOOL_TABLES, YEAR, fill_school, rows, sync
+
+GRADE_KEY = "year = ? AND pupil = ? AND subject = ? AND semester = ? AND assessment = ?"
+
+
+def _massar(run_massar, *args: str, data: Path) -> dict | list:
+    return json.loads(run_massar(*args, "--json", data=data).stdout)
+
+
+def _add_device(run_massar, central, school: str, name: str) -> dict:
+    return _massar(run_massar, "server", "add-device", "--school", school, "--name", name, data=central.folder)
+
+
+def _init(run_massar, folder: Path, school: str, central, token: str) -> dict:
+    return _massar(
+        run_massar, "node", "init", "--school", school, "--year", YEAR, "--server", central.url, "--token", token,
+        data=folder,
+    )  # fmt: skip
+
+
+def _school_rows(db, school: str) -> dict[str, set[tuple]]:
+    return {t: rows(db, t, school) for t in SCHOOL_TABLES}
+
+
+def _central_rows(central, school: str) -> dict[str, set[tuple]]:
+    with central.db() as db:
+        return _school_rows(db, school)
+
+
+def _node_rows(folder: Path, school: str) -> dict[str, set[tuple]]:
+    store = NodeStore.open(folder)
+    try:
+        return _school_rows(store.db, school)
+    finally:
+        store.close()
+
+
+def _edit(store: NodeStore, key: tuple, score: str) -> None:
+    record_grades(store.db, store.term, [GradeEntry(key[1], key[2], key[3], key[4], Decimal(score))])
+
+
+def _score(db, key: tuple) -> int | None:
+    row = db.execute(f"SELECT score FROM grades WHERE {GRADE_KEY}", list(key)).fetchone()
+    return None if row is None else row[0]
+
+
+def test_a_replaced_pc_restores_the_whole_school(central, make_node, run_massar, tmp_path: Path) -> None:
+    old = make_node("SA01")
+    fill_school(old, seed=4, pupils=12, absence_days=3)
+    sync(old)
+    device = _add_device(run_massar, central, "SA01", "new secretariat PC")
+    assert device["school"] == "SA01" and device["device"] != "SA01" and device["token"].startswith(device["device"])
+
+    new = tmp_path / "new-pc"
+    assert _init(run_massar, new, "SA01", central, device["token"])["device"] == device["device"]
+    result = _massar(run_massar, "node", "sync", data=new)
+    assert result["pulled"] > 100 and result["rejected"] == 0
+
+    assert _node_rows(new, "SA01") == _central_rows(central, "SA01")
+    pupils = sorted(r[0] for r in _central_rows(central, "SA01")["pupils"])
+    for pupil in pupils[:4]:  # the report a director prints, on the new PC and at the centre
+        node_report = _massar(run_massar, "node", "report", "--student", pupil, data=new)
+        central_report = _massar(
+            run_massar, "server", "report", "--student", pupil, "--year", YEAR, data=central.folder
+        )
+        assert node_report["semesters"] == central_report["semesters"], pupil
+    listed = _massar(run_massar, "server", "schools", data=central.folder)
+    (school,) = [s for s in listed if s["school"] == "SA01"]
+    assert {d["device"] for d in school["devices"]} == {"SA01", device["device"]}
+    assert all(d["last_sync"] for d in school["devices"])
+
+
+def test_a_pc_reinstalled_with_the_schools_own_token_gets_its_own_edits_back(
+    central, make_node, run_massar, tmp_path: Path
+) -> None:
+    old = make_node("SA01")
+    fill_school(old, seed=5, pupils=12, absence_days=2)
+    sync(old)
+    fresh = tmp_path / "reinstalled"
+    _init(run_massar, fresh, "SA01", central, central.tokens["SA01"])
+    _massar(run_massar, "node", "sync", data=fresh)
+    assert _node_rows(fresh, "SA01") == _central_rows(central, "SA01")
+
+
+def _backup(store: NodeStore, to: Path) -> None:
+    target = sqlite3.connect(to)
+    try:
+        store.db.conn.backup(target)
+    finally:
+        target.close()
+
+
+def test_a_backup_restored_then_used_offline_loses_nothing(central, make_node, tmp_path: Path) -> None:
+    node = make_node("SA01")
+    fill_school(node, seed=6, pupils=12, absence_days=2)
+    sync(node)
+    folder = node.path.parent
+    keys = node.db.execute(
+        "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL ORDER BY pupil, subject "
+        "LIMIT 3"
+    ).fetchall()
+    backup = tmp_path / "backup.sqlite"
+    _backup(node, backup)
+
+    # After the backup: marks entered and synced; then the PC dies.
+    _edit(node, keys[0], "17")
+    _edit(node, keys[1], "16.5")
+    assert sync(node).pushed == 2
+    node.close()
+
+    # The backup is restored and used offline before its next sync: a new mark, and keys[1] again.
+    (folder / "node.sqlite").unlink()
+    for suffix in ("-wal", "-shm"):
+        (folder / f"node.sqlite{suffix}").unlink(missing_ok=True)
+    backup.rename(folder / "node.sqlite")
+    restored = NodeStore.open(folder, clock=central.clock)
+    try:
+        central.clock.advance(1000)
+        _edit(restored, keys[2], "8.25")
+        _edit(restored, keys[1], "15")
+        result = sync(restored)
+        assert result.pending == 0 and not result.errors
+        with central.db() as db:
+            assert [_score(db, k) for k in keys] == [1700, 1500, 825]
+        # The edit synced after the backup came back to the restored PC.
+        assert [_score(restored.db, k) for k in keys] == [1700, 1500, 825]
+        assert _school_rows(restored.db, "SA01") == _central_rows(central, "SA01")
+        # And its numbering continues above what the centre acknowledged: a later edit is not skipped.
+        _edit(restored, keys[0], "18")
+        assert sync(restored).pushed == 1
+        with central.db() as db:
+            assert _score(db, keys[0]) == 1800
+    finally:
+        restored.close()
+
+
+def test_two_devices_of_a_school_converge(central, make_node, run_massar, tmp_path: Path) -> None:
+    office = make_node("SA01")
+    fill_school(office, seed=7, pupils=12, absence_days=2)
+    sync(office)
+    device = _add_device(run_massar, central, "SA01", "parents terminal")
+    terminal = NodeStore.init(
+        tmp_path / "terminal", "SA01", year=YEAR, server=central.url, clock=central.clock, device=device["device"],
+        node_key=__import__("protocol.auth", fromlist=["x"]).node_key_from_token(device["device"], device["token"]).hex(),
+    )  # fmt: skip
+    try:
+        sync(terminal)
+        keys = office.db.execute(
+            "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL LIMIT 2"
+        ).fetchall()
+        _edit(office, keys[0], "12")
+        central.clock.advance(10)
+        _edit(terminal, keys[1], "13")
+        for store in (office, terminal, office):
+            sync(store)
+        expected = _central_rows(central, "SA01")
+        assert _school_rows(office.db, "SA01") == expected
+        assert _school_rows(terminal.db, "SA01") == expected
+        assert [_score(terminal.db, k) for k in keys] == [1200, 1300]
+        # A revoked device stops at once; the other goes on.
+        run_massar("server", "revoke-device", "--device", device["device"], data=central.folder)
+        assert sync(office).requests == 1
+    finally:
+        terminal.close()
+
+
+def test_an_arriving_pupil_syncs_without_blocking_and_brings_his_first_semester(central, make_node, run_massar) -> None:
+    a, b = make_node("SA01"), make_node("SB02")
+    fill_school(a, seed=8, pupils=12, absence_days=3)
+    fill_school(b, seed=9, pupils=12, absence_days=3)
+    sync(a)
+    sync(b)
+    pupil, level = a.db.execute(
+        "SELECT e.pupil, c.level FROM enrolments e JOIN classes c ON c.school = e.school AND c.year = e.year "
+        "AND c.code = e.class ORDER BY e.pupil LIMIT 1"
+    ).fetchone()
+    klass = b.db.execute("SELECT code FROM classes WHERE level = ? LIMIT 1", [level]).fetchone()[0]
+    marks_at_a = a.db.execute("SELECT * FROM grades WHERE pupil = ? AND semester = 1", [pupil]).fetchall()
+    assert marks_at_a
+    folder_b = b.path.parent
+
+    _massar(run_massar, "node", "leave", "--student", pupil, "--date", "2025-01-20", "--to", "SB02", data=a.path.parent)
+    admitted = _massar(
+        run_massar, "node", "admit", "--student", pupil, "--class", klass, "--from", "SA01", data=folder_b
+    )
+    assert admitted["student"] == pupil
+    result = _massar(run_massar, "node", "sync", data=folder_b)
+    assert result["rejected"] == 0 and result["pending"] == 0
+    # The earlier record arrived with the next sync (the centre shares it after the admission).
+    _massar(run_massar, "node", "sync", data=folder_b)
+    b_marks = b.db.execute("SELECT * FROM grades WHERE pupil = ? AND semester = 1", [pupil]).fetchall()
+    assert sorted(b_marks) == sorted(marks_at_a)
+    assert b.db.execute("SELECT school FROM pupils WHERE code = ?", [pupil]).fetchone() == ("SB02",)
+    report = _massar(run_massar, "node", "report", "--student", pupil, "--semester", "1", data=folder_b)
+    assert report["school"] == "SB02" and report["semesters"]
+
+    # The new school's marks for the pupil go through; the old school's edit of him is refused alone.
+    b_key = (YEAR, pupil, marks_at_a[0][3], 2, 1)
+    _edit(b, b_key, "14")
+    assert sync(b).rejected == 0
+    a_key = tuple(marks_at_a[0][i] for i in (1, 2, 3, 4, 5))
+    _edit(a, a_key, "3")
+    other = a.db.execute(
+        "SELECT year, pupil, subject, semester, assessment FROM grades WHERE pupil != ? LIMIT 1", [pupil]
+    ).fetchone()
+    _edit(a, other, "11.75")
+    result = sync(a)
+    assert result.rejected == 1 and result.pushed >= 1
+    with central.db() as db:
+        assert _score(db, b_key) == 1400 and _score(db, other) == 1175
+        assert _score(db, a_key) == marks_at_a[0][6]
