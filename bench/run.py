@@ -29,7 +29,7 @@ from typing import Any
 import sample
 from domain.grades import GradeEntry, record_grades
 from domain.pupils import Term
-from protocol.tables import BY_NAME
+from protocol.tables import BY_NAME, TABLES
 from syncclient.store import NodeStore
 from tests.support.netproxy import NetProxy
 
@@ -56,6 +56,10 @@ CUT_EVERY = 50_000
 SERVER_INGEST = "5a. central ingest, server only"
 END_TO_END_PUSH = "5a. one large push, end to end"
 PARENT_PAGE = "6b. parent's results page"
+FRESH_RESTORE = "7. fresh device restore"
+SCHOOL_OWNED = tuple(t.name for t in TABLES if not t.national)
+# Morango (Kolibri's sync engine), as measured for a whole school: 23 MB in 106 requests (issue 11).
+MORANGO_RESTORE = "Morango measured 23 MB / 106 requests for a whole school"
 INGEST_RUNS = 3
 
 
@@ -295,6 +299,29 @@ def _main_scenarios(
         for c, node in zip(contestants, nodes, strict=True):
             log(f"  3. no-op: {c.name}")
             rows.append(measure(c, node, "3. no-op", 0))
+
+        # 7: a replaced PC (a new device of the school) gets the whole school back in its first sync.
+        school_records = with_node(
+            folder,
+            lambda db, t: sum(
+                db.execute(f"SELECT COUNT(*) FROM {x} WHERE school = ?", [t.school]).fetchone()[0] for x in SCHOOL_OWNED
+            ),
+        )
+        for c in contestants:
+            if not hasattr(c.system, "fresh_device"):
+                rows.append(
+                    Row(
+                        FRESH_RESTORE,
+                        c.name,
+                        school_records,
+                        status="pending",
+                        extra={"why": "no restore in this peer's harness yet"},
+                    )
+                )
+                continue
+            log(f"  {FRESH_RESTORE}: {c.name}")
+            fresh = c.system.fresh_device(work / f"fresh-{c.name}", SCHOOL, YEAR)
+            rows.append(measure(c, fresh, FRESH_RESTORE, school_records))
     finally:
         for node in nodes:
             node.close()
@@ -935,4 +962,6 @@ def _target_notes(d: dict[str, Any], summary: dict[str, Any]) -> list[str]:
         check(d["changes_per_s"] >= TARGET_INGEST, f">= {TARGET_INGEST:,} changes/s (server only)")
     elif s == END_TO_END_PUSH and d.get("changes_per_s") is not None:
         check(d["changes_per_s"] >= TARGET_INGEST, f">= {TARGET_INGEST:,} changes/s (end to end)")
+    elif s == FRESH_RESTORE and d["bytes_per_record"] is not None:
+        check(d["bytes_per_record"] <= TARGET_BULK_BPR, f"<= {TARGET_BULK_BPR} B/record; {MORANGO_RESTORE}")
     return notes

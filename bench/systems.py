@@ -200,6 +200,23 @@ class OursSystem:
             store.close()
         return _OursNode(folder)
 
+    def fresh_device(self, folder: Path, school: str, year: str) -> _OursNode:
+        """A new device of `school` (a replaced PC): an empty node that gets the whole school on its first sync."""
+        from protocol.auth import node_key_from_token
+        from server.schools import add_device
+        from server.store import open_central
+        from syncclient.store import NodeStore
+
+        db = open_central(self.central)
+        try:
+            device, token = add_device(db, school, "replaced PC")
+        finally:
+            db.conn.close()
+        NodeStore.init(
+            folder, school, year=year, node_key=node_key_from_token(device, token).hex(), device=device
+        ).close()
+        return _OursNode(folder)
+
     def close(self) -> None:
         self.server.stop()
 

@@ -9,11 +9,13 @@ from typing import Any
 from domain import absences, accounts, grades, incidents, pupils, results, roster, transfers
 from domain.codes import check_pupil_code, parse_date
 from domain.csvfiles import read_csv
+from domain.database import write_transaction
 from domain.errors import InvalidInput, RowError
+from domain.guardians import record_guardian
 from domain.rules import FULL_DAY, mask_hours
 from syncclient.store import NodeStore
 
-from . import files_commands, node_sync_commands, serve_command
+from . import files_commands, node_sync_commands, serve_command, year_commands
 from .grade_options import add_grade_options, grade_entry_from_args
 from .options import data_dir
 from .output import emit
@@ -56,6 +58,11 @@ def register(sub: Any) -> None:
     p.add_argument("--birth-date")
     p.add_argument("--birth-place")
     p.add_argument("--code", help="the Massar code, when known")
+    p.add_argument("--guardian", metavar="NAME", help="the parent SMS go to")
+    p.add_argument("--relation", choices=["father", "mother", "guardian"], default="guardian")
+    p.add_argument("--phone", help="the parent's mobile: 06XXXXXXXX, 07XXXXXXXX or +2126XXXXXXXX")
+    p.add_argument("--lang", choices=["ar", "fr"], default="ar", help="language of the SMS (default Arabic)")
+    p.add_argument("--sms-consent", action="store_true", help="the family agreed to receive SMS")
     p.set_defaults(handler=cmd_register)
 
     p = _common(sub.add_parser("assign-code", help="replace a provisional code by the Massar code"))
@@ -129,6 +136,7 @@ def register(sub: Any) -> None:
     p.add_argument("--date", required=True)
     p.add_argument("--to", dest="to_school", metavar="SCHOOL", help="the school the pupil moves to")
     p.set_defaults(handler=cmd_leave)
+    year_commands.register(sub, _common)
 
 
 def cmd_init(args: Any) -> int:
@@ -198,17 +206,31 @@ def cmd_register(args: Any) -> int:
     store = _store(args)
     code = check_pupil_code(args.code) if args.code else None
     birth = parse_date(args.birth_date, field="birth date").isoformat() if args.birth_date else None
-    code = pupils.register_pupil(
-        store.db,
-        store.term,
-        class_code=args.class_code,
-        last_name=args.last_name,
-        first_name=args.first_name,
-        gender=args.gender,
-        birth_date=birth,
-        birth_place=args.birth_place,
-        code=code,
-    )
+    if (args.phone or args.sms_consent) and not args.guardian:
+        raise InvalidInput("--phone and --sms-consent go with --guardian NAME", code="missing_guardian")
+    with write_transaction(store.db):  # the pupil and the parent's number together, or neither
+        code = pupils.register_pupil(
+            store.db,
+            store.term,
+            class_code=args.class_code,
+            last_name=args.last_name,
+            first_name=args.first_name,
+            gender=args.gender,
+            birth_date=birth,
+            birth_place=args.birth_place,
+            code=code,
+        )
+        if args.guardian:
+            record_guardian(
+                store.db,
+                store.term,
+                code,
+                name=args.guardian,
+                relation=args.relation,
+                phone=args.phone,
+                lang=args.lang,
+                sms_consent=args.sms_consent,
+            )
     emit(args, {"student": code, "class": args.class_code.upper()}, f"registered {code} in {args.class_code.upper()}")
     return 0
 

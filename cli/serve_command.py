@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from syncclient.notify.sender import SmsAgent
 from syncclient.store import NodeStore
 
 from .options import data_dir
@@ -45,6 +47,17 @@ def _agent_for(folder: Path) -> Any | None:
     return SyncAgent(folder)
 
 
+def _default_callback(folder: Path, host: str, port: int) -> None:
+    """Delivery reports come back to this web app unless `notify --callback` said otherwise."""
+    store = NodeStore.open(folder)
+    try:
+        if not store.setting("sms_callback_set"):
+            reachable = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+            store.set_setting("sms_callback", f"http://{reachable}:{port}")
+    finally:
+        store.close()
+
+
 def cmd_serve(args: Any) -> int:
     import uvicorn
 
@@ -53,12 +66,17 @@ def cmd_serve(args: Any) -> int:
     folder = data_dir(args.data)
     agent = _agent_for(folder)
     app = create_app(folder, agent=agent, trusted_proxies=args.trusted_proxy)
+    # Parents' SMS: the sender idles until a gateway is configured (`massar node notify --gateway`).
+    sms = SmsAgent(folder, interval=float(os.environ.get("MASSAR_SMS_INTERVAL", "5")))
+    _default_callback(folder, args.host, args.port)
     if agent is not None:
         agent.start()
+    sms.start()
     try:
         # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides.
         uvicorn.run(app, host=args.host, port=args.port, server_header=False, log_level="info", proxy_headers=False)
     finally:
+        sms.stop()
         if agent is not None:
             agent.stop()
     return 0

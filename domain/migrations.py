@@ -22,7 +22,10 @@ from .database import Migration, domain_schema, execute_script, migrate, schema_
 from .level_codes import LEVELS
 from .node_tables import install_node_tables
 from .replication import Side
+from .sms_tables import install_sms_outbox
 from .transfers import DEPARTURES_SQL
+from .year_guard import install_year_guard
+from .year_schema import install_year_tables
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,19 @@ def _central_evaluation_rules(db: sqlite_utils.Database) -> None:
     replication.install_capture(db, Side.CENTRAL)
 
 
+def _node_year_flow(db: sqlite_utils.Database) -> None:
+    """Node: the year-flow tables, their capture, the parents' SMS outbox, closed years read-only."""
+    install_year_tables(db)
+    replication.install_capture(db, Side.NODE)
+    install_sms_outbox(db)
+    install_year_guard(db)
+
+
+def _central_year_flow(db: sqlite_utils.Database) -> None:
+    install_year_tables(db)
+    replication.install_capture(db, Side.CENTRAL)
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "domain tables and reference data", domain_schema, domain_schema),
     Step(
@@ -105,12 +121,19 @@ STEPS: tuple[Step, ...] = (
         _node_rejected_and_departures,
         replication.install_devices,
     ),
+    Step(
+        8,
+        "year flow: council decisions, year outcomes, orientation rounds (wire ids 20, 21, 7), wishes by round, "
+        "appeal window, guardians' language and SMS consent; node: SMS outbox, closed years read-only",
+        _node_year_flow,
+        _central_year_flow,
+    ),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):
     raise ValueError("migration steps must be numbered 1, 2, 3... in order")
 
-DOMAIN_ONLY: tuple[Migration, ...] = (domain_schema,)
+DOMAIN_ONLY: tuple[Migration, ...] = (domain_schema, install_year_tables)
 """The domain tables alone: peers of the bench and the sample generator's tests."""
 
 

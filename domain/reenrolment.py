@@ -100,6 +100,14 @@ def reenrol(
         if result.conflicts:
             return result
         upsert_dicts(db, "enrolments", writes)
+        for row in writes:
+            # Re-enrolment and the year flow are one record: the year's proposal counts as confirmed.
+            db.conn.execute(
+                "UPDATE year_outcomes SET next_class = ?, next_level = "
+                "(SELECT level FROM classes WHERE school = ? AND year = ? AND code = ?), confirmed = 1 "
+                "WHERE year = ? AND pupil = ? AND outcome != 'leaver'",
+                [row["class"], row["school"], row["year"], row["class"], term.year, row["pupil"]],
+            )
         delete_keys(db, "enrolments", removals)
     result.enrolled, result.removed = len(writes), len(removals)
     return result

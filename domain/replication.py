@@ -26,6 +26,7 @@ from protocol import hlc
 from protocol.tables import TABLES, TableSpec
 
 from .database import NOW_MS_FUNCTION, execute_script
+from .year_schema import shaped_as_registered
 
 KEY_SLOTS = 5
 """Key columns k1..k5 of `_versions`; unused slots hold 0."""
@@ -197,8 +198,11 @@ def capture_triggers(side: Side, spec: TableSpec) -> str:
 
 
 def install_capture(db: sqlite_utils.Database, side: Side) -> None:
-    """(Re)create the capture triggers of `side`: the same statement for a new file and an upgrade."""
+    """(Re)create the capture triggers of `side`: the same statement for a new file and an upgrade.
+    A table a later step creates or reshapes is left to that step (which calls this again)."""
     for spec in captured_tables(side):
+        if not shaped_as_registered(db, spec):
+            continue
         for event in _EVENTS:
             db.conn.execute(f"DROP TRIGGER IF EXISTS {_trigger_name(side, spec, event)}")
         execute_script(db, capture_triggers(side, spec))
@@ -293,11 +297,14 @@ CREATE TABLE _rejected (
 
 
 def install_devices(db: sqlite_utils.Database) -> None:
-    execute_script(db, DEVICES_SQL)
+    """Idempotent: a file that has the devices already (made by this code) keeps them."""
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_devices'").fetchone():
+        execute_script(db, DEVICES_SQL)
 
 
 def install_rejected(db: sqlite_utils.Database) -> None:
-    execute_script(db, REJECTED_SQL)
+    """Idempotent, like every step that only adds node-local tables."""
+    execute_script(db, REJECTED_SQL.replace("CREATE TABLE _rejected", "CREATE TABLE IF NOT EXISTS _rejected"))
 
 
 @contextmanager

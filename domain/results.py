@@ -18,6 +18,7 @@ import sqlite_utils
 
 from . import evaluation
 from .certificates import certificate
+from .council import council_view, decision_of, proposal
 from .errors import NotFound
 from .evaluation import SubjectRule, rules_for
 from .rules import ACTIVITIES, from_hundredths, mask_hours, passes, round2
@@ -206,6 +207,8 @@ def pupil_report(
     report["annual_average"] = _num(annual)
     report["decision"] = None if passed is None else ("pass" if passed else "fail")
     report["certificate"] = certificate(db, year, pupil, annual)
+    # The average proposes; the class council decides (shown "proposed" until it has).
+    report["council"] = council_view(decision_of(db, year, pupil), proposal(passed))
     report["absences"] = absence_summary(db, year, pupil)
     return report
 

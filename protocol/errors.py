@@ -49,7 +49,6 @@ against the classes::
     │   ├── BodyTooSlow               body_too_slow           408
     │   ├── LengthRequired            length_required         411
     │   ├── BodyTooLarge              body_too_large          413
-    │   ├── InvalidRow                invalid_row             422
     │   ├── ServerBusy                busy                    503
     │   ├── StoreUnavailable          store_unavailable       503
     │   └── InternalError             internal_error          500

@@ -99,6 +99,13 @@ TABLES: tuple[TableSpec, ...] = (
         ("since", "level", "subject"),
         national=True,
     ),
+    TableSpec(
+        7,
+        "orientation_rounds",
+        _cols("year:str round:str opens_on:date closes_on:date appeal_days:int"),
+        ("year", "round"),
+        national=True,
+    ),
     TableSpec(10, "classes", _cols("school:str year:str code:str level:str"), ("school", "year", "code")),
     TableSpec(
         11,
@@ -109,7 +116,12 @@ TABLES: tuple[TableSpec, ...] = (
         ("code",),
     ),
     TableSpec(12, "enrolments", _cols("school:str year:str pupil:str class:str"), ("year", "pupil")),
-    TableSpec(13, "guardians", _cols("school:str pupil:str n:int name:str relation:str phone:str"), ("pupil", "n")),
+    TableSpec(
+        13,
+        "guardians",
+        _cols("school:str pupil:str n:int name:str relation:str phone:str lang:str sms_consent:int"),
+        ("pupil", "n"),
+    ),
     TableSpec(
         14,
         "grades",
@@ -128,12 +140,17 @@ TABLES: tuple[TableSpec, ...] = (
         16, "incidents", _cols("school:str pupil:str day:date n:int description:str measure:str"), ("pupil", "day", "n")
     ),
     TableSpec(
-        17, "orientation_wishes", _cols("school:str year:str pupil:str rank:int choice:str"), ("year", "pupil", "rank")
+        17,
+        "orientation_wishes",
+        _cols("school:str year:str pupil:str round:str rank:int choice:str"),
+        ("year", "pupil", "round", "rank"),
     ),
     TableSpec(
         18,
         "orientation_decisions",
-        _cols("school:str year:str pupil:str decision:str decided_on:date"),
+        _cols(
+            "school:str year:str pupil:str decision:str decided_on:date note:str appeal_until:str appeal_note:str appealed_on:date"
+        ),
         ("year", "pupil"),
     ),
     TableSpec(
@@ -141,6 +158,18 @@ TABLES: tuple[TableSpec, ...] = (
         "exam_results",
         _cols("school:str year:str pupil:str exam:str subject:str score:int"),
         ("year", "pupil", "exam", "subject"),
+    ),
+    TableSpec(
+        20,
+        "council_decisions",
+        _cols("school:str year:str pupil:str decision:str note:str decided_on:date"),
+        ("year", "pupil"),
+    ),
+    TableSpec(
+        21,
+        "year_outcomes",
+        _cols("school:str year:str pupil:str outcome:str next_level:str next_class:str confirmed:int"),
+        ("year", "pupil"),
     ),
 )
 

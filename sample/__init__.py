@@ -367,18 +367,19 @@ def make_school(
 
 
 def _guardians(rng: random.Random, school: str, pupil: str, family_ar: str) -> list[tuple]:
+    # Sample families chose Arabic and gave no SMS consent: the demo never fills the SMS outbox.
     rows = []
     n = 1
     if rng.random() < 0.96:
         phone = _phone(rng) if rng.random() < 0.93 else None
-        rows.append((school, pupil, n, f"{_FATHER(rng)} {family_ar}", "father", phone))
+        rows.append((school, pupil, n, f"{_FATHER(rng)} {family_ar}", "father", phone, "ar", 0))
         n += 1
     else:  # father deceased or abroad: an uncle or grandparent is the guardian
-        rows.append((school, pupil, n, f"{_FATHER(rng)} {family_ar}", "guardian", _phone(rng)))
+        rows.append((school, pupil, n, f"{_FATHER(rng)} {family_ar}", "guardian", _phone(rng), "ar", 0))
         n += 1
     if rng.random() < 0.6:
         phone = _phone(rng) if rng.random() < 0.8 else None
-        rows.append((school, pupil, n, f"{_MOTHER(rng)} {_FAMILY(rng)[1]}", "mother", phone))
+        rows.append((school, pupil, n, f"{_MOTHER(rng)} {_FAMILY(rng)[1]}", "mother", phone, "ar", 0))
     return rows
 
 

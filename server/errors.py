@@ -11,7 +11,6 @@
      ├── BodyTooSlow             body_too_slow       408
      ├── LengthRequired          length_required     411
      ├── BodyTooLarge            body_too_large      413
-     ├── InvalidRow              invalid_row         422
      ├── ServerBusy              busy                503
      ├── StoreUnavailable        store_unavailable   503
      └── InternalError           internal_error      500
@@ -104,13 +103,6 @@ class LengthRequired(ServerError):
 class ServerBusy(ServerError):
     code = "busy"
     status = 503
-
-
-class InvalidRow(ServerError):
-    """A pushed row breaks the schema (e.g. a mark out of its class's scale); nothing of the push is applied."""
-
-    code = "invalid_row"
-    status = 422
 
 
 class StoreUnavailable(ServerError):

@@ -35,7 +35,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import sqlite_utils
 
@@ -216,13 +216,13 @@ def _was_applied(db: sqlite_utils.Database, device: str, c: Change) -> bool:
 
 def detect_restore(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> bool:
     """A device that lost state (restored backup, reinstalled PC with its token) shows it by going back:
-    a pull cursor below one it sent (or 0 after pushing before), or a number the centre acknowledged
-    for a different edit."""
+    a pull cursor below one it sent (or 0 once it was sent another), or a number the centre
+    acknowledged for a different edit."""
     if pull_cursor < device.seen_cursor:
         return True
     stale = [c for c in changes if c.seq <= device.acked_seq]
-    if pull_cursor == 0 and device.acked_seq and not stale:
-        return True  # starts from scratch without resending what it had: a reinstalled PC with its old token
+    if pull_cursor == 0 < device.sent_cursor and device.acked_seq and not changes:
+        return True  # starts from scratch with nothing to push: a PC reinstalled with its old token
     return any(not _was_applied(db, device.id, c) for c in stale)
 
 
@@ -298,10 +298,10 @@ def check_pupils_and_dates(
         pupil = _pupil_of(c)
         if pupil is not None:
             pupils[pupil].append(c)
-        row = c.row if c.row is not None else ()
-        for i in _DATE_COLUMNS.get(c.table, ()) if row else ():
-            value = row[i]  # a date column's values are text (the decoder checked the column types)
-            if value is not None and not _FIRST_DATE <= str(value) <= last:
+        row = c.row
+        for i in _DATE_COLUMNS.get(c.table, ()) if row is not None else ():
+            value = str(row[i]) if row is not None and row[i] is not None else None
+            if value is not None and not _FIRST_DATE <= value <= last:
                 refusals.refuse(
                     c, "bad_date", f"{c.table}.{spec.columns[i].name} {value} is outside {_FIRST_DATE}..{last}"
                 )
@@ -369,7 +369,9 @@ def resolve(
                     what = "delete of" if c.row is None else "write to"
                     refusals.refuse(c, "foreign_record", f"{what} {table} {list(c.key)}, a record of school {v.school}")
                     continue
-                if v.origin != origin and c.base != v.sseq:
+                # A restored device's own edits from before its restore are another life's: concurrent too.
+                earlier_life = v.origin == origin and v.seq <= device.restore_floor < c.seq
+                if (v.origin != origin or earlier_life) and c.base != v.sseq:
                     # Concurrent edits: the greater (hlc, origin) wins, the loser is kept.
                     record = _json(c.key) or "[]"
                     if (stamped, origin) <= (v.hlc, v.origin):
@@ -385,8 +387,7 @@ def resolve(
                         ConflictRow(table, record, school, origin, stamped, v.origin, v.hlc, v.seq, _json(lost), at)
                     )
             deleted = c.row is None
-            k1, k2, k3, k4, k5 = slots
-            version = VersionRow(wire_id, k1, k2, k3, k4, k5, school, numbers.take(), stamped, origin, c.seq, deleted)
+            version = VersionRow._make((wire_id, *slots, school, numbers.take(), stamped, origin, c.seq, deleted))
             plan.versions.append(version)
             plan.seq_of[(table, c.key)] = c.seq
             if c.row is None:
@@ -402,8 +403,8 @@ def resolve(
 def _write_rows(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change], refusals: Refusals) -> None:
     """Rows of a resolved push; a table the schema refuses is retried row by row to find the bad ones."""
     failed = False
-    Write = Callable[[sqlite_utils.Database, str, Iterable[Sequence[Any]]], None]
-    batches: list[tuple[str, list[tuple], Write]] = [(t, rows, upsert_rows) for t, rows in plan.upserts.items() if rows]
+    batches: list[tuple[str, list[tuple], Callable[..., None]]]
+    batches = [(t, rows, upsert_rows) for t, rows in plan.upserts.items() if rows]
     batches += [(t, keys, delete_keys) for t, keys in plan.deletes.items() if keys]
     with applying_remote(db):
         for table, rows, write in batches:

@@ -3,7 +3,7 @@ guidance notes) from a JSON file.
 
 Shape: an object with any of these keys, each a list of rows with exactly
 the table's columns (see README, "Publishing"):
-  levels, subjects, evaluation_rules, exam_calendar, guidance_notes
+  levels, subjects, evaluation_rules, exam_calendar, guidance_notes, orientation_rounds
 A changed evaluation rule reaches the nodes on their next sync, and every
 average is computed from the rules when it is read: nothing to recompute.
 """
@@ -24,8 +24,12 @@ from domain.pupils import unknown_level
 from domain.rows import upsert_dicts
 from protocol.tables import BY_NAME
 
-PUBLISHABLE = ("levels", "subjects", "evaluation_rules", "exam_calendar", "guidance_notes")
-_DATES = {"exam_calendar": ("starts_on", "ends_on"), "guidance_notes": ("published_on",)}
+PUBLISHABLE = ("levels", "subjects", "evaluation_rules", "exam_calendar", "guidance_notes", "orientation_rounds")
+_DATES = {
+    "exam_calendar": ("starts_on", "ends_on"),
+    "guidance_notes": ("published_on",),
+    "orientation_rounds": ("opens_on", "closes_on"),
+}
 
 
 def _known(db: sqlite_utils.Database, data: dict, table: str) -> set[str]:

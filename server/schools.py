@@ -34,19 +34,20 @@ class Device(NamedTuple):
     revoked: bool
     last_counter: int
     acked_seq: int
+    sent_cursor: int
     seen_cursor: int
     restore_floor: int
 
 
 def find_device(db: sqlite_utils.Database, device_id: str) -> Device | None:
     row = db.execute(
-        "SELECT id, school, node_key, revoked, last_counter, acked_seq, seen_cursor, restore_floor "
+        "SELECT id, school, node_key, revoked, last_counter, acked_seq, pull_cursor, seen_cursor, restore_floor "
         "FROM _devices WHERE id = ?",
         [device_id],
     ).fetchone()
     if row is None:
         return None
-    return Device(row[0], row[1], bytes.fromhex(row[2]), bool(row[3]), row[4], row[5], row[6], row[7])
+    return Device(row[0], row[1], bytes.fromhex(row[2]), bool(row[3]), *row[4:])
 
 
 def _insert_device(db: sqlite_utils.Database, device: str, school: str, name: str, token: str, at: str) -> None:

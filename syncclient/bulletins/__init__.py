@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 import sqlite_utils
 
+from domain import council
 from domain.certificates import certificate
 from domain.errors import InvalidInput, NotFound
 from domain.pupils import Term, enrolment_of
@@ -190,6 +191,7 @@ def _pupil_page(store: NodeStore, data: _ClassData, pupil: str, semester: int) -
         "first_average": None,
         "annual": None,
         "decision": None,
+        "council_note": "",
         "certificate": None,
     }
     if data.first is not None:
@@ -201,7 +203,12 @@ def _pupil_page(store: NodeStore, data: _ClassData, pupil: str, semester: int) -
             page["certificate"] = certificate(db, term.year, pupil, annual)
             passed = passes(annual, data.scale)
             if passed is not None:
-                page["decision"] = ("ناجح" if passed else "غير ناجح") + ("ة" if gender == "F" else "")
+                page["decision"] = ("ناجح" if passed else "غير ناجح") + ("ة" if gender == "F" else "") + " (مقترح)"
+    # The class council decides; the average only proposes (marked so until the council has met).
+    decided = council.decision_of(db, term.year, pupil)
+    if decided is not None:
+        page["decision"] = council.word_ar(decided["decision"], gender) + " (قرار مجلس القسم)"
+        page["council_note"] = decided["note"] or ""
     return page
 
 

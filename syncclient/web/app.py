@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from protocol.errors import MassarError
 
 from ..store import NodeStore
-from . import login, parent, staff
+from . import login, parent, parent_orientation, staff, year_pages
 from .core import HERE, LoginRequired, Web
 from .security import SessionRegistry
 from .throttle import LoginThrottle
@@ -115,6 +115,8 @@ def create_app(
         *login.routes,
         *staff.routes,
         *parent.routes,
+        *year_pages.routes,
+        *parent_orientation.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(

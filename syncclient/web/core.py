@@ -46,6 +46,9 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "sync_now": ("secretary", "director"),
     "close_semester": ("director",),
     "classes": ("secretary", "director"),
+    "council": ("director",),
+    "orientation": ("secretary", "director"),
+    "year": ("director",),
 }
 # The fields of the password box shown when a session ended while a form was being typed.
 RELOGIN_LOGIN, RELOGIN_PASSWORD = "relogin_login", "relogin_password"
@@ -87,9 +90,9 @@ def post_page(fn: Callable[[Web, Request, FormData], Response]) -> Callable[[Req
             raise
         request.state.form = form
         if RELOGIN_PASSWORD in form:  # the password asked for when the session had ended
-            relogin = await web.run(web.relogin, request, form)
-            if relogin is not None:
-                return relogin
+            asked_again = await web.run(web.relogin, request, form)
+            if asked_again is not None:
+                return asked_again
             form = FormData([(k, v) for k, v in form.multi_items() if k not in (RELOGIN_LOGIN, RELOGIN_PASSWORD)])
             request.state.form = form
         return await web.run(fn, web, request, form)

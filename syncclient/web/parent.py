@@ -17,10 +17,18 @@ from ..semesters import closed_semesters
 from .core import Web, get_page, post_page
 
 
-def _report(web: Web, pupil: str) -> dict:
-    year = web.store.term.year
+def _report(web: Web, pupil: str, year: str | None = None) -> dict:
+    year = year or web.store.term.year
     report = pupil_report(web.db, year, pupil, school=web.store.school)
     return provisional_report(report, closed_semesters(web.db, year))
+
+
+def _years_of(web: Web, pupil: str) -> list[str]:
+    """The school years this child was enrolled here, newest first (last year's results stay readable)."""
+    rows = web.db.execute(
+        "SELECT year FROM enrolments WHERE pupil = ? AND school = ? ORDER BY year DESC", [pupil, web.store.school]
+    ).fetchall()
+    return [r[0] for r in rows]
 
 
 def _subject_names(web: Web) -> dict[str, dict]:
@@ -33,8 +41,14 @@ def _subject_names(web: Web) -> dict[str, dict]:
 def results(web: Web, request: Request) -> Response:
     pupil = web.parent_pupil(request)
     alerts.refresh_average_alerts(web.db, web.store.term, pupil)
-    report = _report(web, pupil)
-    return web.render(request, "parent/results.html", {"title_key": "results.title", "report": report})
+    years = _years_of(web, pupil)
+    current = web.store.term.year
+    year = request.query_params.get("year") or (current if current in years or not years else years[0])
+    if year not in years:
+        raise HTTPException(404)  # only the child's own years at this school
+    report = _report(web, pupil, year)
+    ctx = {"title_key": "results.title", "report": report, "other_years": [y for y in years if y != year]}
+    return web.render(request, "parent/results.html", ctx)
 
 
 @get_page

@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from markupsafe import Markup, escape
 
+from . import year_texts
+
 LANGUAGES = ("ar", "fr")
 
 AR: dict[str, str] = {
@@ -51,6 +53,21 @@ AR: dict[str, str] = {
     "flash.incident_saved": "تم تسجيل الحادثة.",
     "flash.registered": "تم تسجيل التلميذ بالرمز {code} في القسم {cls}.",
     "flash.reenrolled": "تمت إعادة تسجيل {n} تلميذ للسنة الدراسية {year}.",
+    "sync.rejected_label": "تغييرات رفضها الخادم المركزي",
+    "sync.rejected_intro": "رفض الخادم المركزي هذه التغييرات ولم تُرسل؛ باقي التغييرات أُرسلت. صحّح السبب ثم أعد الإرسال، أو تخلَّ عن التغيير (يبقى على هذا الحاسوب فقط).",
+    "sync.rejected_none": "لا توجد تغييرات مرفوضة.",
+    "sync.retry": "إعادة الإرسال",
+    "sync.discard": "التخلي",
+    "flash.rejected_retried": "سيعاد إرسال التغيير في المزامنة القادمة.",
+    "flash.rejected_discarded": "تم التخلي عن التغيير؛ يبقى على هذا الحاسوب فقط.",
+    "rejected.national_table": "معطيات وطنية تنشرها الوزارة وحدها",
+    "rejected.other_school": "سطر يخص مؤسسة أخرى",
+    "rejected.foreign_code": "رمز مؤقت يخص مؤسسة أخرى",
+    "rejected.foreign_pupil": "تلميذ مسجل في مؤسسة أخرى",
+    "rejected.foreign_record": "سجل يخص مؤسسة أخرى (للاطلاع فقط)",
+    "rejected.bad_date": "تاريخ غير مقبول",
+    "rejected.out_of_scale": "نقطة خارج سلم القسم",
+    "rejected.invalid_row": "معطيات غير صالحة",
     "flash.sync_requested": "تم طلب المزامنة، ستتم خلال لحظات إن توفر الاتصال.",
     "flash.no_agent": "خدمة المزامنة غير مشغلة على هذا الحاسوب.",
     # staff
@@ -302,6 +319,11 @@ AR: dict[str, str] = {
     "err.agent_unavailable": "تعذر بدء المزامنة الآن. أعد المحاولة بعد قليل.",
     "err.placement_conflict": "غيّر شخص آخر قسمه إلى «{theirs}»؛ أنت اخترت «{yours}». احفظ من جديد للإبقاء على اختيارك.",
     "err.placement_conflicts": "لم يتم حفظ أي شيء: غيّر شخص آخر قسم {n} تلميذ للسنة المقبلة منذ فتح الصفحة.",
+    "err.no_such_test": "هذا الفرض غير مقرر لهذه المادة هذه السنة.",
+    "err.bad_assessment": "رقم الفرض غير صالح.",
+    "err.justified_without_absent": "يمكن تبرير الغياب فقط، لا النقطة.",
+    "err.bad_year": "السنة الدراسية غير صالحة (مثال 2026/2027).",
+    "err.bad_login": "المعرف غير صالح.",
 }
 
 FR: dict[str, str] = {
@@ -339,6 +361,21 @@ FR: dict[str, str] = {
     "flash.incident_saved": "Incident enregistré.",
     "flash.registered": "Élève inscrit avec le code {code} en {cls}.",
     "flash.reenrolled": "{n} élèves réinscrits pour l'année {year}.",
+    "sync.rejected_label": "Modifications refusées par le serveur central",
+    "sync.rejected_intro": "Le serveur central a refusé ces modifications ; les autres sont parties. Corrigez la cause puis renvoyez, ou abandonnez la modification (elle reste sur cet ordinateur seulement).",
+    "sync.rejected_none": "Aucune modification refusée.",
+    "sync.retry": "Renvoyer",
+    "sync.discard": "Abandonner",
+    "flash.rejected_retried": "La modification sera renvoyée à la prochaine synchronisation.",
+    "flash.rejected_discarded": "Modification abandonnée ; elle reste sur cet ordinateur seulement.",
+    "rejected.national_table": "donnée nationale, publiée par le ministère seul",
+    "rejected.other_school": "ligne d'un autre établissement",
+    "rejected.foreign_code": "code provisoire d'un autre établissement",
+    "rejected.foreign_pupil": "élève inscrit dans un autre établissement",
+    "rejected.foreign_record": "dossier d'un autre établissement (lecture seule)",
+    "rejected.bad_date": "date refusée",
+    "rejected.out_of_scale": "note hors du barème de la classe",
+    "rejected.invalid_row": "données invalides",
     "flash.sync_requested": "Synchronisation demandée ; elle aura lieu dans quelques instants si la connexion le permet.",
     "flash.no_agent": "Le service de synchronisation ne tourne pas sur ce PC.",
     "staff.title": "Espace administration",
@@ -587,8 +624,16 @@ FR: dict[str, str] = {
     "err.agent_unavailable": "La synchronisation n'a pas pu être lancée. Réessayez dans un moment.",
     "err.placement_conflict": "Placé entre-temps en « {theirs} » ; vous avez choisi « {yours} ». Enregistrez à nouveau pour garder votre choix.",
     "err.placement_conflicts": "Rien n'a été enregistré : quelqu'un d'autre a changé la classe de l'an prochain de {n} élèves depuis l'ouverture de la page.",
+    "err.no_such_test": "Ce devoir n'est pas prévu pour cette matière cette année.",
+    "err.bad_assessment": "Numéro de devoir non valide.",
+    "err.justified_without_absent": "Seule une absence peut être justifiée, pas une note.",
+    "err.bad_year": "Année scolaire non valide (ex. 2026/2027).",
+    "err.bad_login": "Identifiant non valide.",
 }
 
+# The year-flow pages keep their texts in their own module.
+AR.update(year_texts.AR)
+FR.update(year_texts.FR)
 TEXTS = {"ar": AR, "fr": FR}
 
 # Counted messages: Arabic has six plural forms (CLDR: zero, one, two, few 3-10,

@@ -102,7 +102,8 @@ class Report:
             out.append(
                 f"convergence examples run: {c['convergence_examples']} ({c['convergence_steps']} steps, "
                 f"{c['convergence_syncs']} syncs, {c['convergence_lost_requests']} requests lost, "
-                f"{c['convergence_lost_responses']} responses lost, {c['convergence_conflicts']} conflicts logged)"
+                f"{c['convergence_lost_responses']} responses lost, {c['convergence_conflicts']} conflicts logged, "
+                f"{c['convergence_restores']} backups restored, {c['convergence_refused']} squatted codes refused)"
             )
         out.extend(self.notes)
         return out

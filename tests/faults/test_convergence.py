@@ -1,6 +1,8 @@
-"""Convergence: a hypothesis state machine drives a central server and three school nodes (two collèges
-and a primary school) through random local work, directorate corrections, syncs in any order and failed
-syncs (request lost before the server sees it, answer lost after the server applied it).
+"""Convergence: a hypothesis state machine drives a central server and four devices of three schools (two
+collèges, one of them with a second device, and a primary school) through random local work, directorate
+corrections, syncs in any order, failed syncs (request lost before the server sees it, answer lost after
+the server applied it), restores of a device from an earlier backup, and rows the centre refuses (a
+provisional code squatted from another school).
 
 Invariants: at every step no node holds another school's row. After a final sync of everyone: each
 replica holds exactly the centre's rows for its scope, the centre holds the winning version of every
@@ -14,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
+import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
@@ -26,15 +30,19 @@ import sample
 from cli import main as massar_main
 from domain import absences, grades, incidents
 from domain.pupils import Term
+from domain.replication import applying_remote
+from protocol.auth import device_of_token, node_key_from_token
 from protocol.tables import BY_NAME
+from server.schools import add_device
 from syncclient import session as session_module
 from syncclient.errors import ServerUnreachable
+from syncclient.rejected import discard, list_rejected
 from syncclient.session import SyncSession
 from syncclient.store import NodeStore
 from tests.support.netproxy import NetProxy
 from tests.support.writes import delete_grade
 
-from .faultkit import NATIONAL_TABLES, REPORT, SCALE, SCHOOL_TABLES, YEAR, central_thread, node_key, table_hashes
+from .faultkit import NATIONAL_TABLES, REPORT, SCALE, SCHOOL_TABLES, YEAR, central_thread, table_hashes
 
 pytestmark = pytest.mark.faults
 
@@ -44,6 +52,7 @@ WRITTEN = ("grades", "absences", "incidents")
 # A small record space, so that the nodes and the centre often edit the same records concurrently.
 PUPIL, SUBJECT, SEMESTER = st.integers(0, 1), st.integers(0, 1), st.just(1)
 ASSESSMENT, DAY = st.sampled_from([1, 5]), st.integers(0, 2)
+NODES = st.integers(0, 3)
 NO_FAULT = {"cut_up_after": None, "cut_down_after": None, "fault_connections": None}
 
 
@@ -72,12 +81,23 @@ def cli_json(*args: str) -> object:
 
 
 class Node:
-    def __init__(self, folder: Path, code: str, mix: str, token: str, proxy: NetProxy, seed: int) -> None:
-        self.code, self.proxy = code, proxy
-        self.store = NodeStore.init(folder, code, year=YEAR, server=proxy.url, node_key=node_key(code, token))
+    def __init__(
+        self, folder: Path, code: str, mix: str, token: str, proxy: NetProxy, seed: int, *, twin: Node | None = None
+    ) -> None:
+        """A school's first device, or (`twin` given) another device of `twin`'s school, empty until it syncs."""
+        self.code, self.proxy, self.folder = code, proxy, folder
+        self.origin = device_of_token(code, token)
+        self.key = node_key_from_token(self.origin, token).hex()
+        self.store = NodeStore.init(folder, code, year=YEAR, server=proxy.url, node_key=self.key, device=self.origin)
         self.term = self.store.term
-        classes = 6 if mix == "primary" else 3
-        self.sample = sample.make_school(self.store.db, self.term, seed=seed, pupils=6, classes=classes, level_mix=mix)
+        self.backup: Path | None = None
+        if twin is None:
+            classes = 6 if mix == "primary" else 3
+            self.sample = sample.make_school(
+                self.store.db, self.term, seed=seed, pupils=6, classes=classes, level_mix=mix
+            )
+        else:
+            self.sample = twin.sample
         self.pupils = self.sample.pupils
 
     @property
@@ -109,8 +129,18 @@ class Convergence(RuleBasedStateMachine):
             token = self.central.add_school(code)
             proxy = self.exit.enter_context(NetProxy(self.central.port))
             node = Node(base / code, code, mix, token, proxy, seed=100 + i)
-            self.exit.callback(node.store.close)
+            self.exit.callback(lambda n=node: n.store.close())
             self.nodes.append(node)
+        # A second device of the first collège (the parents' terminal): it gets the school on its first sync.
+        with self.central.db() as db:
+            _, token = add_device(db, SCHOOLS[0][0], "second device")
+        proxy = self.exit.enter_context(NetProxy(self.central.port))
+        twin = Node(base / "second", SCHOOLS[0][0], SCHOOLS[0][1], token, proxy, seed=0, twin=self.nodes[0])
+        self.exit.callback(lambda: twin.store.close())
+        self.nodes.append(twin)
+        self.sync(0, "none")
+        self.sync(3, "none")
+        self.squats: dict[int, set[str]] = {}
         # The model: every write made to a record, as (hlc, origin, row or None for a delete).
         self.writes: dict[tuple[str, tuple], list[tuple[int, str, tuple | None]]] = {}
         REPORT.add("convergence_examples")
@@ -127,7 +157,7 @@ class Convergence(RuleBasedStateMachine):
             [spec.wire_id, *key],
         ).fetchone()
         assert hlc is not None, f"{table} {key}: a local write without an outbox entry"
-        self.writes.setdefault((table, key), []).append((hlc[0], node.code, after))
+        self.writes.setdefault((table, key), []).append((hlc[0], node.origin, after))
 
     def _central_write(self, db, table: str, key: tuple, before: tuple | None) -> None:
         after = read_row(db, table, key)
@@ -145,7 +175,7 @@ class Convergence(RuleBasedStateMachine):
     # -- local work on the nodes --------------------------------------------------------
 
     @rule(
-        n=st.integers(0, 2),
+        n=NODES,
         p=PUPIL,
         s=SUBJECT,
         semester=SEMESTER,
@@ -170,7 +200,7 @@ class Convergence(RuleBasedStateMachine):
         grades.record_grades(node.db, node.term, [entry])
         self._node_write(node, "grades", key, before)
 
-    @rule(n=st.integers(0, 2), p=PUPIL, s=SUBJECT, semester=SEMESTER, assessment=ASSESSMENT)
+    @rule(n=NODES, p=PUPIL, s=SUBJECT, semester=SEMESTER, assessment=ASSESSMENT)
     def delete_grade(self, n, p, s, semester, assessment) -> None:
         node = self.nodes[n]
         pupil = node.pupils[p]
@@ -180,7 +210,7 @@ class Convergence(RuleBasedStateMachine):
         delete_grade(node.db, node.term, pupil, subject, semester, assessment)
         self._node_write(node, "grades", key, before)
 
-    @rule(n=st.integers(0, 2), p=PUPIL, d=DAY, hours=st.integers(1, 255), justified=st.booleans())
+    @rule(n=NODES, p=PUPIL, d=DAY, hours=st.integers(1, 255), justified=st.booleans())
     def absence(self, n, p, d, hours, justified) -> None:
         node = self.nodes[n]
         pupil, day = node.pupils[p], DAYS[d]
@@ -197,7 +227,7 @@ class Convergence(RuleBasedStateMachine):
         )
         self._node_write(node, "absences", key, before)
 
-    @rule(n=st.integers(0, 2), p=PUPIL, d=DAY)
+    @rule(n=NODES, p=PUPIL, d=DAY)
     def justify(self, n, p, d) -> None:
         node = self.nodes[n]
         pupil, day = node.pupils[p], DAYS[d]
@@ -209,7 +239,7 @@ class Convergence(RuleBasedStateMachine):
         self._node_write(node, "absences", key, before)
 
     @rule(
-        n=st.integers(0, 2),
+        n=NODES,
         p=PUPIL,
         d=DAY,
         text=st.sampled_from(["Retard répété", "سلوك غير لائق داخل القسم", "Bagarre; DROP TABLE pupils;--"]),
@@ -223,7 +253,7 @@ class Convergence(RuleBasedStateMachine):
     # -- the directorate's corrections on the central server ------------------------------
 
     @rule(
-        n=st.integers(0, 2),
+        n=NODES,
         p=PUPIL,
         s=SUBJECT,
         semester=SEMESTER,
@@ -250,7 +280,7 @@ class Convergence(RuleBasedStateMachine):
             self._central_write(db, "grades", key, before)
 
     @rule(
-        n=st.integers(0, 2),
+        n=NODES,
         p=PUPIL,
         s=SUBJECT,
         assessment=ASSESSMENT,
@@ -266,7 +296,7 @@ class Convergence(RuleBasedStateMachine):
         if not central_first:
             self.central_grade(n, p, s, 1, assessment, central)
 
-    @rule(n=st.integers(0, 2), p=PUPIL, d=DAY)
+    @rule(n=NODES, p=PUPIL, d=DAY)
     def central_justify(self, n, p, d) -> None:
         node = self.nodes[n]
         pupil, day = node.pupils[p], DAYS[d]
@@ -281,7 +311,7 @@ class Convergence(RuleBasedStateMachine):
     # -- syncs, good and bad ------------------------------------------------------------------
 
     @rule(
-        n=st.integers(0, 2),
+        n=NODES,
         fault=st.sampled_from(
             ["none", "none", "request_lost", "response_lost", "request_lost_once", "response_lost_once"]
         ),
@@ -309,10 +339,51 @@ class Convergence(RuleBasedStateMachine):
             REPORT.add(f"convergence_lost_{fault.split('_')[0]}s", lost)
         REPORT.add("convergence_syncs")
 
-    @rule(order=st.permutations([0, 1, 2]))
+    @rule(order=st.permutations([0, 1, 2, 3]))
     def sync_everyone(self, order) -> None:
         for n in order:
             self.sync(n, "none")
+
+    # -- restores and refused rows --------------------------------------------------------
+
+    @rule(n=NODES)
+    def backup(self, n) -> None:
+        node = self.nodes[n]
+        node.backup = node.folder.parent / f"{node.folder.name}.backup.sqlite"
+        node.backup.unlink(missing_ok=True)
+        target = sqlite3.connect(node.backup)
+        try:
+            node.store.db.conn.backup(target)
+        finally:
+            target.close()
+
+    @rule(n=NODES)
+    def restore(self, n) -> None:
+        """The PC dies right after a sync; its last backup is restored (older work comes back from the centre)."""
+        node = self.nodes[n]
+        if node.backup is None:
+            return
+        self.sync(n, "none")
+        node.store.close()
+        for suffix in ("", "-wal", "-shm"):
+            (node.folder / f"node.sqlite{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(node.backup, node.folder / "node.sqlite")
+        node.store = NodeStore.open(node.folder)
+        node.term = node.store.term
+        REPORT.add("convergence_restores")
+
+    @rule(n=NODES, k=st.integers(1, 3))
+    def squat(self, n, k) -> None:
+        """A provisional code that is another school's to give: the centre refuses that row alone."""
+        node = self.nodes[n]
+        other = next(code for code, _ in SCHOOLS if code != node.code)
+        code = f"TMP-{other}-{k}"
+        node.db.execute(
+            "INSERT OR IGNORE INTO pupils (code, school, last_name, first_name, gender, provisional) "
+            "VALUES (?, ?, 'Squat', 'Test', 'F', 1)",
+            [code, node.code],
+        )
+        self.squats.setdefault(n, set()).add(code)
 
     @invariant()
     def no_school_reaches_another(self) -> None:
@@ -321,6 +392,12 @@ class Convergence(RuleBasedStateMachine):
             for table in SCHOOL_TABLES:
                 foreign = node.db.execute(f"SELECT COUNT(*) FROM {table} WHERE school != ?", [node.code]).fetchone()[0]
                 assert foreign == 0, f"{foreign} {table} row(s) of another school on node {node.code}"
+
+    def _school_of(self, origin: str) -> str:
+        return next((n.code for n in self.nodes if n.origin == origin), origin)
+
+    def _devices_of(self, school: str) -> set[str]:
+        return {n.origin for n in self.nodes if n.code == school}
 
     # -- the end: a clean sync of everyone, then compare ---------------------------------------
 
@@ -331,15 +408,32 @@ class Convergence(RuleBasedStateMachine):
             self.exit.close()
 
     def _final_checks(self) -> None:
-        for node in self.nodes:
-            session = SyncSession(node.store)
-            try:
-                result = session.run()
-            finally:
-                session.close()
-            assert result.pending == 0
+        for _ in range(2):  # twice: each device then has the others' last changes
+            for node in self.nodes:
+                session = SyncSession(node.store)
+                try:
+                    result = session.run()
+                finally:
+                    session.close()
+                assert result.pending == 0
+        # Every squatted code was refused alone and waits in the node's rejected list; the secretary
+        # removes the local row and discards the refusal (the row never reached the centre).
+        with self.central.db() as db:
+            for n, codes in self.squats.items():
+                node = self.nodes[n]
+                rejected = {tuple(r["key"]): r for r in list_rejected(node.db)}
+                for code in codes:
+                    assert db.execute("SELECT COUNT(*) FROM pupils WHERE code = ?", [code]).fetchone() == (0,)
+                    if node.db.execute("SELECT 1 FROM pupils WHERE code = ?", [code]).fetchone():
+                        assert rejected[(code,)]["code"] == "foreign_code", rejected
+                for r in rejected.values():
+                    discard(node.db, r["id"])
+                with node.db.atomic(), applying_remote(node.db):
+                    node.db.execute(f"DELETE FROM pupils WHERE code IN ({', '.join('?' * len(codes))})", list(codes))
+                REPORT.add("convergence_refused", len(codes))
         central = self.central.path
         for node in self.nodes:
+            node.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
             mine, theirs = table_hashes(node.store.path, node.code), table_hashes(central, node.code)
             assert mine == theirs, f"node {node.code} and the centre differ: {mine} != {theirs}"
             assert table_hashes(node.store.path, None, NATIONAL_TABLES) == table_hashes(central, None, NATIONAL_TABLES)
@@ -351,14 +445,14 @@ class Convergence(RuleBasedStateMachine):
                     f"{table} {key}: the centre holds {read_row(db, table, key)}, the latest write "
                     f"({origin} at {hlc}) was {row}; all writes: {writes}"
                 )
-                owners = {w[1] for w in writes} - {"central"}
+                owners = {self._school_of(w[1]) for w in writes} - {"central"}
                 assert len(owners) <= 1, f"{table} {key} written by two schools: {owners}"
-            # Central versions of a school come only from that school or the centre.
+            # Central versions of a school come only from that school's devices or the centre.
             for node in self.nodes:
                 origins = {
                     r[0] for r in db.execute("SELECT DISTINCT origin FROM _versions WHERE school = ?", [node.code])
                 }
-                assert origins <= {node.code, "central"}, origins
+                assert origins <= self._devices_of(node.code) | {"central"}, origins
         # Conflict logs agree: `massar server conflicts` per school == the node's status count.
         logged = cli_json("server", "conflicts", "--data", str(self.central.folder), "--json")
         for node in self.nodes:
@@ -369,7 +463,7 @@ class Convergence(RuleBasedStateMachine):
             )
             assert status["pending_changes"] == 0 and status["last_error"] is None
             for c in mine:
-                assert {c["winner"], c["loser"]} <= {node.code, "central"}
+                assert {c["winner"], c["loser"]} <= self._devices_of(node.code) | {"central"}
         REPORT.add("convergence_conflicts", len(logged))
         # Converged for good: one more sync of anyone moves nothing and is one request.
         for node in self.nodes:

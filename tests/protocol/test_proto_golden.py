@@ -21,6 +21,7 @@ from protocol import (
 )
 from protocol.framing import pack_body, unpack_body
 from protocol.limits import DEFAULT_LIMITS
+from protocol.messages import Refusal
 
 H = 1_762_934_400_000 << 16
 g1 = ("04512K", "2025/2026", "R130245678", "MATH", 1, 2, 1225, 0, 0, None)
@@ -37,6 +38,12 @@ pull = [
     Change("absences", key_of("absences", a), a, "04512K", 44, H + 9, sseq=1202),
 ]
 resp = SyncResponse(capabilities.SUPPORTED, 43, H + 10, pull, 1202, False, H + 10 + hlc.MAX_SKEW, 1)
+# Devices and per-row refusals (issue 11): another device's change pulled, one pushed change refused.
+pull_dev = [Change("absences", key_of("absences", a), a, "D7K2M9QX", 12, H + 9, sseq=1203)]
+resp_refused = SyncResponse(
+    capabilities.SUPPORTED, 45, H + 10, pull_dev, 1203, False, H + 10 + hlc.MAX_SKEW, 1,
+    refused=(Refusal(44, "foreign_code", "provisional code TMP-07711B-3 is another school's to give"),),
+)  # fmt: skip
 err = ErrorResponse("too_many_records", "100001 changes > 100000", {"max_records": 100000})
 
 REQUEST_BODY = bytes.fromhex(
@@ -74,6 +81,25 @@ RESPONSE_FRAME1 = bytes.fromhex(
     "ef4cbe7f691cff4fab9066049d9975fe69dd146201b8a752bd5b1a0dfc9f495c08d0a53051fc9113f4073887b99d369d"
     "f50b64fc0b14c2cc206c022c718074fd21cd915872"
 )
+REFUSED_BODY = bytes.fromhex(
+    "9a020f2dcf019a77142400000acd04b3c2cf019a7718b7e0000a019291990f010ccf019a77142400000900cd04b300a8"
+    "44374b324d39515898a630343531324baa52313330323435363738cd4fb40303a76d616c61646965cd4fb5ac73757276"
+    "65696c6c616e7431c091932cac666f726569676e5f636f6465d93970726f766973696f6e616c20636f646520544d502d"
+    "3037373131422d3320697320616e6f74686572207363686f6f6c277320746f2067697665"
+)
+REFUSED_FRAME0 = bytes.fromhex(
+    "4d5a0100b40128b52ffd00008d0500440a9a020f2dcf019a77142400000acd04b3c218b7e0000a019291990f010c0900"
+    "cd04b300a844374b324d39515898a630343531324baa52313330323435363738cd4fb40303a76d616c61646965cd4fb5"
+    "ac7375727665696c6c616e7431c091932cac666f726569676e5f636f6465d93970726f766973696f6e616c2020544d50"
+    "2d3037373131422d3320697320616e6f74686572207363686f6f6c277320746f206769766503005ecd1081a21482b904"
+    "b5307bb2"
+)
+REFUSED_FRAME1 = bytes.fromhex(
+    "4d5a0101b40128b52ffd0000b5040064079a020f2dcf019a77142400000acd04b3c218b7e0000a010c090000a844374b"
+    "324d39515898a630343531324baa5231333032b40303cd4fb5c091932cac666f726569676e5f636f6465d93970726f76"
+    "697320544d502d3037373131422d3320697320616e6f207363686f6f6c277320746f20676976650a3c7cc9b8f281a2dc"
+    "d4d062ea8cd17000558303f406700143b684e9ee4b221d20e7"
+)
 ERROR_BODY = bytes.fromhex(
     "9403b0746f6f5f6d616e795f7265636f726473b7313030303031206368616e676573203e2031303030303081ab6d6178"
     "5f7265636f726473ce000186a0"
@@ -90,6 +116,7 @@ ERROR_FRAME1 = bytes.fromhex(
 CASES = [
     pytest.param(req, REQUEST_BODY, REQUEST_FRAME0, REQUEST_FRAME1, id="sync-request"),
     pytest.param(resp, RESPONSE_BODY, RESPONSE_FRAME0, RESPONSE_FRAME1, id="sync-response"),
+    pytest.param(resp_refused, REFUSED_BODY, REFUSED_FRAME0, REFUSED_FRAME1, id="sync-response-refused"),
     pytest.param(err, ERROR_BODY, ERROR_FRAME0, ERROR_FRAME1, id="error-response"),
 ]
 

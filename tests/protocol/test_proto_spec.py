@@ -40,7 +40,6 @@ def protocol_error_classes() -> list[type[Exception]]:
 
 def server_error_classes() -> list[type[Exception]]:
     from server import errors as server_errors
-    from server import ingest  # noqa: F401  (defines InvalidRow)
 
     classes = [*subtree(server_errors.ServerError), auth.AuthHeaderError]
     return [c for c in classes if c is not server_errors.ServerError]  # the root, never raised itself

@@ -277,11 +277,11 @@ def test_registration_keeps_the_birth_place_typed_after_the_date(server, browser
     shot(page, "register-ar-1280")
 
 
-def test_screenshots_of_the_staff_pages_in_both_languages(server, browser, node):
-    if shots_dir() is None:
-        pytest.skip("set MASSAR_SCREENSHOTS=DIR to take the screenshots")
+def test_staff_pages_fit_and_have_touch_targets_in_both_languages(server, browser, node):
+    """No sideways page at 1280 or 360 px, 44 px targets on a phone; MASSAR_SCREENSHOTS=DIR keeps pictures."""
     for width in (1280, 360):
-        page = browser.new_page(viewport={"width": width, "height": 800}, is_mobile=width == 360)
+        phone = width == 360
+        page = browser.new_page(viewport={"width": width, "height": 800}, is_mobile=phone, has_touch=phone)
         login(page, server.url, "dir", STAFF_PASSWORD)
         for lang in ("ar", "fr"):
             page.goto(f"{server.url}/lang/{lang}?next=/staff")
@@ -296,5 +296,12 @@ def test_screenshots_of_the_staff_pages_in_both_languages(server, browser, node)
             ]:
                 page.goto(server.url + path)
                 assert page.evaluate("document.documentElement.scrollWidth") <= width, (path, lang, width)
+                if width == 360:  # touch targets of 44 px on the phone
+                    small = page.evaluate(
+                        """[...document.querySelectorAll('a.btn, button, nav a, main input:not([type=hidden]), main select')]
+                             .filter(e => e.offsetParent && e.getBoundingClientRect().height < 43.5)
+                             .map(e => e.outerHTML.slice(0, 80))"""
+                    )
+                    assert small == [], (path, lang, small)
                 shot(page, f"staff-{name}-{lang}-{width}")
         page.close()

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from pathlib import Path
 
 from domain import absences
 from domain.migrations import latest
+from domain.replication import Side
 from syncclient.store import NodeStore
+from tests.support.downgrade import downgrade
 
 from .conftest import TODAY
-
-BEFORE_5 = """
-DROP TRIGGER _alert_absence_corrected;
-DROP TRIGGER _alert_absence_withdrawn;
-DROP TABLE _web_sessions;
-DROP TABLE _semester_closures;
-DROP TABLE _absence_corrections;
-PRAGMA user_version = 4;
-"""
 
 
 def test_a_version_4_node_keeps_its_data_and_gains_the_web_tables(tmp_path: Path) -> None:
@@ -32,11 +24,7 @@ def test_a_version_4_node_keeps_its_data_and_gains_the_web_tables(tmp_path: Path
     )
     absences.record_absences(store.db, store.term, [absences.AbsenceEntry("K100000001", day, 3)])
     store.close()
-    conn = sqlite3.connect(tmp_path / "node" / "node.sqlite")
-    try:
-        conn.executescript(BEFORE_5)
-    finally:
-        conn.close()
+    downgrade(tmp_path / "node" / "node.sqlite", Side.NODE, 4)
 
     store = NodeStore.open(tmp_path / "node")
     try:

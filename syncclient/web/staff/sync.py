@@ -10,9 +10,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from domain.errors import InvalidInput
+
 from ...errors import AgentUnavailable
+from ...notify.outbox import outbox_counts
+from ...rejected import discard, list_rejected, retry
 from ..core import Web, get_page, ltr, post_page
 from ..status import error_kind, format_timestamp
+from ..translations import TEXTS
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +34,27 @@ def sync_page(web: Web, request: Request) -> Response:
         "problem": error_kind(status.get("last_error")),
     }
     ctx["agent"] = web.agent is not None
+    ctx["sms"], ctx["sms_gateway"] = outbox_counts(web.db), bool(web.store.setting("sms_gateway"))
+    ctx["rejected"] = list_rejected(web.db)
+    ctx["has_text"] = lambda key: key in TEXTS["fr"]
     return web.render(request, "staff/sync.html", ctx)
+
+
+@post_page
+def rejected_action(web: Web, request: Request, form: FormData) -> Response:
+    """Retry a refused change after fixing its cause, or discard it (it stays on this PC only)."""
+    web.require_staff(request, "sync_now")
+    raw = str(form.get("id", ""))
+    if not raw.isdigit():
+        raise InvalidInput("which refused change?", code="bad_id")
+    if form.get("action") == "discard":
+        discard(web.db, int(raw))
+        web.flash(request, "flash.rejected_discarded")
+    else:
+        retry(web.db, int(raw))
+        web.local_write()
+        web.flash(request, "flash.rejected_retried")
+    return web.redirect("/staff/sync")
 
 
 @post_page
@@ -50,4 +75,5 @@ def sync_now(web: Web, request: Request, form: FormData) -> Response:
 routes = [
     Route("/staff/sync", sync_page, methods=["GET"]),
     Route("/staff/sync", sync_now, methods=["POST"]),
+    Route("/staff/sync/rejected", rejected_action, methods=["POST"]),
 ]
