@@ -24,7 +24,7 @@ def add_tls_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keyfile", type=Path, metavar="PEM", help="the certificate's private key")
 
 
-def tls_settings(args: Any) -> dict[str, str]:
+def tls_settings(args: Any) -> dict[str, Any]:
     """uvicorn's ssl_* settings from --certfile/--keyfile, both or neither, each readable."""
     if bool(args.certfile) != bool(args.keyfile):
         raise InvalidInput("--certfile and --keyfile go together", code="missing_tls_file")
