@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from syncclient.notify.sender import SmsAgent
@@ -31,7 +32,7 @@ def register(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_serve)
 
 
-def _agent_for(folder) -> Any | None:
+def _agent_for(folder: Path) -> Any | None:
     store = NodeStore.open(folder)
     try:
         server = store.setting("server")
@@ -47,7 +48,7 @@ def _agent_for(folder) -> Any | None:
     return SyncAgent(folder)
 
 
-def _default_callback(folder, host: str, port: int) -> None:
+def _default_callback(folder: Path, host: str, port: int) -> None:
     """Delivery reports come back to this web app unless `notify --callback` said otherwise."""
     store = NodeStore.open(folder)
     try:

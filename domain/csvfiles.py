@@ -61,7 +61,7 @@ def _rows(p: Path, reader, header: Sequence[str], max_rows: int) -> list[tuple[i
                 code="value_too_long",
             )
         padded = values + [""] * (len(header) - len(values))
-        row = dict(zip(header, padded, strict=False))
+        row: dict[str, str | list[str]] = dict(zip(header, padded, strict=False))
         if len(values) > len(header):
             row["__extra__"] = values[len(header) :]
         rows.append((line, row))

@@ -277,12 +277,12 @@ _DATE_COLUMNS = {
 _ABOUT_A_PUPIL = {t.name for t in TABLES if "pupil" in t.key}
 
 
+_PUPIL_IN_KEY = {"pupils": 0, **{t.name: t.key.index("pupil") for t in TABLES if "pupil" in t.key}}
+
+
 def _pupil_of(c: Change) -> str | None:
-    if c.table == "pupils":
-        return str(c.key[0])
-    if c.table in _ABOUT_A_PUPIL:
-        return str(c.key[BY_NAME[c.table].key.index("pupil")])
-    return None
+    i = _PUPIL_IN_KEY.get(c.table)
+    return None if i is None else str(c.key[i])
 
 
 def check_pupils_and_dates(
