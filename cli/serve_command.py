@@ -78,7 +78,14 @@ def cmd_serve(args: Any) -> int:
     try:
         # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides.
         uvicorn.run(
-            app, host=args.host, port=args.port, server_header=False, log_level="info", proxy_headers=False, **tls
+            app,
+            host=args.host,
+            port=args.port,
+            server_header=False,
+            log_level="info",
+            proxy_headers=False,
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
         )
     finally:
         sms.stop()

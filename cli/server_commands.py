@@ -106,7 +106,8 @@ def cmd_serve(args: Any) -> int:
         server_header=False,
         date_header=False,
         http=HeadDeadlineProtocol,  # a request head that dribbles in is dropped (server/http_protocol.py)
-        **tls,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
     return 0
 

@@ -164,8 +164,9 @@ def _pupils(ws: Worksheet, sheet: GradeSheet, mark_cols: list[tuple[int, int, in
         ws.merge_cells(f"D{r}:E{r}")
     for i, row in enumerate(sheet.rows):
         r = first + i
+        raw_id = row.massar_id
         # the export stores the ID as a number
-        massar_id = int(row.massar_id) if row.massar_id and row.massar_id.isdigit() else row.massar_id
+        massar_id: str | int | None = int(raw_id) if raw_id is not None and raw_id.isdigit() else raw_id
         write_text(ws[f"B{r}"], massar_id)
         write_text(ws[f"C{r}"], row.code)
         write_text(ws[f"D{r}"], row.name)
