@@ -40,6 +40,12 @@ def register(sub: Any) -> None:
     p.add_argument("--year", help="school year, e.g. 2026/2027 (default: the current one)")
     p.add_argument("--server", metavar="URL", help="the central server")
     p.add_argument("--token", help="the node token printed by `massar server add-school`")
+    p.add_argument(
+        "--ca-file",
+        type=Path,
+        metavar="PEM",
+        help="trust only this CA (or the server's own certificate) for the HTTPS server (private CA, pinning)",
+    )
     p.set_defaults(handler=cmd_init)
 
     p = _common(sub.add_parser("import-roster", help="import pupils from a CSV or Massar's ListEleve .xls/.xlsx"))
@@ -149,6 +155,11 @@ def cmd_init(args: Any) -> int:
 
         device = device_of_token(args.school, args.token)
         node_key = node_key_from_token(device, args.token).hex()
+    server_ca = None
+    if args.ca_file:
+        from syncclient.transport import read_ca_file
+
+        server_ca = read_ca_file(args.ca_file)
     store = NodeStore.init(
         data_dir(args.data),
         args.school,
@@ -157,6 +168,7 @@ def cmd_init(args: Any) -> int:
         server=args.server,
         node_key=node_key,
         device=device,
+        server_ca=server_ca,
     )
     info = {
         "school": store.school,

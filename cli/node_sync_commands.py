@@ -63,6 +63,7 @@ def cmd_status(args: Any) -> int:
         f"last sync {status['last_sync'] or 'never'}; conflicts {status['conflicts']}"
         + (f"; {status['rejected']} refused by the server" if status["rejected"] else "")
         + (f"\nlast error: {status['last_error']}" if status["last_error"] else "")
+        + "".join(f"\nset aside (not stored here): {e['table']} {e['key']}: {e['reason']}" for e in status["set_aside"])
     )
     emit(args, status, human)
     return 0

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
+from typing import Any
 
 from domain.errors import InvalidInput
 
@@ -14,3 +16,21 @@ def data_dir(value: str | None) -> Path:
     if not chosen:
         raise InvalidInput("no data folder: pass --data DIR or set MASSAR_DATA", code="no_data_dir")
     return Path(chosen)
+
+
+def add_tls_options(p: argparse.ArgumentParser) -> None:
+    """--certfile/--keyfile: serve HTTPS with uvicorn's own TLS (or leave TLS to a reverse proxy)."""
+    p.add_argument("--certfile", type=Path, metavar="PEM", help="serve HTTPS with this certificate (chain)")
+    p.add_argument("--keyfile", type=Path, metavar="PEM", help="the certificate's private key")
+
+
+def tls_settings(args: Any) -> tuple[str, str] | None:
+    """(certfile, keyfile) for uvicorn's ssl_* settings from --certfile/--keyfile, both or neither, each a file."""
+    if bool(args.certfile) != bool(args.keyfile):
+        raise InvalidInput("--certfile and --keyfile go together", code="missing_tls_file")
+    if not args.certfile:
+        return None
+    for path in (args.certfile, args.keyfile):
+        if not Path(path).is_file():
+            raise InvalidInput(f"no such file: {path}", code="no_file")
+    return str(args.certfile), str(args.keyfile)

@@ -6,12 +6,13 @@ import argparse
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from syncclient.notify.sender import SmsAgent
 from syncclient.store import NodeStore
 
-from .options import data_dir
+from .options import add_tls_options, data_dir, tls_settings
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +28,11 @@ def register(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None:
         metavar="ADDR",
         help="a reverse proxy whose X-Forwarded-For is believed (repeatable; default: none)",
     )
+    add_tls_options(p)
     p.set_defaults(handler=cmd_serve)
 
 
-def _agent_for(folder) -> Any | None:
+def _agent_for(folder: Path) -> Any | None:
     store = NodeStore.open(folder)
     try:
         server = store.setting("server")
@@ -46,7 +48,7 @@ def _agent_for(folder) -> Any | None:
     return SyncAgent(folder)
 
 
-def _default_callback(folder, host: str, port: int) -> None:
+def _default_callback(folder: Path, host: str, port: int) -> None:
     """Delivery reports come back to this web app unless `notify --callback` said otherwise."""
     store = NodeStore.open(folder)
     try:
@@ -63,8 +65,10 @@ def cmd_serve(args: Any) -> int:
     from syncclient.web import create_app
 
     folder = data_dir(args.data)
+    tls = tls_settings(args)
     agent = _agent_for(folder)
-    app = create_app(folder, agent=agent, trusted_proxies=args.trusted_proxy)
+    # Over HTTPS the staff's session cookie is marked Secure: a browser never sends it in clear.
+    app = create_app(folder, agent=agent, trusted_proxies=args.trusted_proxy, https_only=bool(tls))
     # Parents' SMS: the sender idles until a gateway is configured (`massar node notify --gateway`).
     sms = SmsAgent(folder, interval=float(os.environ.get("MASSAR_SMS_INTERVAL", "5")))
     _default_callback(folder, args.host, args.port)
@@ -73,7 +77,16 @@ def cmd_serve(args: Any) -> int:
     sms.start()
     try:
         # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides.
-        uvicorn.run(app, host=args.host, port=args.port, server_header=False, log_level="info", proxy_headers=False)
+        uvicorn.run(
+            app,
+            host=args.host,
+            port=args.port,
+            server_header=False,
+            log_level="info",
+            proxy_headers=False,
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
+        )
     finally:
         sms.stop()
         if agent is not None:

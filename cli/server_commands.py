@@ -18,7 +18,7 @@ from server.store import open_central
 
 from . import bundle_commands
 from .grade_options import add_grade_options, grade_entry_from_args
-from .options import data_dir
+from .options import add_tls_options, data_dir, tls_settings
 from .output import emit as _emit
 from .report_text import format_report
 
@@ -38,6 +38,7 @@ def register(sub: Any) -> None:
     p = _common(sub.add_parser("serve", help="serve the sync endpoint"))
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8001)
+    add_tls_options(p)
     p.set_defaults(handler=cmd_serve)
     p = _common(sub.add_parser("add-school", help="register a school and print its node token once"))
     p.add_argument("--school", required=True)
@@ -94,10 +95,22 @@ def cmd_serve(args: Any) -> int:
     import uvicorn
 
     from server.app import create_app
+    from server.http_protocol import HeadDeadlineProtocol
 
+    tls = tls_settings(args)
     app = create_app(_folder(args))
-    print(f"central server on http://{args.host}:{args.port}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", server_header=False, date_header=False)
+    print(f"central server on {'https' if tls else 'http'}://{args.host}:{args.port}", flush=True)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="warning",
+        server_header=False,
+        date_header=False,
+        http=HeadDeadlineProtocol,  # a request head that dribbles in is dropped (server/http_protocol.py)
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
+    )
     return 0
 
 

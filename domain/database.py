@@ -13,11 +13,14 @@ import sqlite_utils
 
 from .catalogue import seed_reference_data
 from .clock import SYSTEM_CLOCK, Clock
+from .errors import NotAllowed
 
 Migration = Callable[[sqlite_utils.Database], None]
 NOW_MS_FUNCTION = "massar_now_ms"
 """The SQL name of the injected clock (see domain/clock.py), read by the capture triggers."""
 BUSY_TIMEOUT_S = 30
+YEAR_CLOSED = "year_closed"
+"""The message prefix of the closed-year guard's triggers (domain/year_guard.py) and the code of its refusal."""
 
 
 def schema_sql() -> str:
@@ -103,9 +106,15 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
         db.conn.execute("BEGIN IMMEDIATE")
         try:
             yield db
-        except BaseException:
+        except BaseException as exc:
             if db.conn.in_transaction:
                 db.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.IntegrityError) and str(exc).startswith(f"{YEAR_CLOSED}:"):
+                # The closed-year guard (domain/year_guard.py) speaks through a trigger; say it as a refusal.
+                raise NotAllowed(
+                    "the records of a closed school year are read-only (last year stays as it was)",
+                    code=YEAR_CLOSED,
+                ) from exc
             raise
         else:
             db.conn.execute("COMMIT")

@@ -98,6 +98,14 @@ def _central_year_flow(db: sqlite_utils.Database) -> None:
     replication.install_capture(db, Side.CENTRAL)
 
 
+def _central_intake_days(db: sqlite_utils.Database) -> None:
+    """Centre: rows and decoded bytes each school pushed each UTC day, for the daily allowance."""
+    db.conn.execute(
+        "CREATE TABLE IF NOT EXISTS _intake_days (school TEXT NOT NULL, day TEXT NOT NULL, "
+        "rows INTEGER NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY (school, day)) WITHOUT ROWID"
+    )
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "domain tables and reference data", domain_schema, domain_schema),
     Step(
@@ -128,6 +136,7 @@ STEPS: tuple[Step, ...] = (
         _node_year_flow,
         _central_year_flow,
     ),
+    Step(9, "centre: what each school pushed each day (server/quotas.py)", None, _central_intake_days),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):

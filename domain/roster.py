@@ -16,6 +16,8 @@ from .errors import FileRejected, InvalidInput, RowError
 from .pupils import Term, scale_of_level
 from .rows import upsert_dicts
 
+# The largest lycée has a few thousand pupils; a roster of more is not a school's.
+MAX_ROSTER_ROWS = 20_000
 ROSTER_CSV_HEADER = ("code", "last_name", "first_name", "gender", "birth_date", "birth_place", "level", "class")
 
 
@@ -38,7 +40,7 @@ def _is_arabic(text: str) -> bool:
 
 def _parse_roster_csv(path: str | Path) -> tuple[list[RosterRow], list[RowError]]:
     rows, errors = [], []
-    for line, r in read_csv(path, ROSTER_CSV_HEADER):
+    for line, r in read_csv(path, ROSTER_CSV_HEADER, max_rows=MAX_ROSTER_ROWS):
         try:
             rows.append(_roster_row(line, r))
         except InvalidInput as exc:
@@ -105,15 +107,13 @@ def check_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow
             errors.append(RowError(row.line, str(exc)))
         if levels.setdefault(row.class_code, row.level) != row.level:
             errors.append(RowError(row.line, f"class {row.class_code} appears with two levels"))
-    owners = (
-        dict(
-            db.execute(
-                f"SELECT code, school FROM pupils WHERE code IN ({','.join('?' for _ in seen)})", list(seen)
-            ).fetchall()
+    owners: dict[str, str] = {}
+    codes = list(seen)
+    for start in range(0, len(codes), 500):  # SQLite bounds the variables of one statement
+        part = codes[start : start + 500]
+        owners.update(
+            db.execute(f"SELECT code, school FROM pupils WHERE code IN ({','.join('?' * len(part))})", part).fetchall()
         )
-        if seen
-        else {}
-    )
     for row in rows:
         owner = owners.get(row.code)
         if owner and owner != term.school:

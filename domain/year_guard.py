@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from .database import execute_script
+from .database import YEAR_CLOSED, execute_script
 from .year_end import DAY_TABLES, YEAR_TABLES
 
 _LOCAL = "(SELECT applying FROM _clock) = 0"
@@ -24,7 +24,7 @@ def _guard(table: str, ref: str, op: str, by_day: bool) -> str:
     return f"""
 CREATE TRIGGER _closed_{table}_{op.lower()} BEFORE {op} ON {table} WHEN {_LOCAL} AND {closed}
 BEGIN
-  SELECT RAISE(ABORT, 'year_closed: the records of a closed school year are read-only');
+  SELECT RAISE(ABORT, '{YEAR_CLOSED}: the records of a closed school year are read-only');
 END;"""
 
 

@@ -50,6 +50,8 @@ against the classes::
     │   ├── BodyTooSlow               body_too_slow           408
     │   ├── LengthRequired            length_required         411
     │   ├── BodyTooLarge              body_too_large          413
+    │   ├── TooMuchData               too_much_data           413
+    │   ├── DailyQuota                daily_quota             429
     │   ├── ServerBusy                busy                    503
     │   ├── StoreUnavailable          store_unavailable       503
     │   └── InternalError             internal_error          500
@@ -57,6 +59,7 @@ against the classes::
     │   ├── NotConfigured             not_configured          409
     │   ├── ServerUnreachable         unreachable             503
     │   ├── ServerRefused             refused                 502
+    │   ├── UntrustedServer           untrusted_server        502
     │   ├── BadResponse               bad_response            502
     │   └── AgentUnavailable          agent_unavailable       503
     └── MassarFileError               massar_file_error       400  syncclient/massarfiles/errors.py

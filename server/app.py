@@ -26,6 +26,7 @@ from protocol.limits import DEFAULT_LIMITS, Limits
 from .errors import AuthError, as_massar_error
 from .exchange import SYNC_PATH, authenticate, handle_sync, precheck
 from .intake import BodyIntake, IntakePolicy
+from .quotas import DEFAULT_INGEST, IngestLimits
 from .schools import record_refusal
 from .store import open_central
 
@@ -47,7 +48,12 @@ class _Connections(threading.local):
 
 
 def create_app(
-    folder: Path, *, limits: Limits = DEFAULT_LIMITS, intake: IntakePolicy | None = None, clock: Clock = SYSTEM_CLOCK
+    folder: Path,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    intake: IntakePolicy | None = None,
+    ingest: IngestLimits = DEFAULT_INGEST,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Starlette:
     """The central server over the SQLite file in `folder` (one connection per worker thread)."""
     open_central(folder, clock=clock).conn.close()  # migrate once, up front
@@ -83,7 +89,7 @@ def create_app(
             conn = db()
             device = authenticate(conn, creds, "POST", SYNC_PATH, body)
             request.state.key_ok = True
-            reply = handle_sync(conn, creds, device, body, limits, clock)
+            reply = handle_sync(conn, creds, device, body, limits, clock, ingest)
             return Response(reply.body, headers={"s": reply.mac})
 
         async with bodies.admitted(request) as read_body:

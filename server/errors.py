@@ -11,6 +11,8 @@
      ├── BodyTooSlow             body_too_slow       408
      ├── LengthRequired          length_required     411
      ├── BodyTooLarge            body_too_large      413
+     ├── TooMuchData             too_much_data       413
+     ├── DailyQuota              daily_quota         429
      ├── ServerBusy              busy                503
      ├── StoreUnavailable        store_unavailable   503
      └── InternalError           internal_error      500
@@ -103,6 +105,20 @@ class LengthRequired(ServerError):
 class ServerBusy(ServerError):
     code = "busy"
     status = 503
+
+
+class TooMuchData(ServerError):
+    """A push whose rows or decoded text exceed what one request may carry (server.quotas)."""
+
+    code = "too_much_data"
+    status = 413
+
+
+class DailyQuota(ServerError):
+    """The school pushed more rows or text today than a school's day can hold (server.quotas)."""
+
+    code = "daily_quota"
+    status = 429
 
 
 class StoreUnavailable(ServerError):

@@ -8,21 +8,24 @@ counter burnt, by `record_refusal`).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlite_utils
 
-from domain.clock import SYSTEM_CLOCK, Clock, iso_now
+from domain.clock import SYSTEM_CLOCK, Clock, iso_now, utc_now
 from domain.database import write_transaction
 from protocol import capabilities, hlc
 from protocol.auth import Credentials, macs_equal, request_mac, response_mac
 from protocol.errors import MessageError
 from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
+from protocol.records import Change
 
 from .errors import BadSignature, ReplayedRequest, RevokedToken, ScopeViolation, StaleCounter, UnknownSchool
 from .ingest import apply_push
 from .pull import pull_changes
+from .quotas import DEFAULT_INGEST, IngestLimits, charge_day, check_request
 from .schools import Device, find_device, record_sync
 from .versions import next_server_hlc
 
@@ -79,6 +82,7 @@ def handle_sync(
     body: bytes,
     limits: Limits = DEFAULT_LIMITS,
     clock: Clock = SYSTEM_CLOCK,
+    ingest: IngestLimits = DEFAULT_INGEST,
 ) -> SignedReply:
     request = decode_message(body, limits)
     if not isinstance(request, SyncRequest):
@@ -86,11 +90,23 @@ def handle_sync(
     if request.node != device.id:
         raise ScopeViolation(f"request signed by {device.id} speaks for {request.node}")
     common = capabilities.negotiate(capabilities.SUPPORTED, request.capabilities)
+    # What the frame decodes to is bounded before the write lock is even taken.
+    size = check_request(request.push, ingest)
+    day = utc_now(clock).date().isoformat()
+    # The clamp is measured from the wall clock, not from the server's HLC that stored stamps move.
+    bound = hlc.skew_bound(hlc.pack(clock.now_ms(), 0))
+
+    def charge(fresh: Sequence[Change]) -> None:
+        share = size * len(fresh) // max(1, len(request.push))
+        charge_day(db, device.school, day, len(fresh), share, ingest)
+
     with write_transaction(db):
         burn_counter(db, creds)
         device = find_device(db, device.id) or device  # as of this transaction
         server_hlc = next_server_hlc(db, clock)
-        pushed = apply_push(db, device, request.push, server_hlc, pull_cursor=request.pull_cursor)
+        pushed = apply_push(
+            db, device, request.push, server_hlc, pull_cursor=request.pull_cursor, bound=bound, charge=charge
+        )
         device = find_device(db, device.id) or device  # a restore moves its floor
         page = pull_changes(db, device, request.pull_cursor, PULL_PAGE) if request.want_pull else None
         conflicts = db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [device.school]).fetchone()[0]
@@ -102,7 +118,7 @@ def handle_sync(
         pull=page.changes if page else [],
         pull_cursor=page.cursor if page else request.pull_cursor,
         more_pull=page.more if page else False,
-        clamp_hlc=hlc.skew_bound(server_hlc),
+        clamp_hlc=bound,
         conflicts=conflicts,
         refused=tuple(pushed.refused),
     )

@@ -35,6 +35,7 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import NamedTuple
 
 import sqlite_utils
@@ -48,6 +49,7 @@ from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES, ColumnType
 
 from .schools import Device
+from .values import check_values, enrolments_out_of_scale
 from .versions import current_sseq
 
 _CHUNK = 400
@@ -275,12 +277,12 @@ _DATE_COLUMNS = {
 _ABOUT_A_PUPIL = {t.name for t in TABLES if "pupil" in t.key}
 
 
+_PUPIL_IN_KEY = {"pupils": 0, **{t.name: t.key.index("pupil") for t in TABLES if "pupil" in t.key}}
+
+
 def _pupil_of(c: Change) -> str | None:
-    if c.table == "pupils":
-        return str(c.key[0])
-    if c.table in _ABOUT_A_PUPIL:
-        return str(c.key[BY_NAME[c.table].key.index("pupil")])
-    return None
+    i = _PUPIL_IN_KEY.get(c.table)
+    return None if i is None else str(c.key[i])
 
 
 def check_pupils_and_dates(
@@ -346,11 +348,16 @@ def resolve(
     numbers: VersionNumbers,
     refusals: Refusals,
     arrivals: set[str],
+    *,
+    bound: int | None = None,
 ) -> Plan:
-    """Decide every change: a new version (its row written), the loser of a conflict (kept aside), or refused."""
+    """Decide every change: a new version (its row written), the loser of a conflict (kept aside), or refused.
+
+    `bound`: the clamp, measured from the server's wall clock (SPEC section 6); by default from `server_hlc`."""
     plan = Plan()
     school, origin = device.school, device.id
-    bound = hlc.skew_bound(server_hlc)  # SPEC section 6: clamp(hlc) = min(hlc, bound)
+    if bound is None:
+        bound = hlc.skew_bound(server_hlc)  # SPEC section 6: clamp(hlc) = min(hlc, bound)
     at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
     by_table: dict[str, list[Change]] = defaultdict(list)
     for c in changes:
@@ -394,7 +401,9 @@ def resolve(
                 deletes.append(c.key)
             else:
                 upserts.append(c.row)
-            if stamped > plan.newest_hlc:
+            if c.hlc == stamped and stamped > plan.newest_hlc:
+                # Only a stamp the server did not clamp moves its clock: a clamped one would
+                # ratchet the clock (and every node adopting it) five minutes a push.
                 plan.newest_hlc = stamped
             current[slots] = Version(school, version.sseq, stamped, origin, c.seq, deleted)
     return plan
@@ -499,31 +508,61 @@ def acknowledge(db: sqlite_utils.Database, device: Device, changes: Sequence[Cha
     return new_acked
 
 
+def last_of_each_record(changes: Sequence[Change]) -> list[Change]:
+    """Of several changes of one record in a push, the last: a delete then an upsert leaves the row."""
+    if len(set(zip(map(attrgetter("table"), changes), map(attrgetter("key"), changes), strict=True))) == len(changes):
+        return list(changes)  # the usual push: a node's outbox holds one entry per record
+    last: dict[tuple, Change] = {}
+    for c in changes:
+        last.pop((c.table, c.key), None)  # re-inserted at the end: the push's order is kept
+        last[(c.table, c.key)] = c
+    return list(last.values())
+
+
 def apply_push(
-    db: sqlite_utils.Database, device: Device, changes: Sequence[Change], server_hlc: int, *, pull_cursor: int = 0
+    db: sqlite_utils.Database,
+    device: Device,
+    changes: Sequence[Change],
+    server_hlc: int,
+    *,
+    pull_cursor: int = 0,
+    bound: int | None = None,
+    charge: Callable[[Sequence[Change]], None] | None = None,
 ) -> PushResult:
-    """Apply in the caller's write transaction; returns the new acknowledgement and the refusals."""
+    """Apply in the caller's write transaction; returns the new acknowledgement and the refusals.
+
+    `bound` is the clamp (SPEC section 6: from the server's wall clock); `charge` counts the changes not
+    applied before against the school's day, or refuses the whole push (server/quotas.py)."""
     if detect_restore(db, device, changes, pull_cursor):
         return mark_restored(db, device, pull_cursor)
     fresh = unapplied(changes, device.acked_seq)
     if not fresh:
         db.conn.execute("UPDATE _devices SET seen_cursor = max(seen_cursor, ?) WHERE id = ?", [pull_cursor, device.id])
         return PushResult(device.acked_seq, 0, 0)
+    if charge is not None:
+        charge(fresh)
     refusals = Refusals()
     check_scope(device.school, fresh, refusals)
     today = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).date()
     arrivals = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals)
+    check_values(db, refusals.keep(fresh), refusals.refuse)
     by_seq = {c.seq: c for c in fresh}
     while True:  # a row refused while writing: roll the attempt back, plan again without it
         numbers = VersionNumbers(current_sseq(db))
-        plan = resolve(db, device, refusals.keep(fresh), server_hlc, numbers, refusals, arrivals)
+        kept = last_of_each_record(refusals.keep(fresh))
+        plan = resolve(db, device, kept, server_hlc, numbers, refusals, arrivals, bound=bound)
         try:
             with db.atomic():
                 write_plan(db, plan, by_seq, refusals)
-                out_of_scale = check_grade_scales(db, plan.upserts.get("grades", ()))
+                out_of_scale = [
+                    ("grades", key, reason) for key, reason in check_grade_scales(db, plan.upserts.get("grades", ()))
+                ] + [
+                    ("enrolments", key, reason)
+                    for key, reason in enrolments_out_of_scale(db, plan.upserts.get("enrolments", ()))
+                ]
                 if out_of_scale:
-                    for key, reason in out_of_scale:
-                        refusals.refuse(by_seq[plan.seq_of[("grades", key)]], "out_of_scale", reason)
+                    for table, key, reason in out_of_scale:
+                        refusals.refuse(by_seq[plan.seq_of[(table, key)]], "out_of_scale", reason)
                     raise _Replan
                 if arrivals:
                     share_earlier_record(db, device.school, arrivals, numbers, server_hlc)

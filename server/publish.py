@@ -21,8 +21,9 @@ from domain.database import write_transaction
 from domain.errors import FileRejected, InvalidInput, RowError
 from domain.evaluation import check_rule_row
 from domain.pupils import unknown_level
-from domain.rows import upsert_dicts
+from domain.rows import as_tuple, upsert_rows
 from protocol.tables import BY_NAME
+from protocol.values import row_problems
 
 PUBLISHABLE = ("levels", "subjects", "evaluation_rules", "exam_calendar", "guidance_notes", "orientation_rounds")
 _DATES = {
@@ -30,6 +31,30 @@ _DATES = {
     "guidance_notes": ("published_on",),
     "orientation_rounds": ("opens_on", "closes_on"),
 }
+# National data is a few thousand rows; a bigger file is a mistake or an attack, refused before parsing.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def _load(path: Path) -> object:
+    try:
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise InvalidInput(f"no such file: {path}", code="no_file") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}", code="no_file") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{path.name} is over {MAX_FILE_BYTES // 2**20} MiB: not a publication", code="bad_json")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{path.name} is not UTF-8 JSON: {exc}", code="bad_json") from None
+    except RecursionError:
+        raise InvalidInput(f"{path.name} is nested too deeply to be a publication", code="bad_json") from None
+
+
+def _named(table: str, row: dict) -> str:
+    return f"{table} ({', '.join(str(row.get(k))[:40] for k in BY_NAME[table].key)})"
 
 
 def _known(db: sqlite_utils.Database, data: dict, table: str) -> set[str]:
@@ -68,12 +93,7 @@ _CHECKS = {"evaluation_rules": _check_rule, "levels": _check_level}
 
 
 def publish_file(db: sqlite_utils.Database, path: Path) -> dict[str, int]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InvalidInput(f"no such file: {path}", code="no_file") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path.name} is not UTF-8 JSON: {exc}", code="bad_json") from exc
+    data = _load(path)
     if not isinstance(data, dict) or not data:
         raise InvalidInput("the file must be a JSON object with lists under " + ", ".join(PUBLISHABLE), code="bad_json")
     errors: list[RowError] = []
@@ -89,32 +109,40 @@ def publish_file(db: sqlite_utils.Database, path: Path) -> dict[str, int]:
             if not isinstance(row, dict):
                 errors.append(RowError(i, f"{table}: each entry must be an object"))
                 continue
-            unknown, missing = set(row) - cols, [k for k in BY_NAME[table].key if not row.get(k)]
+            unknown, missing = set(row) - cols, [k for k in BY_NAME[table].key if row.get(k) in (None, "")]
             if unknown:
-                errors.append(RowError(i, f"{table}: unknown field(s) {', '.join(sorted(unknown))}"))
+                errors.append(RowError(i, f"{table}: unknown field(s) {', '.join(sorted(map(str, unknown)))}"))
             if missing:
                 errors.append(RowError(i, f"{table}: missing {', '.join(missing)}"))
             for field in _DATES.get(table, ()):
                 try:
                     parse_date(str(row.get(field, "")), field=field, allow_future=True)
                 except InvalidInput as exc:
-                    errors.append(RowError(i, f"{table}: {exc}"))
+                    errors.append(RowError(i, f"{_named(table, row)}: {exc}"))
             if not unknown and not missing and table in _CHECKS:
                 try:
-                    rows[i - 1] = _CHECKS[table](db, data, row)
-                except InvalidInput as exc:
-                    errors.append(RowError(i, f"{table}: {exc}"))
+                    rows[i - 1] = row = _CHECKS[table](db, data, row)
+                except (InvalidInput, TypeError, ValueError) as exc:
+                    errors.append(RowError(i, f"{_named(table, row)}: {exc}"))
+                    continue
+            # The same checks the wire makes: a row that cannot travel would stop every node's sync.
+            errors.extend(
+                RowError(i, f"{_named(table, row)}: {problem}")
+                for problem in row_problems(BY_NAME[table], as_tuple(table, row))
+            )
     if errors:
         raise FileRejected(f"{len(errors)} problem(s) in {path.name}; nothing was published", errors)
     counts = {}
-    try:
-        with write_transaction(db):
-            # levels and subjects first: rules refer to them
-            for table, rows in sorted(data.items(), key=lambda item: PUBLISHABLE.index(item[0])):
-                upsert_dicts(db, table, rows)
-                counts[table] = len(rows)
-    except sqlite3.IntegrityError as exc:
-        raise InvalidInput(
-            f"{path.name}: a row breaks the schema ({exc}); nothing was published", code="invalid_row"
-        ) from exc
+    with write_transaction(db):
+        # levels and subjects first: rules refer to them
+        for table, rows in sorted(data.items(), key=lambda item: PUBLISHABLE.index(item[0])):
+            for i, row in enumerate(rows, start=1):
+                try:
+                    upsert_rows(db, table, [as_tuple(table, row)])
+                except sqlite3.IntegrityError as exc:
+                    errors.append(RowError(i, f"{_named(table, row)}: breaks the schema ({exc})"))
+            counts[table] = len(rows)
+        if errors:
+            # Raised inside the transaction: every row rolls back.
+            raise FileRejected(f"{len(errors)} problem(s) in {path.name}; nothing was published", errors)
     return counts

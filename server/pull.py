@@ -7,6 +7,7 @@ below its `restore_floor`: then they come back like anyone's (section 10.5).
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -14,10 +15,13 @@ import sqlite_utils
 
 from protocol.records import Change
 from protocol.tables import BY_ID
+from protocol.values import row_problems
 
 from .schools import Device
 from .store import KEY_SLOTS
 from .versions import current_sseq
+
+log = logging.getLogger("massar.server")
 
 _COLS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
 
@@ -62,6 +66,13 @@ def pull_changes(db: sqlite_utils.Database, device: Device, cursor: int, limit: 
         row = None if r[10] else values.get((r[1], key))
         if row is None and not r[10]:
             continue  # the row vanished without a tombstone: nothing sound to send
+        if row is not None and spec.national:
+            # A published row that cannot travel (stored before publish checked the wire limits) would
+            # refuse every node's whole page: it is set aside, reported, and the rest goes out.
+            problems = row_problems(spec, row)
+            if problems:
+                log.warning("set aside %s %s (republish it corrected): %s", spec.name, list(key), "; ".join(problems))
+                continue
         changes.append(Change(spec.name, key, row, r[8], r[9], r[7], sseq=r[0]))
     return PullBatch(changes, new_cursor, more)
 

@@ -4,6 +4,7 @@
      ├── NotConfigured         not_configured      409  -- no server URL or token set for this node
      ├── ServerUnreachable     unreachable         503  -- no answer: offline, cut link, timeout, server 5xx
      ├── ServerRefused         refused             502  -- the server answered 4xx; `code` is the server's
+     ├── UntrustedServer       untrusted_server    502  -- the server's certificate failed verification (HTTPS)
      ├── BadResponse           bad_response        502  -- an answer that fails its frame checks
      └── AgentUnavailable      agent_unavailable   503  -- the background sync agent could not be reached
 
@@ -40,6 +41,13 @@ class ServerRefused(SyncClientError):
     def __init__(self, server_status: int, code: str, message: str) -> None:
         super().__init__(f"the server refused the sync ({server_status} {code}): {message}", code=code)
         self.server_status = server_status
+
+
+class UntrustedServer(SyncClientError):
+    """Not retried like a cut link: someone on the path, or a configuration an operator must fix."""
+
+    code = "untrusted_server"
+    status = 502
 
 
 class BadResponse(SyncClientError):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import sqlite3
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlite_utils
@@ -23,6 +26,11 @@ from .rejected import set_aside
 
 def iso_at(now_ms: int) -> str:
     return dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).isoformat(timespec="seconds")
+
+
+log = logging.getLogger("massar.node")
+# How many set-aside rows `node status` lists (the newest): enough to act on, bounded.
+SET_ASIDE_KEPT = 50
 
 
 @dataclass(frozen=True)
@@ -99,13 +107,67 @@ def _apply_pulled(db: sqlite_utils.Database, school: str, response: SyncResponse
             continue
         (deletes if c.row is None else upserts)[c.table].append(c.key if c.row is None else c.row)
         bases.append((spec.wire_id, json.dumps(list(c.key), ensure_ascii=False), c.sseq))
+    refused: set[tuple[int, str]] = set()
     with applying_remote(db):
         for table, rows in upserts.items():
-            upsert_rows(db, table, rows)
+            refused |= _apply_each(db, table, rows, upsert_rows, rows_given=True)
         for table, keys in deletes.items():
-            delete_keys(db, table, keys)
+            refused |= _apply_each(db, table, keys, delete_keys, rows_given=False)
     db.conn.executemany(
         "INSERT INTO _base (tbl, pk, sseq) VALUES (?, json(?), ?) ON CONFLICT (tbl, pk) DO UPDATE SET sseq = excluded.sseq",
-        bases,
+        [b for b in bases if (b[0], b[1]) not in refused],
     )
-    return len(response.pull) - skipped, skipped
+    _forget_set_aside(db, {(t, pk) for t, pk, _ in bases} - refused)
+    return len(response.pull) - skipped - len(refused), skipped
+
+
+def _apply_each(
+    db: sqlite_utils.Database, table: str, items: list, write: Callable[..., None], *, rows_given: bool
+) -> set[tuple[int, str]]:
+    """Write all the pulled rows of a table; if the table refuses some, write the rest and set those aside.
+
+    One row this node cannot store (a newer rule, a bad publication) must not stop every later sync:
+    it is recorded in `node status` and not marked as received, so a corrected version still arrives.
+    """
+    try:
+        with write_transaction(db):
+            write(db, table, items)
+        return set()
+    except sqlite3.IntegrityError:
+        pass
+    spec = BY_NAME[table]
+    refused = set()
+    for item in items:
+        key = tuple(item[i] for i in spec.key_indexes) if rows_given else tuple(item)
+        try:
+            with write_transaction(db):
+                write(db, table, [item])
+        except sqlite3.IntegrityError as exc:
+            pk = json.dumps(list(key), ensure_ascii=False)
+            refused.add((spec.wire_id, pk))
+            _set_aside(db, table, list(key), str(exc))
+    return refused
+
+
+def _forget_set_aside(db: sqlite_utils.Database, applied: set[tuple[int, str]]) -> None:
+    """Rows set aside earlier and stored now (a corrected version arrived) leave the list."""
+    row = db.execute("SELECT v FROM _node WHERE k = 'set_aside'").fetchone()
+    if not row or not row[0] or row[0] == "[]":
+        return
+    kept = [
+        e
+        for e in json.loads(row[0])
+        if (BY_NAME[e["table"]].wire_id, json.dumps(e["key"], ensure_ascii=False)) not in applied
+    ]
+    _set(db, "set_aside", json.dumps(kept, ensure_ascii=False))
+
+
+def _set_aside(db: sqlite_utils.Database, table: str, key: list, reason: str) -> None:
+    log.warning("set aside a pulled %s row %s: %s", table, key, reason)
+    row = db.execute("SELECT v FROM _node WHERE k = 'set_aside'").fetchone()
+    kept = json.loads(row[0]) if row and row[0] else []
+    kept = [e for e in kept if (e["table"], e["key"]) != (table, key)]
+    kept.append(
+        {"table": table, "key": key, "reason": reason, "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+    )
+    _set(db, "set_aside", json.dumps(kept[-SET_ASIDE_KEPT:], ensure_ascii=False))

@@ -26,11 +26,12 @@ from protocol.errors import ProtocolError
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
 
 from . import daily_caps
-from .errors import BadResponse, NotConfigured, ServerRefused, ServerUnreachable, SyncClientError
+from .errors import BadResponse, NotConfigured, ServerRefused, ServerUnreachable, SyncClientError, UntrustedServer
 from .inbox import apply_response
 from .outbox import node_hlc, pending_after, pending_changes, pending_count
 from .priority import urgent_first
 from .store import NodeStore
+from .transport import certificate_failure, check_server_url, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +64,10 @@ class SyncResult:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def _http_client(server: str, timeout: float) -> httpx.Client:
-    client = httpx.Client(base_url=server, timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)))
+def _http_client(server: str, timeout: float, ca_pem: str | None = None) -> httpx.Client:
+    client = httpx.Client(
+        base_url=server, timeout=httpx.Timeout(timeout, connect=min(timeout, 15.0)), verify=tls_context(ca_pem)
+    )
     # Every header is paid for in prepaid data: send only what HTTP needs.
     for name in ("accept", "accept-encoding", "user-agent", "connection"):  # HTTP/1.1 keeps alive anyway
         client.headers.pop(name, None)
@@ -95,7 +98,8 @@ class SyncSession:
         # This device's origin: its own numbers under its school's scope (the school's code for its first device).
         self.device = store.device
         self.key = bytes.fromhex(key)
-        self.client = client or _http_client(server, timeout)
+        server = check_server_url(server)  # a node configured before HTTPS was required is stopped here
+        self.client = client or _http_client(server, timeout, store.setting("server_ca"))
         self._own_client = client is None
         self.budget = int(store.setting("chunk_budget", START_BUDGET))
         self.ceiling: int | None = None  # the size of the last frame the link cut
@@ -190,6 +194,12 @@ class SyncSession:
         try:
             reply = self.client.post(SYNC_PATH, content=body, headers=headers)
         except httpx.HTTPError as exc:
+            bad_certificate = certificate_failure(exc)
+            if bad_certificate is not None:
+                raise UntrustedServer(
+                    f"the central server's certificate is not trusted ({bad_certificate.verify_message}): "
+                    "check the server URL, or give the CA with `massar node init --ca-file`"
+                ) from exc
             raise ServerUnreachable(f"central server unreachable: {exc.__class__.__name__}: {exc}") from exc
         result.bytes_received += len(reply.content)
         if reply.status_code != 200:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .outbox import pending_count
@@ -29,4 +30,6 @@ def node_status(store: NodeStore) -> dict[str, Any]:
         "pull_cursor": int(store.setting("pull_cursor", 0) or 0),
         # changes the centre refused, waiting for the secretary (`massar node rejected`)
         "rejected": rejected_count(db),
+        # Pulled rows this node could not store: listed until a corrected version arrives and applies.
+        "set_aside": json.loads(store.setting("set_aside") or "[]"),
     }

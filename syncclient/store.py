@@ -47,9 +47,15 @@ class NodeStore:
         server: str | None = None,
         node_key: str | None = None,
         device: str | None = None,
+        server_ca: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
     ) -> NodeStore:
+        """Create (or update) the node in `folder`; `server_ca` is the PEM the centre's certificate is checked
+        against (see syncclient/transport.py)."""
+        from .transport import check_server_url
+
         school = check_school_code(school)
+        server = check_server_url(server) if server else None
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / DB_NAME
         db = open_database(path, clock=clock)
@@ -75,6 +81,8 @@ class NodeStore:
                 store.set_setting("node_key", node_key)
             if device:
                 store.set_setting("device", device)
+            if server_ca:
+                store.set_setting("server_ca", server_ca)
         return store
 
     def setting(self, key: str, default: Any = None) -> Any:

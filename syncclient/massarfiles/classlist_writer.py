@@ -14,6 +14,7 @@ from typing import Literal
 import openpyxl
 
 from . import classlist_layout as layout
+from .cells import write_text
 from .classlist_model import ClassSheet
 from .dates import excel_serial
 from .grid import CellValue
@@ -80,11 +81,12 @@ def _cells(sheet: ClassSheet, date_style: DateStyle, rtl_view: bool, top: int) -
         born: CellValue = None
         if pupil.birth_date:
             day = dt.date.fromisoformat(pupil.birth_date)
-            born = {
+            styles: dict[str, CellValue] = {
                 "serial": excel_serial(day),
                 "date": dt.datetime(day.year, day.month, day.day),
                 "text": day.strftime("%d/%m/%Y"),
-            }[date_style]
+            }
+            born = styles[date_style]
         values: list[CellValue] = [
             n,
             pupil.code,
@@ -123,7 +125,8 @@ def _write_xlsx(path: str | Path, grids: list[list[_Cell]], rtl_view: bool) -> N
         ws = book.create_sheet(f"Sheet{i}")
         ws.sheet_view.rightToLeft = rtl_view
         for cell in cells:
-            target = ws.cell(row=cell.row + 1, column=cell.col + 1, value=cell.value)
+            target = ws.cell(row=cell.row + 1, column=cell.col + 1)
+            write_text(target, cell.value)
             if cell.is_date:
                 target.number_format = _DATE_FORMAT
     book.save(path)

@@ -96,10 +96,11 @@ def _technical_row(ws: Worksheet, sheet: GradeSheet) -> None:
         "session": sheet.semester,
         "subject": f"#{sheet.massar_subject_code}#" if sheet.massar_subject_code else None,
     }
+    # Technical values come back from an imported file: text, whatever it holds.
     for key, letter in layout.TECH_CELLS.items():
-        ws[f"{letter}{layout.TECH_ROW}"] = tech[key]
+        write_text(ws[f"{letter}{layout.TECH_ROW}"], tech[key])
     for letter, value in {**layout.TECH_DEFAULTS, **sheet.technical}.items():
-        ws[f"{letter}{layout.TECH_ROW}"] = value
+        write_text(ws[f"{letter}{layout.TECH_ROW}"], value)
 
 
 def _header_block(ws: Worksheet, sheet: GradeSheet) -> None:
@@ -126,8 +127,8 @@ def _header_block(ws: Worksheet, sheet: GradeSheet) -> None:
 
 def _titles(ws: Worksheet, assessments: list[int]) -> tuple[list[tuple[int, int, int]], int]:
     tag, head, sub = layout.TAG_ROW, layout.HEADER_ROW, layout.SUBHEADER_ROW
-    for key, letter in layout.PUPIL_COLUMNS.items():
-        ws[f"{letter}{head}"] = layout.WRITTEN_TITLES[key]
+    for name, letter in layout.PUPIL_COLUMNS.items():
+        ws[f"{letter}{head}"] = layout.WRITTEN_TITLES[name]
         end = "E" if letter == "D" else letter
         ws.merge_cells(f"{letter}{head}:{end}{sub}")
     mark_cols: list[tuple[int, int, int]] = []
@@ -163,10 +164,10 @@ def _pupils(ws: Worksheet, sheet: GradeSheet, mark_cols: list[tuple[int, int, in
         ws.merge_cells(f"D{r}:E{r}")
     for i, row in enumerate(sheet.rows):
         r = first + i
-        massar_id: str | int | None = row.massar_id
-        if massar_id is not None and massar_id.isdigit():
-            massar_id = int(massar_id)  # the export stores the ID as a number
-        ws[f"B{r}"] = massar_id
+        raw_id = row.massar_id
+        # the export stores the ID as a number
+        massar_id: str | int | None = int(raw_id) if raw_id is not None and raw_id.isdigit() else raw_id
+        write_text(ws[f"B{r}"], massar_id)
         write_text(ws[f"C{r}"], row.code)
         write_text(ws[f"D{r}"], row.name)
         born = row.birth_text
@@ -191,10 +192,10 @@ def _validations(ws: Worksheet, pupils: int, marks: list[int], absences: list[in
 
     decimal = DataValidation(type="decimal", formula1="0", formula2=str(scale), allow_blank=True, showErrorMessage=True)
     decimal.showInputMessage = True
-    decimal.sqref = ranges(marks)  # type: ignore[assignment]
+    decimal.sqref = ranges(marks)
     absence = DataValidation(
         type="list", formula1=f"{layout.DATA_SHEET}!$A$1:$A$2", allow_blank=True, showErrorMessage=True
     )
-    absence.sqref = ranges(absences)  # type: ignore[assignment]
+    absence.sqref = ranges(absences)
     ws.add_data_validation(decimal)
     ws.add_data_validation(absence)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 CellValue = str | int | float | Decimal | bool | dt.datetime | dt.date | None
 
@@ -25,8 +26,9 @@ class Grid:
     def nrows(self) -> int:
         return len(self.cells)
 
-    @property
+    @cached_property
     def ncols(self) -> int:
+        # Computed once: label searches ask for it in every row (quadratic on a long sheet otherwise).
         return max((len(row) for row in self.cells), default=0)
 
     def value(self, row: int, col: int) -> CellValue:

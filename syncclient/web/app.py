@@ -93,6 +93,7 @@ def create_app(
     max_body: int = 256 * 1024,
     login_throttle: LoginThrottle | None = None,
     trusted_proxies: Collection[str] = (),
+    https_only: bool = False,
 ) -> Starlette:
     """The web app of the node in `folder`; parent sessions end after `idle_timeout` seconds idle.
 
@@ -131,7 +132,7 @@ def create_app(
                 session_cookie="massar_session",
                 max_age=None,  # a browser-session cookie; the server expires idle sessions
                 same_site="strict",
-                https_only=False,  # plain HTTP on the school LAN
+                https_only=https_only,  # Secure when served over HTTPS; plain HTTP on a school LAN without TLS
             ),
         ],
         exception_handlers={

@@ -11,6 +11,7 @@ import hashlib
 import os
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -180,22 +181,28 @@ def run_massar(*args: object, timeout: float = 120) -> subprocess.CompletedProce
 
 
 class ServerProcess:
-    """`massar server serve` in a subprocess on a fixed port (so nodes keep their URL across restarts)."""
+    """`massar server serve` in a subprocess on a fixed port (so nodes keep their URL across restarts).
 
-    def __init__(self, folder: Path, port: int, log: Path) -> None:
+    With `tls=(certfile, keyfile)` it serves HTTPS; `ca` is then the PEM that verifies its certificate."""
+
+    def __init__(
+        self, folder: Path, port: int, log: Path, *, tls: tuple[Path, Path] | None = None, ca: Path | None = None
+    ) -> None:
         self.folder, self.port, self.log = folder, port, log
+        self.tls, self.ca = tls, ca
         self.proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30.0) -> None:
         assert self.proc is None
+        tls_args = ["--certfile", self.tls[0], "--keyfile", self.tls[1]] if self.tls else []
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                massar_argv("server", "serve", "--data", self.folder, "--port", self.port),
+                massar_argv("server", "serve", "--data", self.folder, "--port", self.port, *tls_args),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=child_env(),
@@ -203,7 +210,8 @@ class ServerProcess:
             )
         self.starts += 1
         deadline = time.monotonic() + timeout
-        with httpx.Client(timeout=1.0) as client:
+        verify = ssl.create_default_context(cafile=str(self.ca)) if self.ca else True
+        with httpx.Client(timeout=1.0, verify=verify) as client:
             while True:
                 if self.proc.poll() is not None:
                     raise AssertionError(f"the server exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
@@ -277,12 +285,13 @@ class CentralThread:
 
 
 @contextlib.contextmanager
-def central_thread(folder: Path) -> Iterator[CentralThread]:
+def central_thread(folder: Path, **app_settings: object) -> Iterator[CentralThread]:
+    """`app_settings` go to `server.app.create_app` (e.g. `ingest=IngestLimits(...)`)."""
     from server.app import create_app
     from server.store import open_central
 
     open_central(folder, create=True).conn.close()
-    server = ServerThread(create_app(folder), lifespan="on")
+    server = ServerThread(create_app(folder, **app_settings), lifespan="on")  # type: ignore[arg-type]
     server.start()
     try:
         yield CentralThread(folder, server)

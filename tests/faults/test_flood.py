@@ -155,8 +155,30 @@ def test_floods_keep_memory_bounded_and_honest_syncs_answered(site: Site) -> Non
                 break  # answered or closed
         slow_result.update(status=status, seconds=time.monotonic() - started)
 
+    head_result: dict[str, float] = {}
+
+    def slow_head() -> None:
+        # The request head itself a byte a second: uvicorn alone would wait for ever.
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", port), timeout=1.0) as sock:
+            head = f"POST /s HTTP/1.1\r\nHost: x\r\nAuthorization: M {TARGET}:1:{'A' * 22}\r\n".encode() * 50
+            for byte in head:
+                if time.monotonic() - started > SLOW_BODY_BOUND:
+                    break
+                try:
+                    sock.sendall(bytes([byte]))
+                    if sock.recv(1) == b"":
+                        break  # closed by the server
+                except TimeoutError:
+                    continue  # nothing to read yet: a second has passed, send the next byte
+                except OSError:
+                    break
+        head_result["seconds"] = time.monotonic() - started
+
     slow_thread = threading.Thread(target=slow, daemon=True)
     slow_thread.start()
+    head_thread = threading.Thread(target=slow_head, daemon=True)
+    head_thread.start()
     with ThreadPoolExecutor(max_workers=64) as pool:
         fakes = [pool.submit(fake, i) for i in range(FAKE_CONNECTIONS)]
         forgeds = [pool.submit(forged, i) for i in range(FORGED_CONNECTIONS)]
@@ -171,13 +193,15 @@ def test_floods_keep_memory_bounded_and_honest_syncs_answered(site: Site) -> Non
         fake_statuses = [f.result() for f in fakes]
         forged_statuses = [f.result() for f in forgeds]
     slow_thread.join(SLOW_BODY_BOUND + 10)
+    head_thread.join(SLOW_BODY_BOUND + 10)
 
     peak = memory_kib(pid)["VmHWM"]
     growth_mib = (peak - baseline) / 1024
     REPORT.notes.append(
         f"flood: {FAKE_CONNECTIONS} fake-header + {FORGED_CONNECTIONS} forged 4 MiB bodies: server peak RSS "
         f"+{growth_mib:.0f} MiB over {baseline // 1024} MiB; honest sync meanwhile {seconds:.1f} s; "
-        f"1-byte/s body dropped after {slow_result.get('seconds', 0):.0f} s"
+        f"1-byte/s body dropped after {slow_result.get('seconds', 0):.0f} s, 1-byte/s head after "
+        f"{head_result.get('seconds', 0):.0f} s"
     )
     assert seconds < HONEST_SYNC_BOUND
     assert growth_mib < MEMORY_BOUND_MIB, f"peak RSS grew by {growth_mib:.0f} MiB"
@@ -186,6 +210,7 @@ def test_floods_keep_memory_bounded_and_honest_syncs_answered(site: Site) -> Non
     assert set(forged_statuses) <= {401, 503, None} and forged_statuses.count(401) > 0, set(forged_statuses)
     assert slow_result.get("seconds", SLOW_BODY_BOUND) < SLOW_BODY_BOUND, slow_result
     assert slow_result.get("status") in (408, None), slow_result
+    assert head_result.get("seconds", SLOW_BODY_BOUND) < SLOW_BODY_BOUND, head_result
     # The attackers changed nothing: the central store differs only by the honest school's own sync.
     after_grades = site.node.db.execute("SELECT COUNT(*) FROM grades").fetchone()[0]
     assert central_digest(site.central_db) != before  # the honest edit arrived

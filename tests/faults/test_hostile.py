@@ -28,7 +28,19 @@ from syncclient.session import SyncSession
 from syncclient.store import NodeStore
 from tests.support.digests import central_digest, node_digest
 
-from .faultkit import REPORT, YEAR, CentralThread, central_thread, node_key, query
+from .faultkit import (
+    NATIONAL_TABLES,
+    REPORT,
+    SCHOOL_TABLES,
+    YEAR,
+    CentralThread,
+    central_thread,
+    node_key,
+    query,
+    table_hashes,
+)
+
+ALL_SYNCED = SCHOOL_TABLES + NATIONAL_TABLES
 
 pytestmark = pytest.mark.faults
 
@@ -102,7 +114,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 # Building requests
 
 
-def grade_row(pupil: str, score: int | None = 1250, subject: str = "FR", school: str = ME, **kw) -> tuple:
+def grade_row(pupil: str, score: int | None = 1250, subject: str = "FRA", school: str = ME, **kw) -> tuple:
     row = dict(
         school=school,
         year=YEAR,
@@ -139,7 +151,7 @@ def request(w: World, changes: list[Change], *, node: str = ME, **fields) -> Syn
 
 def good_changes(w: World) -> list[Change]:
     """A valid change of my school, sent along with each bad one: the whole push must be refused."""
-    return [change(w, "grades", grade_row(w.mine["college_pupil"], 1475, subject="AR"), i=0)]
+    return [change(w, "grades", grade_row(w.mine["college_pupil"], 1475, subject="ARA"), i=0)]
 
 
 def frame_of(
@@ -246,7 +258,7 @@ def replay_older(w: World) -> tuple[bytes, dict[str, str]]:
 def tampered(w: World) -> tuple[bytes, dict[str, str]]:
     body = valid(w)
     headers = w.headers(body)
-    other = valid(w, [change(w, "grades", grade_row(w.mine["college_pupil"], 0, subject="AR"))])
+    other = valid(w, [change(w, "grades", grade_row(w.mine["college_pupil"], 0, subject="ARA"))])
     return other, headers
 
 
@@ -257,7 +269,7 @@ def other_school_row(w: World) -> list[Change]:
 
 def squat_other_pupil(w: World) -> list[Change]:
     """A grade of the other school's pupil, filed under my school's code."""
-    row = grade_row(w.mine["other_pupil"], 50, subject="FR", semester=2, assessment=4)
+    row = grade_row(w.mine["other_pupil"], 50, subject="FRA", semester=2, assessment=4)
     return [*good_changes(w), change(w, "grades", row, i=1)]
 
 
@@ -311,6 +323,10 @@ def pupil_row(w: World, **kw) -> list[Change]:
 def bad_grade(w: World, **kw) -> list[Change]:
     pupil = kw.pop("pupil", w.mine["college_pupil"])
     return [*good_changes(w), change(w, "grades", grade_row(pupil, **kw), i=1)]
+
+
+def class_row(w: World, code: str, level: str) -> list[Change]:
+    return [*good_changes(w), change(w, "classes", (ME, YEAR, code, level), i=1)]
 
 
 def body_frame(build_changes: Callable[[World], list[Change]]) -> Case:
@@ -530,8 +546,23 @@ ROW_CASES = [
     pytest.param(body_frame(lambda w: pupil_row(w, birth_date="2999-01-01")), id="birth-date-in-the-future"),
     pytest.param(body_frame(lambda w: pupil_row(w, gender="X")), id="gender-X"),
     pytest.param(body_frame(lambda w: pupil_row(w, last_name=None)), id="missing-name"),
+    # Values the node itself would refuse (issue 15, point 10)
+    pytest.param(body_frame(lambda w: bad_grade(w, subject="XYZ9")), id="unknown-subject"),
+    pytest.param(body_frame(lambda w: bad_grade(w, year="1999/3000")), id="year-1999-3000"),
+    pytest.param(body_frame(lambda w: bad_grade(w, year="2024-2025")), id="year-malformed"),
+    pytest.param(body_frame(lambda w: pupil_row(w, code="Z" * 2000)), id="pupil-code-of-2000-chars"),
+    pytest.param(body_frame(lambda w: pupil_row(w, code="z999999999")), id="pupil-code-lowercase"),
+    pytest.param(body_frame(lambda w: class_row(w, "9ZZ-1", "9ZZ")), id="unknown-level"),
+    pytest.param(body_frame(lambda w: class_row(w, "1APIC-7", "3AP")), id="class-code-of-another-level"),
 ]
 ROW_CODES = {
+    "unknown-subject": "invalid_value",
+    "year-1999-3000": "invalid_value",
+    "year-malformed": "invalid_value",
+    "pupil-code-of-2000-chars": "invalid_value",
+    "pupil-code-lowercase": "invalid_value",
+    "unknown-level": "invalid_value",
+    "class-code-of-another-level": "invalid_value",
     "another-schools-row": "other_school",
     "delete-another-schools-row": "foreign_pupil",
     "steal-another-schools-pupil": "foreign_pupil",
@@ -641,6 +672,66 @@ def test_odd_text_is_stored_verbatim_and_nothing_is_executed(world: World, text:
     after = {t: query(world.central.path, f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("grades", "_versions", "pupils")}
     assert after["grades"] == counts["grades"] and after["pupils"] == counts["pupils"]
     assert after["_versions"] in (counts["_versions"], counts["_versions"] + 1)
+
+
+def refusals_of(reply: httpx.Response) -> list[tuple[int, str, str]]:
+    answer = decode_message(reply.content)
+    assert isinstance(answer, SyncResponse)
+    return [(r.seq, r.code, r.reason) for r in answer.refused]
+
+
+def _push(w: World, changes: list[Change]) -> httpx.Response:
+    body = valid(w, changes)
+    return w.post(body, w.headers(body))
+
+
+def test_a_mark_over_the_scale_is_refused_when_the_enrolment_comes_later(world: World) -> None:
+    """15/20 for a pupil the centre does not know yet, then the pupil's enrolment in a primary (/10) class."""
+    w = world
+    pupil = "Z999999901"
+    person = pupil_row(w, code=pupil)[1:]
+    first = _push(w, [*person, change(w, "grades", grade_row(pupil, 1500, subject="ARA"), i=2)])
+    assert first.status_code == 200 and refusals_of(first) == [], first.text
+    primary_class = query(
+        w.central.path, "SELECT class FROM enrolments WHERE pupil = ? AND year = ?", [w.mine["primary_pupil"], YEAR]
+    )[0][0]
+    before = table_hashes(w.central.path, None, ALL_SYNCED)
+    enrol = change(w, "enrolments", (ME, YEAR, pupil, primary_class))
+    later = _push(w, [enrol])
+    assert later.status_code == 200, later.text
+    [(seq, code, reason)] = refusals_of(later)
+    assert (seq, code) == (enrol.seq, "out_of_scale") and "scale" in reason, reason
+    assert table_hashes(w.central.path, None, ALL_SYNCED) == before
+    REPORT.hostile("hostile_values")
+
+
+@pytest.mark.parametrize("last", ["upsert", "delete"])
+def test_delete_and_upsert_of_one_record_in_one_push_end_as_the_last_says(world: World, last: str) -> None:
+    w = world
+    pupil, subject = w.mine["college_pupil"], "MATH"
+    row = grade_row(pupil, 1725, subject=subject, semester=2, assessment=3)
+    key = tuple(row[i] for i in BY_NAME["grades"].key_indexes)
+    delete, upsert = change(w, "grades", None, key=key), change(w, "grades", row)
+    ordered = [delete, upsert] if last == "upsert" else [upsert, delete]
+    ordered = [c._replace(seq=w.acked() + 1 + i) for i, c in enumerate(ordered)]
+    reply = _push(w, ordered)
+    assert reply.status_code == 200, reply.text
+    assert refusals_of(reply) == [], refusals_of(reply)
+    stored = query(
+        w.central.path,
+        "SELECT score FROM grades WHERE pupil = ? AND subject = ? AND semester = 2 AND assessment = 3",
+        [pupil, subject],
+    )
+    version = query(
+        w.central.path,
+        "SELECT deleted FROM _versions WHERE tbl = ? AND k2 = ? AND k3 = ? AND k4 = 2 AND k5 = 3",
+        [BY_NAME["grades"].wire_id, pupil, subject],
+    )
+    if last == "upsert":
+        assert stored == [(1725,)] and version == [(0,)], (stored, version)
+    else:
+        assert stored == [] and version == [(1,)], (stored, version)
+    REPORT.hostile("hostile_values")
 
 
 # --------------------------------------------------------------------------

@@ -91,6 +91,15 @@ def test_close_confirm_open_keeps_last_year_and_syncs_the_new_one(synced_school,
         assert year_digest(fresh.db, SCHOOL, YEAR) == before
     finally:
         fresh.close()
+    # through the CLI the guard is a refusal in one line, not a crash, and nothing changes
+    late = node("justify", "--student", "B100000002", "--date", "2025-03-03", "--reason", "certificat", check=False)
+    assert late.returncode != 0 and "internal error" not in late.stderr
+    assert late.stderr.strip().splitlines() == [late.stderr.strip()] and "closed school year" in late.stderr
+    check = NodeStore.open(store.path.parent)
+    try:
+        assert year_digest(check.db, SCHOOL, YEAR) == before
+    finally:
+        check.close()
 
     node("sync")
     with central.db() as db:
