@@ -102,3 +102,7 @@ def digest() -> Callable[[Path], str]:
 def run_massar() -> Callable[..., subprocess.CompletedProcess[str]]:
     """run_massar(*args, data=DIR, check=True): the real CLI in a subprocess, MASSAR_DATA unset."""
     return _run_massar
+
+
+# PostgreSQL fixtures (a throwaway cluster per session, a fresh database per test).
+from tests.support.postgres import postgres_dsn, postgres_server  # noqa: E402, F401
