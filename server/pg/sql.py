@@ -1,0 +1,30 @@
+"""Small SQL builders for PostgreSQL: key slots as text, typed key arrays for `unnest`."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from protocol.records import Value
+from protocol.tables import ColumnType, TableSpec
+
+from .schema import KEY_SLOTS
+
+_PG_TYPE = {ColumnType.INT: "int[]", ColumnType.STR: "text[]", ColumnType.DATE: "text[]"}
+
+
+def key_slots(spec: TableSpec, key: tuple) -> tuple[str, ...]:
+    """A record's key as `_versions` stores it: one text slot per key column, '' for unused slots."""
+    return (*(str(v) for v in key), *("",) * (KEY_SLOTS - len(key)))
+
+
+def typed_key(spec: TableSpec, slots: tuple) -> tuple[Value, ...]:
+    """The inverse of key_slots, with the key columns' types."""
+    types = [spec.types[i] for i in spec.key_indexes]
+    return tuple(int(s) if t is ColumnType.INT else s for t, s in zip(types, slots, strict=False))
+
+
+@cache
+def keys_in(spec: TableSpec) -> str:
+    """`(key columns) IN (...)`, taking one array parameter per key column."""
+    arrays = ", ".join(f"%s::{_PG_TYPE[spec.types[i]]}" for i in spec.key_indexes)
+    return f"({', '.join(spec.key)}) IN (SELECT * FROM unnest({arrays}))"

@@ -1,0 +1,253 @@
+"""The central store on PostgreSQL: a connection pool, one transaction per step of a request.
+
+A sync request is three short transactions: burn the request counter (kept
+even when the push is then refused, so a replay fails), apply the push
+(retried whole on a deadlock or serialization failure: its input is in
+memory), and read the pulled page in one REPEATABLE READ snapshot.
+psycopg prepares a statement after its fifth use on a connection, so the
+per-request statements run prepared on the pooled connections.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from domain.errors import Conflict, DomainError, NotFound
+from protocol import hlc as hlc_clock
+from protocol.records import Change
+
+from ..ingest import PushResult
+from ..pull import PullBatch
+from . import ingest, pull
+from .schema import PG_MIGRATIONS, ensure_year_partitions, migrate
+
+T = TypeVar("T")
+_RETRIES = 5
+
+
+class DatabaseUnavailable(DomainError):
+    code = "database_unavailable"
+    status = 503
+
+
+class NotInitialised(DomainError):
+    code = "not_initialised"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def pool_size() -> int:
+    """Two connections per core: one working while the other waits on the network or a lock."""
+    return max(4, 2 * (os.cpu_count() or 1))
+
+
+def redact(dsn: str) -> str:
+    """The DSN without its password, for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+class PgCentral:
+    backend = "postgresql"
+
+    def __init__(self, dsn: str, *, create: bool = False, max_size: int | None = None) -> None:
+        self.dsn = dsn
+        try:
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                if create:
+                    migrate(conn)
+                else:
+                    done = conn.execute("SELECT to_regclass('_migrations') IS NOT NULL").fetchone()[0]
+                    if not done:
+                        raise NotInitialised(
+                            f"no central server in {redact(dsn)}: run `massar server init --database {redact(dsn)}`"
+                        )
+                    migrate(conn)  # a newer release's migrations
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {redact(dsn)}: {exc}".splitlines()[0]) from exc
+        self._years: set[str] = set()  # school years whose partitions exist
+        self.pool = ConnectionPool(
+            dsn, min_size=1, max_size=max_size or pool_size(), kwargs={"autocommit": True}, open=True, timeout=60
+        )
+
+    def close(self) -> None:
+        self.pool.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"PostgreSQL connection failed: {exc}".splitlines()[0]) from exc
+
+    def _retrying(self, work: Callable[[psycopg.Connection], T], *, isolation: str | None = None) -> T:
+        """Run `work` in one transaction; a deadlock or serialization failure reruns it whole."""
+        for attempt in range(_RETRIES):
+            try:
+                with self.connection() as conn, conn.transaction():
+                    if isolation:
+                        conn.execute(f"SET TRANSACTION ISOLATION LEVEL {isolation}")
+                    return work(conn)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                if attempt == _RETRIES - 1:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    # --- the sync exchange -------------------------------------------------------------
+
+    def school_key(self, code: str) -> tuple[str, bool] | None:
+        with self.connection() as conn:
+            row = conn.execute("SELECT node_key, revoked FROM _schools WHERE code = %s", [code]).fetchone()
+        return None if row is None else (row[0], bool(row[1]))
+
+    def burn_counter(self, code: str, counter: int) -> bool:
+        with self.connection() as conn:
+            cur = conn.execute(
+                "UPDATE _schools SET last_counter = %s WHERE code = %s AND last_counter < %s", [counter, code, counter]
+            )
+            return cur.rowcount == 1
+
+    def push(self, school: str, changes: Sequence[Change]) -> tuple[PushResult, int]:
+        """Apply a push in one transaction; returns the acknowledgement and the server clock it ran at."""
+
+        years = ingest.grade_years(changes, dt.datetime.now(dt.UTC).date()) - self._years
+        if years:
+            with self.connection() as conn:
+                ensure_year_partitions(conn, years)
+            self._years |= years
+
+        def work(conn: psycopg.Connection) -> tuple[PushResult, int]:
+            last = conn.execute("SELECT hlc FROM _clock WHERE id = 1").fetchone()[0]
+            server_hlc = hlc_clock.tick(last, time.time_ns() // 1_000_000)
+            result = ingest.apply_push(conn, school, changes, server_hlc)
+            if not result.applied:
+                # Nothing written, no _clock lock taken: still keep the clock moving forward.
+                conn.execute("UPDATE _clock SET hlc = GREATEST(hlc, %s) WHERE id = 1", [server_hlc])
+            return result, server_hlc
+
+        return self._retrying(work)
+
+    def pull(self, school: str, cursor: int, limit: int) -> tuple[PullBatch, int]:
+        """A page of versions and the school's conflict count, from one snapshot."""
+
+        def work(conn: psycopg.Connection) -> tuple[PullBatch, int]:
+            page = pull.pull_changes(conn, school, cursor, limit)
+            conflicts = conn.execute("SELECT count(*) FROM _conflicts WHERE school = %s", [school]).fetchone()[0]
+            return page, conflicts
+
+        return self._retrying(work, isolation="REPEATABLE READ READ ONLY")
+
+    def conflict_count(self, school: str) -> int:
+        with self.connection() as conn:
+            return conn.execute("SELECT count(*) FROM _conflicts WHERE school = %s", [school]).fetchone()[0]
+
+    def record_sync(self, code: str, *, error: str | None, pull_cursor: int | None = None) -> None:
+        with self.connection() as conn:
+            if error is None:
+                conn.execute(
+                    "UPDATE _schools SET last_sync = %s, last_error = NULL, "
+                    "pull_cursor = COALESCE(%s, pull_cursor) WHERE code = %s",
+                    [_now(), pull_cursor, code],
+                )
+            else:
+                conn.execute("UPDATE _schools SET last_error = %s WHERE code = %s", [error, code])
+
+    # --- operators' commands -----------------------------------------------------------
+
+    def add_school(self, code: str, name: str, node_key: str) -> None:
+        def work(conn: psycopg.Connection) -> None:
+            row = conn.execute("SELECT revoked FROM _schools WHERE code = %s FOR UPDATE", [code]).fetchone()
+            if row and not row[0]:
+                raise Conflict(
+                    f"school {code} is already registered; revoke it first to issue a new token",
+                    code="already_registered",
+                )
+            conn.execute(
+                "INSERT INTO _schools (code, name, node_key, created_at) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (code) DO UPDATE SET name = excluded.name, node_key = excluded.node_key, revoked = 0",
+                [code, name, node_key, _now()],
+            )
+            conn.execute(
+                "INSERT INTO schools (code, name) VALUES (%s, %s) ON CONFLICT (code) DO UPDATE SET name = excluded.name",
+                [code, name],
+            )
+
+        self._retrying(work)
+
+    def revoke_school(self, code: str) -> None:
+        with self.connection() as conn:
+            if conn.execute("UPDATE _schools SET revoked = 1 WHERE code = %s", [code]).rowcount == 0:
+                raise NotFound(f"unknown school {code}", code="unknown_school")
+
+    def list_schools(self) -> list[tuple]:
+        """code, name, revoked, last_sync, last_error, acked_seq, pull_cursor, newest version in scope, conflicts."""
+        with self.connection() as conn:
+            return conn.execute(
+                "SELECT s.code, s.name, s.revoked, s.last_sync, s.last_error, s.acked_seq, s.pull_cursor, "
+                "GREATEST((SELECT max(sseq) FROM _versions v WHERE v.school = s.code), "
+                "(SELECT max(sseq) FROM _versions v WHERE v.school IS NULL)), "
+                "(SELECT count(*) FROM _conflicts c WHERE c.school = s.code) "
+                "FROM _schools s ORDER BY s.code"
+            ).fetchall()
+
+    def conflicts(self) -> list[tuple]:
+        with self.connection() as conn:
+            return conn.execute(
+                "SELECT id, tbl, record, school, winner_origin, winner_hlc, loser_origin, loser_hlc, loser_seq, "
+                "loser_row, at FROM _conflicts ORDER BY id"
+            ).fetchall()
+
+    def publish(self, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
+        """Upsert national rows in one transaction; the capture triggers give them versions."""
+        from protocol.tables import BY_NAME
+
+        def work(conn: psycopg.Connection) -> dict[str, int]:
+            counts = {}
+            for table, rows in data.items():
+                spec = BY_NAME[table]
+                cols = spec.column_names
+                sets = ", ".join(f"{c} = excluded.{c}" for c in spec.value_columns)
+                changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM excluded.{c}" for c in spec.value_columns)
+                conn.cursor().executemany(
+                    f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+                    f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {sets} WHERE {changed or 'false'}",
+                    [tuple(r.get(c) for c in cols) for r in rows],
+                )
+                counts[table] = len(rows)
+            return counts
+
+        try:
+            return self._retrying(work)
+        except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+            from domain.errors import InvalidInput
+
+            raise InvalidInput(
+                f"a row breaks the schema ({exc.diag.message_primary or exc}); nothing was published",
+                code="invalid_row",
+            ) from exc
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """A read for reports and tests, on a pooled connection."""
+        with self.connection() as conn:
+            cur = conn.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+
+__all__ = ["PG_MIGRATIONS", "DatabaseUnavailable", "NotInitialised", "PgCentral"]
