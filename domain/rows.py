@@ -16,7 +16,7 @@ from protocol.tables import BY_NAME, TableSpec
 
 
 @cache
-def _upsert_sql(table: str) -> str:
+def upsert_sql(table: str) -> str:
     spec = BY_NAME[table]
     cols = spec.column_names
     values = spec.value_columns
@@ -44,7 +44,7 @@ def as_tuple(table: str, row: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def upsert_rows(db: sqlite_utils.Database, table: str, rows: Iterable[Sequence[Any]]) -> None:
     """Insert or update full rows given in the table's column order; identical rows are left alone."""
-    db.conn.executemany(_upsert_sql(table), rows)
+    db.conn.executemany(upsert_sql(table), rows)
 
 
 def upsert_dicts(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, Any]]) -> None:

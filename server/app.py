@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import sqlite_utils
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
@@ -20,29 +18,18 @@ from protocol.auth import parse_authorization
 from protocol.errors import ProtocolError, VersionError
 from protocol.limits import DEFAULT_LIMITS, Limits
 
+from .backend import CentralStore, open_store
 from .errors import BodyTooLarge, ServerError
 from .exchange import SYNC_PATH, authenticate, handle_sync
-from .schools import record_sync
-from .store import open_central
 
 
-class _Connections(threading.local):
-    db: sqlite_utils.Database | None = None
+def create_app(location: Path | str | CentralStore, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
+    """The central server over a data folder (SQLite), a postgresql:// URL, or an open store.
 
-
-def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
-    """The central server over the SQLite file in `folder` (one connection per worker thread)."""
-    open_central(folder).conn.close()  # migrate once, up front
-    local = _Connections()
-    opened: list[sqlite_utils.Database] = []
-    lock = threading.Lock()
-
-    def db() -> sqlite_utils.Database:
-        if local.db is None:
-            local.db = open_central(folder)
-            with lock:
-                opened.append(local.db)
-        return local.db
+    A store passed in stays the caller's to close; one opened here is closed at shutdown.
+    """
+    owned = not hasattr(location, "push")
+    store: CentralStore = open_store(location) if owned else location  # type: ignore[arg-type]
 
     async def read_body(request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -62,10 +49,9 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
         body = await read_body(request)
 
         def work() -> Response:
-            conn = db()
-            key = authenticate(conn, creds, "POST", SYNC_PATH, body)
+            key = authenticate(store, creds, "POST", SYNC_PATH, body)
             request.state.key_ok = True
-            reply = handle_sync(conn, creds, key, body, limits)
+            reply = handle_sync(store, creds, key, body, limits)
             return Response(reply.body, headers={"s": reply.mac})
 
         return await run_in_threadpool(work)
@@ -82,7 +68,7 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
         status = int(getattr(exc, "status", 400))
         school = getattr(request.state, "school", None)
         if school and getattr(request.state, "key_ok", False):
-            await run_in_threadpool(record_sync, db(), school, error=f"{code}: {exc}")
+            await run_in_threadpool(store.record_sync, school, error=f"{code}: {exc}")
         message = str(exc)
         if isinstance(exc, VersionError):
             # VersionError says "this side"/"the peer"; the node shows this text to people: name the side.
@@ -93,16 +79,11 @@ def create_app(folder: Path, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
         body = json.dumps({"error": code, "message": message}, ensure_ascii=False).encode()
         return Response(body, status_code=status, media_type="application/json")
 
-    def close_all() -> None:
-        with lock:
-            for conn in opened:
-                conn.conn.close()
-            opened.clear()
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        close_all()
+        if owned:
+            store.close()
 
     return Starlette(
         routes=[Route(SYNC_PATH, sync, methods=["POST"]), Route("/health", health, methods=["GET"])],

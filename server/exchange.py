@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlite_utils
-
-from domain.database import read_snapshot
 from protocol import capabilities
 from protocol import hlc as hlc_clock
 from protocol.auth import Credentials, macs_equal, request_mac, response_mac
@@ -14,12 +11,8 @@ from protocol.errors import MessageError
 from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
 
+from .backend import CentralStore
 from .errors import BadSignature, ReplayedRequest, RevokedToken, UnknownSchool
-from .ingest import apply_push
-from .pull import pull_changes
-from .schools import record_sync
-from .store import central_write
-from .versions import next_server_hlc
 
 SYNC_PATH = "/s"
 # Records per pulled page; a node on a cutting link asks for smaller pages.
@@ -32,9 +25,9 @@ class SignedReply:
     mac: str
 
 
-def authenticate(db: sqlite_utils.Database, creds: Credentials, method: str, path: str, body: bytes) -> bytes:
+def authenticate(store: CentralStore, creds: Credentials, method: str, path: str, body: bytes) -> bytes:
     """Check school, signature and counter; the counter is burnt before any work (replays fail)."""
-    row = db.execute("SELECT node_key, revoked, last_counter FROM _schools WHERE code = ?", [creds.school]).fetchone()
+    row = store.school_key(creds.school)
     if row is None:
         raise UnknownSchool(f"school {creds.school} is not registered on this server")
     key = bytes.fromhex(row[0])
@@ -42,18 +35,13 @@ def authenticate(db: sqlite_utils.Database, creds: Credentials, method: str, pat
         raise RevokedToken(f"the token of school {creds.school} was revoked")
     if not macs_equal(request_mac(key, method, path, creds.counter, body), creds.mac):
         raise BadSignature("the request signature does not match its body")
-    with central_write(db):
-        burnt = db.conn.execute(
-            "UPDATE _schools SET last_counter = ? WHERE code = ? AND last_counter < ?",
-            [creds.counter, creds.school, creds.counter],
-        ).rowcount
-    if not burnt:
+    if not store.burn_counter(creds.school, creds.counter):
         raise ReplayedRequest(f"request counter {creds.counter} was already used (replayed request)")
     return key
 
 
 def handle_sync(
-    db: sqlite_utils.Database, creds: Credentials, key: bytes, body: bytes, limits: Limits = DEFAULT_LIMITS
+    store: CentralStore, creds: Credentials, key: bytes, body: bytes, limits: Limits = DEFAULT_LIMITS
 ) -> SignedReply:
     request = decode_message(body, limits)
     if not isinstance(request, SyncRequest):
@@ -61,14 +49,13 @@ def handle_sync(
     if request.node != creds.school:
         raise BadSignature(f"request signed by {creds.school} speaks for {request.node}")
     common = capabilities.negotiate(capabilities.SUPPORTED, request.capabilities)
-    with central_write(db):
-        server_hlc = next_server_hlc(db)
-        pushed = apply_push(db, creds.school, request.push, server_hlc)
-    # One read snapshot for the page and the cursor it reports.
-    with read_snapshot(db):
-        page = pull_changes(db, creds.school, request.pull_cursor, PULL_PAGE) if request.want_pull else None
-        conflicts = db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [creds.school]).fetchone()[0]
-    record_sync(db, creds.school, error=None, pull_cursor=page.cursor if page else None)
+    pushed, server_hlc = store.push(creds.school, request.push)
+    # One read snapshot for the page, the cursor it reports and the conflict count.
+    if request.want_pull:
+        page, conflicts = store.pull(creds.school, request.pull_cursor, PULL_PAGE)
+    else:
+        page, conflicts = None, store.conflict_count(creds.school)
+    store.record_sync(creds.school, error=None, pull_cursor=page.cursor if page else None)
     response = SyncResponse(
         capabilities=common,
         acked_seq=pushed.acked_seq,

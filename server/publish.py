@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
@@ -19,11 +20,22 @@ from domain.errors import FileRejected, InvalidInput, RowError
 from domain.rows import upsert_dicts
 from protocol.tables import BY_NAME
 
+if TYPE_CHECKING:
+    from .backend import CentralStore
+
 PUBLISHABLE = ("subjects", "coefficients", "exam_calendar", "guidance_notes")
 _DATES = {"exam_calendar": ("starts_on", "ends_on"), "guidance_notes": ("published_on",)}
 
 
-def publish_file(db: sqlite_utils.Database, path: Path) -> dict[str, int]:
+def publish_file(store: CentralStore | sqlite_utils.Database, path: Path) -> dict[str, int]:
+    data = read_publication(path)
+    if isinstance(store, sqlite_utils.Database):
+        return write_publication(store, data)
+    return store.publish(data)
+
+
+def read_publication(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """The file's rows, checked; FileRejected lists every problem and nothing is written."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -57,6 +69,10 @@ def publish_file(db: sqlite_utils.Database, path: Path) -> dict[str, int]:
                     errors.append(RowError(i, f"{table}: {exc}"))
     if errors:
         raise FileRejected(f"{len(errors)} problem(s) in {path.name}; nothing was published", errors)
+    return data
+
+
+def write_publication(db: sqlite_utils.Database, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
     counts = {}
     try:
         with write_transaction(db):
@@ -64,7 +80,5 @@ def publish_file(db: sqlite_utils.Database, path: Path) -> dict[str, int]:
                 upsert_dicts(db, table, rows)
                 counts[table] = len(rows)
     except sqlite3.IntegrityError as exc:
-        raise InvalidInput(
-            f"{path.name}: a row breaks the schema ({exc}); nothing was published", code="invalid_row"
-        ) from exc
+        raise InvalidInput(f"a row breaks the schema ({exc}); nothing was published", code="invalid_row") from exc
     return counts

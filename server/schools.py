@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import TYPE_CHECKING
 
 import sqlite_utils
 
@@ -14,16 +15,27 @@ from protocol.auth import node_key_from_token
 
 from .store import central_write
 
+if TYPE_CHECKING:
+    from .backend import CentralStore
+
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def add_school(db: sqlite_utils.Database, code: str, name: str) -> str:
+def add_school(store: CentralStore | sqlite_utils.Database, code: str, name: str) -> str:
     """Register a school; returns its node token, which is shown once and never stored."""
     code = check_school_code(code)
     token = secrets.token_urlsafe(24)
     key = node_key_from_token(code, token).hex()
+    if isinstance(store, sqlite_utils.Database):
+        register_school(store, code, name, key)
+    else:
+        store.add_school(code, name, key)
+    return token
+
+
+def register_school(db: sqlite_utils.Database, code: str, name: str, key: str) -> None:
     with write_transaction(db):
         row = db.execute("SELECT revoked FROM _schools WHERE code = ?", [code]).fetchone()
         if row and not row[0]:
@@ -39,7 +51,6 @@ def add_school(db: sqlite_utils.Database, code: str, name: str) -> str:
             "INSERT INTO schools (code, name) VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET name = excluded.name",
             [code, name],
         )
-    return token
 
 
 def revoke_school(db: sqlite_utils.Database, code: str) -> None:
@@ -50,13 +61,16 @@ def revoke_school(db: sqlite_utils.Database, code: str) -> None:
             raise NotFound(f"unknown school {code}", code="unknown_school")
 
 
-def list_schools(db: sqlite_utils.Database) -> list[dict]:
-    rows = db.execute(
-        "SELECT s.code, s.name, s.revoked, s.last_sync, s.last_error, s.acked_seq, s.pull_cursor, "
-        "(SELECT MAX(sseq) FROM _versions v WHERE v.school = s.code OR v.school IS NULL), "
-        "(SELECT COUNT(*) FROM _conflicts c WHERE c.school = s.code) "
-        "FROM _schools s ORDER BY s.code"
-    ).fetchall()
+SCHOOLS_SQL = (
+    "SELECT s.code, s.name, s.revoked, s.last_sync, s.last_error, s.acked_seq, s.pull_cursor, "
+    "(SELECT MAX(sseq) FROM _versions v WHERE v.school = s.code OR v.school IS NULL), "
+    "(SELECT COUNT(*) FROM _conflicts c WHERE c.school = s.code) "
+    "FROM _schools s ORDER BY s.code"
+)
+
+
+def list_schools(store: CentralStore | sqlite_utils.Database) -> list[dict]:
+    rows = store.execute(SCHOOLS_SQL).fetchall() if isinstance(store, sqlite_utils.Database) else store.list_schools()
     return [
         {
             "school": r[0],

@@ -86,7 +86,7 @@ def plan_push(
                         continue
             deleted = c.row is None
             offset += 1
-            versions[(wire_id, slots)] = (wire_id, *slots, school, offset, stamped, school, c.seq, deleted)
+            versions[(wire_id, slots)] = (wire_id, *slots, school, offset, stamped, school, c.seq, int(deleted))
             final[c.key] = c.row
             plan.applied += 1
             plan.newest = max(plan.newest, stamped)

@@ -72,7 +72,7 @@ CREATE TABLE _versions (
     hlc BIGINT NOT NULL,
     origin TEXT NOT NULL,
     seq BIGINT NOT NULL,
-    deleted BOOLEAN NOT NULL DEFAULT false,
+    deleted SMALLINT NOT NULL DEFAULT 0,  -- 0/1 as in SQLite, so reports' SQL runs on both
     PRIMARY KEY (tbl, k1, k2, k3, k4, k5)
 );
 -- The pull: a school's versions after its cursor, and the national ones.
@@ -125,9 +125,9 @@ def capture_trigger(spec: TableSpec) -> str:
 CREATE FUNCTION _central_capture_{name}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE v_sseq BIGINT; v_seq BIGINT; v_hlc BIGINT;
 BEGIN
-  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND ({keys_moved})) THEN{_capture(spec, "OLD", "true")}
+  IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND ({keys_moved})) THEN{_capture(spec, "OLD", "1")}
   END IF;
-  IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND OLD IS DISTINCT FROM NEW) THEN{_capture(spec, "NEW", "false")}
+  IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND OLD IS DISTINCT FROM NEW) THEN{_capture(spec, "NEW", "0")}
   END IF;
   RETURN NULL;
 END $$;

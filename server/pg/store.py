@@ -243,11 +243,31 @@ class PgCentral:
                 code="invalid_row",
             ) from exc
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        """A read for reports and tests, on a pooled connection."""
-        with self.connection() as conn:
-            cur = conn.execute(sql, params)
-            return cur.fetchall() if cur.description else []
+    @contextmanager
+    def reader(self) -> Iterator[SqlReader]:
+        """The domain's read queries (reports, the grade validator), written for SQLite, on one snapshot."""
+        with self.connection() as conn, conn.transaction():
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            yield SqlReader(conn)
+
+    def upsert(self, table: str, rows: Sequence[tuple]) -> None:
+        """A central edit (a directorate's correction): captured as a version by the triggers."""
+        from domain.rows import upsert_sql
+
+        def work(conn: psycopg.Connection) -> None:
+            conn.cursor().executemany(upsert_sql(table).replace("?", "%s").replace(" IS NOT ", " IS DISTINCT FROM "), rows)
+
+        self._retrying(work)
+
+
+class SqlReader:
+    """Enough of sqlite_utils.Database for the domain's portable read queries: `?` parameters, cursors."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+        return self.conn.execute(sql.replace("%", "%%").replace("?", "%s"), params)
 
 
 __all__ = ["PG_MIGRATIONS", "DatabaseUnavailable", "NotInitialised", "PgCentral"]

@@ -52,8 +52,8 @@ def test_central_edits_get_versions_and_unchanged_rewrites_do_not(conn: psycopg.
         conn.execute("DELETE FROM subjects WHERE code = 'ZZZ'")
     versions = conn.execute("SELECT tbl, k1, k2, school, sseq, origin, deleted FROM _versions ORDER BY sseq").fetchall()
     assert versions == [
-        (14, "2024/2025", "P1", "S1", 3, "central", False),
-        (1, "ZZZ", "", None, 4, "central", True),
+        (14, "2024/2025", "P1", "S1", 3, "central", 0),
+        (1, "ZZZ", "", None, 4, "central", 1),
     ]
     assert conn.execute("SELECT sseq FROM _clock").fetchone()[0] == 4
 

@@ -10,7 +10,10 @@ from domain.results import pupil_report
 from protocol.tables import BY_NAME
 from server.publish import publish_file
 
+from .conftest import both_backends
 from .helpers import NATIONAL_TABLES, SCHOOL_TABLES, YEAR, fill_school, rows, sync
+
+pytestmark = both_backends
 
 PUBLICATION = {
     "exam_calendar": [
@@ -59,8 +62,7 @@ def test_two_schools_converge_with_the_central(central, make_node, tmp_path: Pat
 
     publication = tmp_path / "publication.json"
     publication.write_text(json.dumps(PUBLICATION, ensure_ascii=False), encoding="utf-8")
-    with central.db() as db:
-        assert publish_file(db, publication) == {"exam_calendar": 2, "guidance_notes": 1}
+    assert publish_file(central.store, publication) == {"exam_calendar": 2, "guidance_notes": 1}
 
     ra, rb = sync(a), sync(b)
     assert ra.pending == 0 and rb.pending == 0

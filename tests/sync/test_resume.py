@@ -15,7 +15,10 @@ from syncclient.errors import ServerUnreachable
 from syncclient.outbox import pending_changes
 from syncclient.session import MIN_BUDGET, SyncSession
 
+from .conftest import both_backends
 from .helpers import SCHOOL_TABLES, RecordingTransport, rows
+
+pytestmark = both_backends
 
 CUT_AFTER = 8 * 1024
 

@@ -9,6 +9,7 @@ from protocol.messages import SyncRequest, encode_message
 from protocol.records import Change
 from protocol.tables import BY_NAME
 
+from .conftest import both_backends
 from .helpers import (
     SCHOOL_TABLES,
     fill_school,
@@ -16,10 +17,10 @@ from .helpers import (
     node_key,
     post_signed,
     rows,
-    school_row,
     sync,
-    table_digest,
 )
+
+pytestmark = both_backends
 
 
 def _row(db, table: str, where: str, params: list) -> tuple:
@@ -78,8 +79,8 @@ def test_a_push_outside_the_school_scope_is_refused_whole(central, two_schools, 
     a, b = two_schools
     changes = _cases(a, b)[case]
     body = encode_message(SyncRequest("SA01", capabilities.SUPPORTED, 0, changes, changes[0].hlc))
-    before = table_digest(central.path)
-    schools_before = [school_row(central.path, s) for s in ("SA01", "SB02")]
+    before = central.digest()
+    schools_before = [central.school_row(s) for s in ("SA01", "SB02")]
 
     reply = post_signed(central.url, body, school="SA01", key=node_key(a), counter=next_counter(a))
 
@@ -87,8 +88,8 @@ def test_a_push_outside_the_school_scope_is_refused_whole(central, two_schools, 
     assert reply.headers["content-type"].startswith("application/json")
     assert reply.json()["error"] == "scope_violation"
     assert reply.json()["message"]
-    assert table_digest(central.path) == before, "a refused push changed the central database"
-    assert [school_row(central.path, s) for s in ("SA01", "SB02")] == schools_before
+    assert central.digest() == before, "a refused push changed the central database"
+    assert [central.school_row(s) for s in ("SA01", "SB02")] == schools_before
 
     # The server keeps serving both schools, and each still sees only its own rows.
     for store in (a, b):
