@@ -26,7 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from domain import sample
+import sample
 from domain.grades import GradeEntry, record_grades
 from domain.pupils import Term
 from protocol.tables import BY_NAME

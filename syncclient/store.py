@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,6 @@ DB_NAME = "node.sqlite"
 
 class NodeNotInitialised(DomainError):
     code = "not_initialised"
-
-
-def data_dir(value: str | None) -> Path:
-    chosen = value or os.environ.get("MASSAR_DATA")
-    if not chosen:
-        raise InvalidInput("no data folder: pass --data DIR or set MASSAR_DATA", code="no_data_dir")
-    return Path(chosen)
 
 
 class NodeStore:

@@ -81,7 +81,7 @@ def write_roster(tmp_path: Path) -> Callable[..., Path]:
 
 
 def _run_massar(*args: str, data: Path | str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "syncclient.cli", *map(str, args)]
+    argv = [sys.executable, "-m", "cli", *map(str, args)]
     if data is not None:
         argv += ["--data", str(data)]
     env = {k: v for k, v in os.environ.items() if k != "MASSAR_DATA"}

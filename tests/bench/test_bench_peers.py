@@ -7,10 +7,10 @@ import sqlite3
 import msgpack
 import pytest
 
+import sample
 from bench.floor import floor, pack
 from bench.netproxy import NetProxy
 from bench.systems import CouchSystem, RestSystem
-from domain import sample
 from domain.pupils import Term
 from protocol.tables import BY_NAME
 from syncclient.store import NodeStore

@@ -38,7 +38,7 @@ def test_demo_syncs_and_serves_pages(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "syncclient.cli",
+            "cli",
             "demo",
             "--data",
             str(tmp_path / "demo"),
@@ -78,7 +78,7 @@ def test_demo_syncs_and_serves_pages(tmp_path: Path) -> None:
             [
                 sys.executable,
                 "-m",
-                "syncclient.cli",
+                "cli",
                 "node",
                 "status",
                 "--data",

@@ -185,7 +185,7 @@ def free_port() -> int:
 
 
 def massar_argv(*args: object) -> list[str]:
-    return [sys.executable, "-m", "syncclient.cli", *map(str, args)]
+    return [sys.executable, "-m", "cli", *map(str, args)]
 
 
 def child_env() -> dict[str, str]:

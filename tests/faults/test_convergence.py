@@ -22,12 +22,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
+import sample
 from bench.netproxy import NetProxy
-from domain import absences, grades, incidents, sample
+from cli import main as massar_main
+from domain import absences, grades, incidents
 from domain.pupils import Term
 from protocol.tables import BY_NAME
 from syncclient import session as session_module
-from syncclient.cli import main as massar_main
 from syncclient.errors import ServerUnreachable
 from syncclient.session import SyncSession
 from syncclient.store import NodeStore

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from domain import sample
+import sample
 from domain.grades import GradeEntry, record_grades
 from domain.pupils import Term
 from protocol.tables import BY_NAME

@@ -16,7 +16,7 @@ import httpx
 import pytest
 import zstandard
 
-from domain import sample
+import sample
 from protocol import capabilities
 from protocol.auth import authorization_header
 from protocol.framing import encode_frame, pack_body

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+import sample
 from bench.netproxy import NetProxy
-from domain import sample
 from domain.grades import GradeEntry, record_grades
 from domain.pupils import Term
 from protocol.messages import SyncRequest, decode_message

@@ -30,8 +30,8 @@ TABLES = ("classes", "pupils", "enrolments", "grades")
 
 
 def massar(*args: object, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    """The real CLI: `python -m syncclient.cli ARGS`, MASSAR_DATA unset."""
-    argv = [sys.executable, "-m", "syncclient.cli", *map(str, args)]
+    """The real CLI: `python -m cli ARGS`, MASSAR_DATA unset."""
+    argv = [sys.executable, "-m", "cli", *map(str, args)]
     env = {k: v for k, v in os.environ.items() if k != "MASSAR_DATA"}
     env["PYTHONIOENCODING"] = "utf-8"
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))

@@ -1,4 +1,4 @@
-"""domain/sample.py: deterministic, realistic, and in the expected ranges."""
+"""sample/: deterministic, realistic, and in the expected ranges."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from domain import sample
+import sample
 from domain.codes import MASSAR_CODE, level_of_class
 from domain.database import DOMAIN_MIGRATIONS, migrate, open_database
 from domain.pupils import Term

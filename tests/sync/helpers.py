@@ -66,8 +66,8 @@ def school_row(central_path: Path, school: str) -> tuple:
 
 
 def fill_school(store: NodeStore, seed: int, *, pupils: int = 60, classes: int = 3, absence_days: int = 10):
-    """Offline work of a school: roster, semester-1 grades, some absences (domain.sample)."""
-    from domain import sample
+    """Offline work of a school: roster, semester-1 grades, some absences (sample)."""
+    import sample
 
     school = sample.make_school(store.db, store.term, seed=seed, pupils=pupils, classes=classes)
     sample.semester_grades(store.db, store.term, school, 1, seed=seed)

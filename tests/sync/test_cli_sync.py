@@ -36,7 +36,7 @@ def _free_port() -> int:
 def _serve(folder: Path, port: int, log: Path) -> Iterator[str]:
     """`massar server serve` in a subprocess; yields its URL once /health answers; stops it after."""
     env = {k: v for k, v in os.environ.items() if k != "MASSAR_DATA"}
-    argv = [sys.executable, "-m", "syncclient.cli", "server", "serve", "--data", str(folder), "--port", str(port)]
+    argv = [sys.executable, "-m", "cli", "server", "serve", "--data", str(folder), "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
     with log.open("ab") as out:
         proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env)

@@ -110,7 +110,7 @@ def test_two_schools_converge_with_the_central(central, make_node, tmp_path: Pat
 
 def test_a_day_of_changes_after_the_first_sync_travels_alone(central, make_node) -> None:
     """After the bulk sync, the next one carries only the day's net changes, edited twice or not."""
-    from domain import sample
+    import sample
 
     a = make_node("SA01")
     school = fill_school(a, seed=5)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import httpx
 
+import sample
 from bench.netproxy import NetProxy
-from domain import sample
 from protocol import capabilities
 from protocol.messages import SyncRequest, SyncResponse, encode_message
 from protocol.tables import BY_NAME

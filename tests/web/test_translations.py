@@ -38,8 +38,8 @@ def test_every_domain_error_code_has_a_message():
 def test_serve_command_registers_and_needs_no_agent_without_a_server(node):
     import argparse
 
-    from syncclient.cli import serve_command
-    from syncclient.cli.node_commands import _common
+    from cli import serve_command
+    from cli.node_commands import _common
 
     parser = argparse.ArgumentParser()
     serve_command.register(parser.add_subparsers(dest="command"), _common)

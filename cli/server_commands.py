@@ -4,30 +4,24 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any
 
-from domain import grades, results
+from domain import results
 from domain.codes import check_pupil_code, check_school_year, school_year_of
-from domain.errors import NotFound
-from domain.pupils import Term
-from syncclient.cli.grade_options import add_grade_options, grade_entry_from_args
+from server.conflicts import list_conflicts
+from server.corrections import correct_grade
+from server.publish import publish_file
+from server.schools import add_school, list_schools, revoke_school
+from server.store import open_central
 
-from .publish import publish_file
-from .schools import add_school, list_schools, revoke_school
-from .store import open_central
-
-
-def _emit(args: Any, data: Any, human: str) -> None:
-    from syncclient.cli.output import emit
-
-    emit(args, data, human)
+from .grade_options import add_grade_options, grade_entry_from_args
+from .options import data_dir
+from .output import emit as _emit
+from .report_text import format_report
 
 
 def _folder(args: Any) -> Path:
-    from syncclient.store import data_dir
-
     return data_dir(args.data)
 
 
@@ -84,7 +78,7 @@ def cmd_init(args: Any) -> int:
 def cmd_serve(args: Any) -> int:
     import uvicorn
 
-    from .app import create_app
+    from server.app import create_app
 
     app = create_app(_folder(args))
     print(f"central server on http://{args.host}:{args.port}", flush=True)
@@ -118,8 +112,6 @@ def cmd_publish(args: Any) -> int:
 
 
 def cmd_report(args: Any) -> int:
-    from syncclient.cli.node_commands import format_report
-
     db = open_central(_folder(args))
     semesters = (int(args.semester),) if args.semester else (1, 2)
     report = results.pupil_report(db, _year(args), check_pupil_code(args.student), semesters=semesters)
@@ -129,49 +121,26 @@ def cmd_report(args: Any) -> int:
 
 def cmd_grade(args: Any) -> int:
     db = open_central(_folder(args))
-    year, pupil = _year(args), check_pupil_code(args.student)
-    row = db.execute("SELECT school FROM enrolments WHERE year = ? AND pupil = ?", [year, pupil]).fetchone()
-    if not row:
-        raise NotFound(f"unknown pupil {pupil} in {year}", code="unknown_pupil")
     entry = grade_entry_from_args(args)
-    grades.record_grades(db, Term(row[0], year), [entry])
+    school = correct_grade(db, _year(args), entry)
     _emit(
         args,
         {
-            "student": pupil,
-            "school": row[0],
+            "student": entry.pupil,
+            "school": school,
             "subject": entry.subject,
             "semester": entry.semester,
             "assessment": args.assessment,
             "score": None if entry.score is None else float(entry.score),
         },
-        f"correction recorded for {pupil} (school {row[0]}); it reaches the school on its next sync",
+        f"correction recorded for {entry.pupil} (school {school}); it reaches the school on its next sync",
     )
     return 0
 
 
 def cmd_conflicts(args: Any) -> int:
     db = open_central(_folder(args))
-    rows = db.execute(
-        "SELECT id, tbl, record, school, winner_origin, winner_hlc, loser_origin, loser_hlc, loser_seq, loser_row, at "
-        "FROM _conflicts ORDER BY id"
-    ).fetchall()
-    data = [
-        {
-            "id": r[0],
-            "table": r[1],
-            "record": json.loads(r[2]),
-            "school": r[3],
-            "winner": r[4],
-            "winner_hlc": r[5],
-            "loser": r[6],
-            "loser_hlc": r[7],
-            "loser_seq": r[8],
-            "lost_row": None if r[9] is None else json.loads(r[9]),
-            "at": r[10],
-        }
-        for r in rows
-    ]
+    data = list_conflicts(db)
     human = (
         "\n".join(
             f"#{d['id']} {d['at']} {d['table']} {d['record']}: {d['winner']} won over {d['loser']}; lost: {d['lost_row']}"

@@ -7,7 +7,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from ..store import NodeStore, data_dir
+from syncclient.store import NodeStore
+
+from .options import data_dir
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,7 @@ def _agent_for(folder) -> Any | None:
     if not server:
         return None
     try:
-        from ..agent import SyncAgent
+        from syncclient.agent import SyncAgent
     except ImportError:
         log.warning("no sync agent in this installation: serving without sync")
         return None
@@ -38,7 +40,7 @@ def _agent_for(folder) -> Any | None:
 def cmd_serve(args: Any) -> int:
     import uvicorn
 
-    from ..web import create_app
+    from syncclient.web import create_app
 
     folder = data_dir(args.data)
     agent = _agent_for(folder)

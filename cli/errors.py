@@ -7,9 +7,9 @@ from typing import Any
 from domain.errors import DomainError, FileRejected
 from protocol.errors import ProtocolError
 from server.errors import ServerError
+from syncclient.errors import SyncClientError
+from syncclient.massarfiles.errors import MassarFileError
 
-from ..errors import SyncClientError
-from ..massarfiles.errors import MassarFileError
 from .output import fail
 
 KNOWN_ERRORS: tuple[type[Exception], ...] = (DomainError, ProtocolError, ServerError, SyncClientError, MassarFileError)

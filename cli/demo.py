@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from domain import accounts, sample
+import sample
+from domain import accounts
 from domain.errors import InvalidInput
 
 DEMO_SCHOOL = "D0001A"
@@ -104,8 +105,7 @@ def _prepare(folder: Path, central_url: str, pupils: int) -> dict[str, Any]:
     from server.publish import publish_file
     from server.schools import add_school
     from server.store import open_central
-
-    from ..store import NodeStore
+    from syncclient.store import NodeStore
 
     marker = folder / "demo.json"
     if marker.exists():
@@ -141,10 +141,9 @@ def run_demo(args: Any) -> int:
     import uvicorn
 
     from server.app import create_app as central_app
-
-    from ..agent import SyncAgent
-    from ..session import sync_once
-    from ..web.app import create_app as node_app
+    from syncclient.agent import SyncAgent
+    from syncclient.session import sync_once
+    from syncclient.web.app import create_app as node_app
 
     folder = Path(args.data).resolve()
     node_port, central_port = args.port, args.port + 1

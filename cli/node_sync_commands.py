@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..session import sync_once
-from ..status import node_status
-from ..store import NodeStore, data_dir
+from syncclient.session import sync_once
+from syncclient.status import node_status
+from syncclient.store import NodeStore
+
+from .options import data_dir
 from .output import emit
 
 

@@ -1,4 +1,9 @@
-"""The `massar` command line: `massar demo`, `massar node ...`, `massar server ...`."""
+"""The `massar` command line: `massar demo`, `massar node ...`, `massar server ...`.
+
+It sits above both sides: it imports the school node (`syncclient`) and the
+central server (`server`), and neither of them imports it
+(tests/architecture enforces that).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +11,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from server import commands as server_commands
-
-from . import demo, node_commands
+from . import demo, node_commands, server_commands
 from .errors import handled
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from domain.codes import check_pupil_code
+from syncclient.store import NodeStore
 
-from ..store import NodeStore, data_dir
+from .options import data_dir
 from .output import emit
 
 
@@ -44,7 +45,7 @@ def _store(args: Any) -> NodeStore:
 
 
 def cmd_export_grades(args: Any) -> int:
-    from ..massar_export import export_grade_sheet
+    from syncclient.massar_export import export_grade_sheet
 
     store = _store(args)
     try:
@@ -61,7 +62,7 @@ def cmd_export_grades(args: Any) -> int:
 
 
 def cmd_bulletin(args: Any) -> int:
-    from ..bulletins import class_pupils, render_bulletins
+    from syncclient.bulletins import class_pupils, render_bulletins
 
     store = _store(args)
     semester = int(args.semester)

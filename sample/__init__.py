@@ -1,4 +1,7 @@
-"""Seeded, realistic (invented) school data: shared by the tests, the demo and the benchmarks.
+"""Seeded, realistic (invented) school data: shared by the tests, `massar demo` and the benchmarks.
+
+It lives outside `domain/` because no school rule depends on it: it only writes
+through the domain like any other caller.
 
 Nothing here is real pupil data. Names are drawn from common Moroccan first and
 family names (Latin and Arabic spellings of the same name, gender consistent),
@@ -50,10 +53,10 @@ from dataclasses import dataclass, field
 
 import sqlite_utils
 
-from .database import write_transaction
-from .pupils import Term
-from .rows import upsert_rows
-from .rules import ACTIVITIES, FULL_DAY
+from domain.database import write_transaction
+from domain.pupils import Term
+from domain.rows import upsert_rows
+from domain.rules import ACTIVITIES, FULL_DAY
 
 # --------------------------------------------------------------------------
 # Names: (Latin, Arabic, weight). Weights roughly follow how common the name is.

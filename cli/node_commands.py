@@ -11,11 +11,13 @@ from domain.codes import check_pupil_code, parse_date
 from domain.csvfiles import read_csv
 from domain.errors import InvalidInput
 from domain.rules import FULL_DAY, mask_hours
+from syncclient.store import NodeStore
 
-from ..store import NodeStore, data_dir
 from . import files_commands, node_sync_commands, serve_command
 from .grade_options import add_grade_options, grade_entry_from_args
+from .options import data_dir
 from .output import emit
+from .report_text import format_report
 
 
 def _store(args: Any) -> NodeStore:
@@ -143,7 +145,7 @@ def cmd_init(args: Any) -> int:
 def cmd_import_roster(args: Any) -> int:
     store = _store(args)
     if args.file.suffix.lower() in (".xls", ".xlsx"):
-        from ..massar_import import roster_rows_from_class_list
+        from syncclient.massar_import import roster_rows_from_class_list
 
         rows = roster_rows_from_class_list(args.file)
         counts = roster.apply_roster(store.db, store.term, rows)
@@ -270,7 +272,7 @@ def cmd_incident(args: Any) -> int:
 def cmd_import_grades(args: Any) -> int:
     store = _store(args)
     if args.file.suffix.lower() == ".xlsx":
-        from ..massar_import import import_grade_sheet
+        from syncclient.massar_import import import_grade_sheet
 
         summary = import_grade_sheet(store, args.file, partial=args.partial)
         emit(
@@ -323,31 +325,3 @@ def cmd_report(args: Any) -> int:
     report = results.pupil_report(store.db, store.term.year, pupil, school=store.school, semesters=semesters)
     emit(args, report, format_report(report))
     return 0
-
-
-def format_report(report: dict) -> str:
-    lines = [f"{report['student']}  {report['name']}  class {report['class']}  ({report['year']})"]
-    for sem, data in report["semesters"].items():
-        lines.append(
-            f"Semester {sem}: average {_fmt(data['average'])}  rank {data['rank'] or '-'}/{data['class_size']}"
-        )
-        for s in data["subjects"]:
-            tests = " ".join(_mark(t) for t in s["tests"]) or "-"
-            act = _mark(s["activities"]) if s["activities"] else "-"
-            lines.append(
-                f"  {s['subject']:6} x{s['coefficient']}  tests {tests:24} activities {act:6} average {_fmt(s['average'])}"
-            )
-    lines.append(f"Annual average {_fmt(report['annual_average'])}  decision {report['decision'] or 'pending'}")
-    ab = report["absences"]
-    lines.append(f"Absences: {ab['hours']} hours, {ab['unjustified_hours']} unjustified")
-    return "\n".join(lines)
-
-
-def _fmt(v: float | None) -> str:
-    return "-" if v is None else f"{v:.2f}"
-
-
-def _mark(m: dict) -> str:
-    if m["absent"]:
-        return "abs(j)" if m["justified"] else "abs"
-    return _fmt(m["score"])

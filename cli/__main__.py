@@ -1,0 +1,5 @@
+"""`python -m cli ...`: the same as the `massar` console script."""
+
+from . import main
+
+raise SystemExit(main())

@@ -1,0 +1,31 @@
+"""A pupil's report as plain text, for `massar node report` and `massar server report`."""
+
+from __future__ import annotations
+
+
+def format_report(report: dict) -> str:
+    lines = [f"{report['student']}  {report['name']}  class {report['class']}  ({report['year']})"]
+    for sem, data in report["semesters"].items():
+        lines.append(
+            f"Semester {sem}: average {_fmt(data['average'])}  rank {data['rank'] or '-'}/{data['class_size']}"
+        )
+        for s in data["subjects"]:
+            tests = " ".join(_mark(t) for t in s["tests"]) or "-"
+            act = _mark(s["activities"]) if s["activities"] else "-"
+            lines.append(
+                f"  {s['subject']:6} x{s['coefficient']}  tests {tests:24} activities {act:6} average {_fmt(s['average'])}"
+            )
+    lines.append(f"Annual average {_fmt(report['annual_average'])}  decision {report['decision'] or 'pending'}")
+    ab = report["absences"]
+    lines.append(f"Absences: {ab['hours']} hours, {ab['unjustified_hours']} unjustified")
+    return "\n".join(lines)
+
+
+def _fmt(v: float | None) -> str:
+    return "-" if v is None else f"{v:.2f}"
+
+
+def _mark(m: dict) -> str:
+    if m["absent"]:
+        return "abs(j)" if m["justified"] else "abs"
+    return _fmt(m["score"])

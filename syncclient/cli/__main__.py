@@ -1,5 +1,0 @@
-"""`python -m syncclient.cli ...`: the same as the `massar` console script."""
-
-from . import main
-
-raise SystemExit(main())
