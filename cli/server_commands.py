@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from domain import results
 from domain.codes import check_pupil_code, check_school_year, school_year_of
+from domain.errors import InvalidInput
+from server.backend import CentralStore, is_database_url, open_store
 from server.conflicts import list_conflicts
-from server.corrections import correct_grade
 from server.publish import publish_file
 from server.schools import add_school, list_schools, revoke_school
-from server.store import open_central
 
 from .grade_options import add_grade_options, grade_entry_from_args
 from .options import data_dir
@@ -21,12 +24,33 @@ from .output import emit as _emit
 from .report_text import format_report
 
 
-def _folder(args: Any) -> Path:
+def _location(args: Any) -> str | Path:
+    """`--database URL` (or $MASSAR_DATABASE) for PostgreSQL, else the SQLite data folder."""
+    url = args.database or os.environ.get("MASSAR_DATABASE")
+    if url:
+        if not is_database_url(url):
+            raise InvalidInput(f"--database takes a postgresql://USER@HOST/DB URL, not {url!r}", code="bad_database")
+        return str(url)
     return data_dir(args.data)
 
 
+@contextmanager
+def _store(args: Any, *, create: bool = False) -> Iterator[CentralStore]:
+    store = open_store(_location(args), create=create)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--data", metavar="DIR", help="the server's data folder (default: $MASSAR_DATA)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--data", metavar="DIR", help="the SQLite centre's data folder (default: $MASSAR_DATA)")
+    where.add_argument(
+        "--database",
+        metavar="URL",
+        help="the national centre on PostgreSQL: postgresql://USER@HOST/DB (default: $MASSAR_DATABASE)",
+    )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     return p
 
@@ -69,9 +93,9 @@ def _year(args: Any) -> str:
 
 
 def cmd_init(args: Any) -> int:
-    folder = _folder(args)
-    open_central(folder, create=True).conn.close()
-    _emit(args, {"data": str(folder)}, f"central server ready in {folder}")
+    with _store(args, create=True) as store:
+        where = store.describe()
+        _emit(args, {"backend": store.backend, "data": where}, f"central server ready in {where} ({store.backend})")
     return 0
 
 
@@ -80,15 +104,15 @@ def cmd_serve(args: Any) -> int:
 
     from server.app import create_app
 
-    app = create_app(_folder(args))
+    app = create_app(_location(args))
     print(f"central server on http://{args.host}:{args.port}", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", server_header=False, date_header=False)
     return 0
 
 
 def cmd_add_school(args: Any) -> int:
-    db = open_central(_folder(args))
-    token = add_school(db, args.school, args.name)
+    with _store(args) as store:
+        token = add_school(store, args.school, args.name)
     _emit(
         args,
         {"school": args.school.upper(), "token": token},
@@ -98,31 +122,31 @@ def cmd_add_school(args: Any) -> int:
 
 
 def cmd_revoke_school(args: Any) -> int:
-    db = open_central(_folder(args))
-    revoke_school(db, args.school)
+    with _store(args) as store:
+        revoke_school(store, args.school)
     _emit(args, {"school": args.school.upper(), "revoked": True}, f"token of {args.school.upper()} revoked")
     return 0
 
 
 def cmd_publish(args: Any) -> int:
-    db = open_central(_folder(args))
-    counts = publish_file(db, args.file)
+    with _store(args) as store:
+        counts = publish_file(store, args.file)
     _emit(args, counts, "published " + ", ".join(f"{n} {t}" for t, n in counts.items()))
     return 0
 
 
 def cmd_report(args: Any) -> int:
-    db = open_central(_folder(args))
     semesters = (int(args.semester),) if args.semester else (1, 2)
-    report = results.pupil_report(db, _year(args), check_pupil_code(args.student), semesters=semesters)
+    with _store(args) as store, store.reader() as db:
+        report = results.pupil_report(db, _year(args), check_pupil_code(args.student), semesters=semesters)
     _emit(args, report, format_report(report))
     return 0
 
 
 def cmd_grade(args: Any) -> int:
-    db = open_central(_folder(args))
     entry = grade_entry_from_args(args)
-    school = correct_grade(db, _year(args), entry)
+    with _store(args) as store:
+        school = store.correct_grade(_year(args), entry)
     _emit(
         args,
         {
@@ -139,8 +163,8 @@ def cmd_grade(args: Any) -> int:
 
 
 def cmd_conflicts(args: Any) -> int:
-    db = open_central(_folder(args))
-    data = list_conflicts(db)
+    with _store(args) as store:
+        data = list_conflicts(store)
     human = (
         "\n".join(
             f"#{d['id']} {d['at']} {d['table']} {d['record']}: {d['winner']} won over {d['loser']}; lost: {d['lost_row']}"
@@ -153,8 +177,8 @@ def cmd_conflicts(args: Any) -> int:
 
 
 def cmd_schools(args: Any) -> int:
-    db = open_central(_folder(args))
-    data = list_schools(db)
+    with _store(args) as store:
+        data = list_schools(store)
     human = (
         "\n".join(
             f"{d['school']:10} {'REVOKED ' if d['revoked'] else ''}last sync {d['last_sync'] or 'never'}"

@@ -12,12 +12,14 @@ resolution) are the same for both and are tested against both.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
 import sqlite_utils
 
+from domain.grades import GradeEntry
 from protocol.records import Change
 
 from .ingest import PushResult, apply_push
@@ -62,6 +64,14 @@ class CentralStore(Protocol):
     def conflicts(self) -> list[tuple]: ...
 
     def publish(self, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]: ...
+
+    def correct_grade(self, year: str, entry: GradeEntry) -> str:
+        """A directorate's correction of one mark; returns the pupil's school (where it goes next sync)."""
+        ...
+
+    def reader(self) -> AbstractContextManager[Any]:
+        """The domain's read interface (`execute` with `?` parameters) on one consistent snapshot."""
+        ...
 
     def close(self) -> None: ...
 
@@ -167,6 +177,24 @@ class SqliteCentral:
         from .publish import write_publication
 
         return write_publication(self.db, data)
+
+    def correct_grade(self, year: str, entry: GradeEntry) -> str:
+        from domain.rows import upsert_rows
+
+        from .corrections import checked_correction
+
+        db = self.db
+        school, row = checked_correction(db, year, entry)
+        with central_write(db):
+            upsert_rows(db, "grades", [row])
+        return school
+
+    @contextmanager
+    def reader(self) -> Iterator[sqlite_utils.Database]:
+        from domain.database import read_snapshot
+
+        with read_snapshot(self.db) as db:
+            yield db
 
 
 CONFLICTS_SQL = (

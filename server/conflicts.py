@@ -5,15 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import sqlite_utils
+from .backend import CentralStore
 
 
-def list_conflicts(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+def list_conflicts(store: CentralStore) -> list[dict[str, Any]]:
     """Every recorded conflict, oldest first, with the losing row as it was sent."""
-    rows = db.execute(
-        "SELECT id, tbl, record, school, winner_origin, winner_hlc, loser_origin, loser_hlc, loser_seq, loser_row, at "
-        "FROM _conflicts ORDER BY id"
-    ).fetchall()
+    rows = store.conflicts()
     return [
         {
             "id": r[0],

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import sqlite_utils
+from typing import Any
 
 from domain import grades
 from domain.errors import NotFound
 from domain.pupils import Term
 
 
-def correct_grade(db: sqlite_utils.Database, year: str, entry: grades.GradeEntry) -> str:
-    """Record one mark for the school the pupil is enrolled in that year; returns that school's code."""
+def checked_correction(db: Any, year: str, entry: grades.GradeEntry) -> tuple[str, tuple]:
+    """The school the pupil is enrolled in that year, and the mark's row, checked like a school's entry.
+
+    `db` is anything with the domain's read interface (`execute` with `?` parameters) on either backend.
+    """
     row = db.execute("SELECT school FROM enrolments WHERE year = ? AND pupil = ?", [year, entry.pupil]).fetchone()
     if not row:
         raise NotFound(f"unknown pupil {entry.pupil} in {year}", code="unknown_pupil")
     school = str(row[0])
-    grades.record_grades(db, Term(school, year), [entry])
-    return school
+    return school, grades.GradeValidator(db, Term(school, year)).row(entry)

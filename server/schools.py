@@ -53,8 +53,12 @@ def register_school(db: sqlite_utils.Database, code: str, name: str, key: str) -
         )
 
 
-def revoke_school(db: sqlite_utils.Database, code: str) -> None:
+def revoke_school(store: CentralStore | sqlite_utils.Database, code: str) -> None:
     code = check_school_code(code)
+    if not isinstance(store, sqlite_utils.Database):
+        store.revoke_school(code)
+        return
+    db = store
     with write_transaction(db):
         cur = db.conn.execute("UPDATE _schools SET revoked = 1 WHERE code = ?", [code])
         if cur.rowcount == 0:

@@ -28,3 +28,18 @@ def keys_in(spec: TableSpec) -> str:
     """`(key columns) IN (...)`, taking one array parameter per key column."""
     arrays = ", ".join(f"%s::{_PG_TYPE[spec.types[i]]}" for i in spec.key_indexes)
     return f"({', '.join(spec.key)}) IN (SELECT * FROM unnest({arrays}))"
+
+
+@cache
+def upsert_sql(table: str) -> str:
+    """Insert or update whole rows (`%s` parameters in column order); identical rows are left alone."""
+    from protocol.tables import BY_NAME
+
+    spec = BY_NAME[table]
+    values = spec.value_columns
+    sets = ", ".join(f"{c} = excluded.{c}" for c in values)
+    changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM excluded.{c}" for c in values) or "false"
+    return (
+        f"INSERT INTO {table} ({', '.join(spec.column_names)}) VALUES ({', '.join(['%s'] * len(spec.columns))}) "
+        f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {sets} WHERE {changed}"
+    )

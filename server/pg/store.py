@@ -21,13 +21,16 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from domain.errors import Conflict, DomainError, NotFound
+from domain.grades import GradeEntry
 from protocol import hlc as hlc_clock
 from protocol.records import Change
+from protocol.tables import BY_NAME
 
 from ..ingest import PushResult
 from ..pull import PullBatch
 from . import ingest, pull
 from .schema import PG_MIGRATIONS, ensure_year_partitions, migrate
+from .sql import upsert_sql
 
 T = TypeVar("T")
 _RETRIES = 5
@@ -110,6 +113,14 @@ class PgCentral:
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
+    def _ensure_years(self, years: set[str]) -> None:
+        """Partitions for these school years, made before the request's transaction (DDL locks the parent)."""
+        missing = years - self._years
+        if missing:
+            with self.connection() as conn:
+                ensure_year_partitions(conn, missing)
+            self._years |= missing
+
     # --- the sync exchange -------------------------------------------------------------
 
     def school_key(self, code: str) -> tuple[str, bool] | None:
@@ -127,11 +138,7 @@ class PgCentral:
     def push(self, school: str, changes: Sequence[Change]) -> tuple[PushResult, int]:
         """Apply a push in one transaction; returns the acknowledgement and the server clock it ran at."""
 
-        years = ingest.grade_years(changes, dt.datetime.now(dt.UTC).date()) - self._years
-        if years:
-            with self.connection() as conn:
-                ensure_year_partitions(conn, years)
-            self._years |= years
+        self._ensure_years(ingest.grade_years(changes, dt.datetime.now(dt.UTC).date()))
 
         def work(conn: psycopg.Connection) -> tuple[PushResult, int]:
             last = conn.execute("SELECT hlc FROM _clock WHERE id = 1").fetchone()[0]
@@ -216,20 +223,12 @@ class PgCentral:
 
     def publish(self, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]:
         """Upsert national rows in one transaction; the capture triggers give them versions."""
-        from protocol.tables import BY_NAME
 
         def work(conn: psycopg.Connection) -> dict[str, int]:
             counts = {}
             for table, rows in data.items():
-                spec = BY_NAME[table]
-                cols = spec.column_names
-                sets = ", ".join(f"{c} = excluded.{c}" for c in spec.value_columns)
-                changed = " OR ".join(f"{table}.{c} IS DISTINCT FROM excluded.{c}" for c in spec.value_columns)
-                conn.cursor().executemany(
-                    f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
-                    f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {sets} WHERE {changed or 'false'}",
-                    [tuple(r.get(c) for c in cols) for r in rows],
-                )
+                cols = BY_NAME[table].column_names
+                conn.cursor().executemany(upsert_sql(table), [tuple(r.get(c) for c in cols) for r in rows])
                 counts[table] = len(rows)
             return counts
 
@@ -243,6 +242,14 @@ class PgCentral:
                 code="invalid_row",
             ) from exc
 
+    def correct_grade(self, year: str, entry: GradeEntry) -> str:
+        from ..corrections import checked_correction
+
+        with self.reader() as db:
+            school, row = checked_correction(db, year, entry)
+        self.upsert("grades", [row])
+        return school
+
     @contextmanager
     def reader(self) -> Iterator[SqlReader]:
         """The domain's read queries (reports, the grade validator), written for SQLite, on one snapshot."""
@@ -252,10 +259,11 @@ class PgCentral:
 
     def upsert(self, table: str, rows: Sequence[tuple]) -> None:
         """A central edit (a directorate's correction): captured as a version by the triggers."""
-        from domain.rows import upsert_sql
+        if table == "grades":
+            self._ensure_years({r[BY_NAME["grades"].column_names.index("year")] for r in rows})
 
         def work(conn: psycopg.Connection) -> None:
-            conn.cursor().executemany(upsert_sql(table).replace("?", "%s").replace(" IS NOT ", " IS DISTINCT FROM "), rows)
+            conn.cursor().executemany(upsert_sql(table), rows)
 
         self._retrying(work)
 

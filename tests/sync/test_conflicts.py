@@ -15,9 +15,11 @@ import pytest
 
 from domain.grades import GradeEntry, record_grades
 from protocol.tables import BY_NAME
-from server.store import key_slots
 
+from .conftest import both_backends
 from .helpers import YEAR, fill_school, sync
+
+pytestmark = both_backends
 
 GRADES = BY_NAME["grades"]
 
@@ -40,11 +42,7 @@ def _grade(db, key) -> tuple | None:
 
 
 def _central_version(central, key) -> tuple:
-    with central.db() as db:
-        return db.execute(
-            "SELECT origin, hlc, sseq FROM _versions WHERE tbl = ? AND k1 = ? AND k2 = ? AND k3 = ? AND k4 = ? AND k5 = ?",
-            [GRADES.wire_id, *key_slots(tuple(key))],
-        ).fetchone()
+    return central.version_of("grades", tuple(key))
 
 
 def _secretary_edits(store, key, score: str) -> None:
@@ -54,13 +52,12 @@ def _secretary_edits(store, key, score: str) -> None:
 def _directorate_corrects(run_massar, central, key, score: str) -> None:
     run_massar(
         "server", "grade", "--student", key[1], "--subject", key[2], "--semester", str(key[3]),
-        "--assessment", str(key[4]), "--score", score, "--year", YEAR, "--json",
-        data=central.folder,
+        "--assessment", str(key[4]), "--score", score, "--year", YEAR, "--json", *central.cli_location,
     )  # fmt: skip
 
 
 def _conflicts_cli(run_massar, central) -> list[dict]:
-    return json.loads(run_massar("server", "conflicts", "--json", data=central.folder).stdout)
+    return json.loads(run_massar("server", "conflicts", "--json", *central.cli_location).stdout)
 
 
 def _node_status(run_massar, store) -> dict:
