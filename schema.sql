@@ -7,7 +7,7 @@
 --     would cost bytes on the wire and differ between replicas).
 --   * School-owned tables carry `school`, the owning school's code; a node
 --     may write only rows whose `school` is its own.
---   * National tables (subjects, coefficients, exam_calendar,
+--   * National tables (levels, subjects, evaluation_rules, exam_calendar,
 --     guidance_notes) are published by the centre; nodes only read them.
 --   * Marks are stored as integer hundredths of a point (12.25 -> 1225):
 --     exact, and small on the wire.
@@ -39,10 +39,14 @@ CREATE TABLE IF NOT EXISTS schools (
     parent_school TEXT REFERENCES schools(code)
 );
 
--- cycle: primary (marks /10), college (/20), lycee (/20)
+-- Massar's level codes (1APG, 1ASCG, 1APIC, TCSF, 2BACPCF...), national data the
+-- centre may extend. cycle: primary (marks /10), college (/20), lycee (/20);
+-- year: the year within the cycle (tronc commun = lycée year 1); ord: the year
+-- of schooling, 1..12.
 CREATE TABLE IF NOT EXISTS levels (
     code TEXT PRIMARY KEY,
     cycle TEXT NOT NULL CHECK (cycle IN ('primary', 'college', 'lycee')),
+    year INTEGER NOT NULL DEFAULT 1 CHECK (year BETWEEN 1 AND 6),
     scale INTEGER NOT NULL CHECK (scale IN (10, 20)),
     ord INTEGER NOT NULL,
     name_ar TEXT NOT NULL,
@@ -59,15 +63,24 @@ CREATE TABLE IF NOT EXISTS subjects (
     massar_code TEXT
 );
 
-CREATE TABLE IF NOT EXISTS coefficients (
+-- The evaluation rules of a subject in a level, from the school year `since`
+-- on (until a later row; the earliest row also covers earlier years): number of
+-- supervised tests a semester, the integrated activities' share (an exact
+-- fraction as text: '1/4', '1/3', '0'), the averaging formula ('weighted' or
+-- 'three_blocks'), the coefficient in the general average (0: no longer taught)
+-- and in the level's exam (NULL: not examined). See domain/evaluation.py.
+CREATE TABLE IF NOT EXISTS evaluation_rules (
+    since TEXT NOT NULL,
     level TEXT NOT NULL,
     subject TEXT NOT NULL,
-    coefficient INTEGER NOT NULL CHECK (coefficient BETWEEN 1 AND 9),
-    -- share of the integrated activities in the semester average, percent
-    activities_weight INTEGER NOT NULL DEFAULT 25
-        CHECK (activities_weight BETWEEN 0 AND 100),
-    PRIMARY KEY (level, subject)
+    tests INTEGER NOT NULL CHECK (tests BETWEEN 1 AND 4),
+    activities_weight TEXT NOT NULL,
+    formula TEXT NOT NULL CHECK (formula IN ('weighted', 'three_blocks')),
+    coefficient INTEGER NOT NULL CHECK (coefficient BETWEEN 0 AND 9),
+    exam_coefficient INTEGER CHECK (exam_coefficient IS NULL OR exam_coefficient BETWEEN 1 AND 9),
+    PRIMARY KEY (since, level, subject)
 );
+CREATE INDEX IF NOT EXISTS evaluation_rules_by_level ON evaluation_rules (level, subject, since);
 
 CREATE TABLE IF NOT EXISTS exam_calendar (
     code TEXT PRIMARY KEY,

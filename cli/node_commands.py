@@ -44,8 +44,8 @@ def register(sub: Any) -> None:
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_import_roster)
 
-    p = _common(sub.add_parser("subjects", help="subjects and coefficients"))
-    p.add_argument("--level", help="a level such as 1APIC")
+    p = _common(sub.add_parser("subjects", help="subjects and this school year's evaluation rules"))
+    p.add_argument("--level", help="a level such as 1ASCG")
     p.set_defaults(handler=cmd_subjects)
 
     p = _common(sub.add_parser("register", help="register a new pupil (provisional code if none)"))
@@ -164,10 +164,12 @@ def cmd_subjects(args: Any) -> int:
         levels = [r[0] for r in store.db.execute("SELECT code FROM levels ORDER BY ord, code").fetchall()]
     data = []
     for level in levels:
-        for s in pupils.subjects_of_level(store.db, level):
-            data.append({"level": level, **s})
+        for s in pupils.subjects_of_level(store.db, level, store.term.year):
+            data.append({"level": level, "year": store.term.year, **s})
     human = "\n".join(
-        f"{d['level']:8} {d['code']:6} x{d['coefficient']}  {d['name_fr']} / {d['name_ar']}" for d in data
+        f"{d['level']:8} {d['code']:6} x{d['coefficient']}  {d['tests']} tests, activities {d['activities_weight']}"
+        f" ({d['formula']})  {d['name_fr']} / {d['name_ar']}"
+        for d in data
     )
     emit(args, data, human)
     return 0

@@ -139,3 +139,29 @@ def absence_entries_from_rows(
     if errors:
         raise FileRejected(f"{len(errors)} bad row(s); nothing was imported", errors)
     return entries
+
+
+def day_of_class(db: sqlite_utils.Database, term: Term, class_code: str, day: dt.date) -> dict[str, int]:
+    """pupil -> absent hours mask of that class on that day."""
+    rows = db.execute(
+        "SELECT a.pupil, a.hours FROM absences a JOIN enrolments e ON e.pupil = a.pupil "
+        "WHERE e.school = ? AND e.year = ? AND e.class = ? AND a.day = ?",
+        [term.school, term.year, class_code, day.isoformat()],
+    ).fetchall()
+    return dict(rows)
+
+
+def absences_of_class(db: sqlite_utils.Database, term: Term, class_code: str) -> list[dict]:
+    """This year's absences of a class, days with unjustified hours first, newest first."""
+    start, end = term.year.split("/")
+    rows = db.execute(
+        "SELECT a.pupil, a.day, a.hours, a.justified, a.reason FROM absences a "
+        "JOIN enrolments e ON e.pupil = a.pupil AND e.school = a.school "
+        "WHERE e.school = ? AND e.year = ? AND e.class = ? AND a.day BETWEEN ? AND ? "
+        "ORDER BY (a.hours & ~a.justified) = 0, a.day DESC",
+        [term.school, term.year, class_code, f"{start}-09-01", f"{end}-08-31"],
+    ).fetchall()
+    return [
+        {"pupil": pupil, "day": day, "mask": hours, "justified": justified, "reason": reason}
+        for pupil, day, hours, justified, reason in rows
+    ]

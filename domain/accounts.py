@@ -82,3 +82,14 @@ def authenticate(db: sqlite_utils.Database, login: str, password: str) -> dict |
     if not row or not ok:
         return None
     return {"login": row[0], "role": row[1], "pupil": row[2], "display_name": row[3]}
+
+
+def parent_logins_issued(db: sqlite_utils.Database, pupils: list[str]) -> dict[str, str]:
+    """pupil -> the day its parent login was last issued, for those that have one."""
+    if not pupils:
+        return {}
+    rows = db.execute(
+        f"SELECT pupil, issued_on FROM accounts WHERE role = 'parent' AND pupil IN ({', '.join('?' for _ in pupils)})",
+        pupils,
+    ).fetchall()
+    return dict(rows)

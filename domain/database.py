@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlite_utils
 
 from .catalogue import seed_reference_data
+from .level_codes import LEVELS
 
 Migration = Callable[[sqlite_utils.Database], None]
 
@@ -45,6 +46,27 @@ def _domain_schema(db: sqlite_utils.Database) -> None:
 
 # Migration 1 is shared; each side appends its own bookkeeping after it.
 DOMAIN_MIGRATIONS: tuple[Migration, ...] = (_domain_schema,)
+
+
+def upgrade_to_evaluation_rules(db: sqlite_utils.Database) -> None:
+    """Bring a file made before evaluation rules to the current schema (both sides).
+
+    Levels gain their year within the cycle and every Massar code; the
+    `coefficients` table gives way to `evaluation_rules` (keyed by school year).
+    Idempotent, because a fresh file already has the current schema.sql."""
+    levels = {c.name for c in db["levels"].columns}
+    if "year" not in levels:
+        db.conn.execute(
+            "ALTER TABLE levels ADD COLUMN year INTEGER NOT NULL DEFAULT 1 CHECK (year BETWEEN 1 AND 6)"
+        )
+    execute_script(db, schema_sql())
+    seed_reference_data(db)
+    for level in LEVELS:
+        db.conn.execute(
+            "UPDATE levels SET year = ? WHERE code = ? AND year IS NOT ?", [level.year, level.code, level.year]
+        )
+    db.conn.execute("UPDATE subjects SET massar_code = '0019' WHERE code = 'MATH' AND massar_code = '0070'")
+    db.conn.execute("DROP TABLE IF EXISTS coefficients")
 
 
 def open_database(path: str | Path) -> sqlite_utils.Database:

@@ -10,6 +10,7 @@ import sqlite_utils
 
 from .database import write_transaction
 from .errors import FileRejected, InvalidInput, NotFound, RowError
+from .evaluation import SubjectRule, rules_for
 from .pupils import Enrolment, Term, enrolment_of, enrolments_by_pupil
 from .rows import delete_keys, upsert_rows
 from .rules import ACTIVITIES, hundredths
@@ -44,9 +45,21 @@ def parse_semester(text: str | int) -> int:
     return int(text)
 
 
+# Arabic-Indic and Eastern Arabic-Indic digits, and the Arabic decimal separator and
+# comma, as a phone keyboard set to Arabic types them: ١٢,٥ and ۱۲٫۵ are 12.5.
+_TO_ASCII = str.maketrans(
+    {**{0x0660 + d: str(d) for d in range(10)}, **{0x06F0 + d: str(d) for d in range(10)}, 0x066B: ".", 0x060C: "."}
+)
+
+
+def ascii_number(text: str) -> str:
+    """The typed number with Latin digits and a dot for the decimal separator."""
+    return str(text).strip().translate(_TO_ASCII).replace(",", ".")
+
+
 def parse_score(text: str) -> Decimal:
     try:
-        value = Decimal(str(text).strip().replace(",", "."))
+        value = Decimal(ascii_number(text))
     except InvalidOperation:
         raise InvalidInput(f"score {text!r} is not a number", code="bad_score") from None
     if not value.is_finite():
@@ -54,6 +67,15 @@ def parse_score(text: str) -> Decimal:
     if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01"), context=_WIDE):
         raise InvalidInput(f"score {text} has more than 2 decimals", code="bad_score")
     return value
+
+
+def check_in_scale(score: Decimal, scale: int, where: str = "") -> None:
+    """A score must lie between 0 and the level's scale (10 in primary, 20 after)."""
+    if not (0 <= score <= scale):
+        raise InvalidInput(
+            f"score {score} is out of the scale 0-{scale}" + (f" of {where}" if where else ""),
+            code="score_out_of_scale",
+        )
 
 
 # Wide enough to quantize any finite decimal a person can type (1e30 included)
@@ -67,7 +89,7 @@ class GradeValidator:
     def __init__(self, db: sqlite_utils.Database, term: Term) -> None:
         self.db, self.term = db, term
         self._enrolments: dict[str, Enrolment] | None = None
-        self._subjects: dict[str, set[str]] = {}
+        self._subjects: dict[str, dict[str, SubjectRule]] = {}
 
     def enrolment(self, pupil: str) -> Enrolment:
         if self._enrolments is None:
@@ -77,21 +99,27 @@ class GradeValidator:
             return enrolment_of(self.db, self.term, pupil)  # raises the precise NotFound
         return found
 
-    def subjects(self, level: str) -> set[str]:
+    def subjects(self, level: str) -> dict[str, SubjectRule]:
         if level not in self._subjects:
-            rows = self.db.execute("SELECT subject FROM coefficients WHERE level = ?", [level]).fetchall()
-            self._subjects[level] = {r[0] for r in rows}
+            self._subjects[level] = rules_for(self.db, self.term.year, level)
         return self._subjects[level]
 
     def row(self, entry: GradeEntry) -> tuple:
         e = self.enrolment(entry.pupil)
         subject = entry.subject.strip().upper()
-        if subject not in self.subjects(e.level):
+        rule = self.subjects(e.level).get(subject)
+        if rule is None:
             raise NotFound(f"subject {subject} is not taught in {e.level}", code="unknown_subject")
         if entry.semester not in (1, 2):
             raise InvalidInput("semester must be 1 or 2", code="bad_semester")
         if entry.assessment not in range(1, ACTIVITIES + 1):
             raise InvalidInput("assessment must be 1..4 or activities", code="bad_assessment")
+        if entry.assessment != ACTIVITIES and entry.assessment > rule.tests:
+            raise InvalidInput(
+                f"{subject} has {rule.tests} test(s) a semester in {e.level} in {self.term.year}, "
+                f"not a test {entry.assessment}",
+                code="no_such_test",
+            )
         if entry.absent:
             if entry.score is not None:
                 raise InvalidInput("a mark cannot be both a score and absent", code="score_and_absent")
@@ -101,10 +129,7 @@ class GradeValidator:
                 raise InvalidInput("only an absence can be justified, not a score", code="justified_without_absent")
             if entry.score is None:
                 raise InvalidInput("give a score or mark the pupil absent", code="missing_score")
-            if not (0 <= entry.score <= e.scale):
-                raise InvalidInput(
-                    f"score {entry.score} is out of the scale 0-{e.scale} of {e.class_code}", code="score_out_of_scale"
-                )
+            check_in_scale(entry.score, e.scale, e.class_code)
             score = hundredths(entry.score)
         remark = (entry.remark or "").strip() or None
         if remark is not None and len(remark) > 500:

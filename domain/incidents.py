@@ -30,3 +30,14 @@ def record_incident(
             [(term.school, pupil, day.isoformat(), n, description.strip(), (measure or "").strip() or None)],
         )
     return n
+
+
+def recent_of_class(db: sqlite_utils.Database, term: Term, class_code: str, limit: int = 30) -> list[dict]:
+    """The class's latest incidents, newest first."""
+    rows = db.execute(
+        "SELECT i.pupil, i.day, i.description, i.measure FROM incidents i "
+        "JOIN enrolments e ON e.pupil = i.pupil AND e.school = i.school "
+        "WHERE e.school = ? AND e.year = ? AND e.class = ? ORDER BY i.day DESC, i.n DESC LIMIT ?",
+        [term.school, term.year, class_code, limit],
+    ).fetchall()
+    return [dict(zip(("pupil", "day", "description", "measure"), r, strict=True)) for r in rows]

@@ -9,6 +9,8 @@ import sqlite_utils
 from .codes import MASSAR_CODE, level_of_class, provisional_code
 from .database import write_transaction
 from .errors import Conflict, InvalidInput, NotFound
+from .evaluation import rules_for
+from .level_codes import nearest_codes
 from .rows import upsert_dicts
 
 
@@ -32,8 +34,16 @@ class Enrolment:
 def scale_of_level(db: sqlite_utils.Database, level: str) -> int:
     row = db.execute("SELECT scale FROM levels WHERE code = ?", [level]).fetchone()
     if not row:
-        raise InvalidInput(f"unknown level {level!r}", code="unknown_level")
+        raise unknown_level(db, level)
     return int(row[0])
+
+
+def unknown_level(db: sqlite_utils.Database, level: str) -> InvalidInput:
+    """The error for a level code not in the levels table, naming the nearest known codes."""
+    known = [r[0] for r in db.execute("SELECT code FROM levels").fetchall()]
+    near = nearest_codes(level, known)
+    hint = f"; nearest known: {', '.join(near)}" if near else ""
+    return InvalidInput(f"unknown level {level!r}{hint}", code="unknown_level")
 
 
 def enrolment_of(db: sqlite_utils.Database, term: Term, pupil: str) -> Enrolment:
@@ -183,20 +193,23 @@ def assign_massar_code(db: sqlite_utils.Database, term: Term, provisional: str, 
         db.conn.execute("DELETE FROM pupils WHERE code = ?", [provisional])
 
 
-def subjects_of_level(db: sqlite_utils.Database, level: str) -> list[dict]:
-    rows = db.execute(
-        "SELECT s.code, s.name_ar, s.name_fr, c.coefficient, c.activities_weight, s.massar_code "
-        "FROM coefficients c JOIN subjects s ON s.code = c.subject WHERE c.level = ? ORDER BY s.code",
-        [level],
-    ).fetchall()
-    return [
-        {
-            "code": r[0],
-            "name_ar": r[1],
-            "name_fr": r[2],
-            "coefficient": r[3],
-            "activities_weight": r[4],
-            "massar_code": r[5],
-        }
-        for r in rows
-    ]
+def subjects_of_level(db: sqlite_utils.Database, level: str, year: str) -> list[dict]:
+    """The level's subjects in a school year, each with its evaluation rule."""
+    names = {r[0]: r[1:] for r in db.execute("SELECT code, name_ar, name_fr, massar_code FROM subjects").fetchall()}
+    out = []
+    for code, rule in sorted(rules_for(db, year, level).items()):
+        name_ar, name_fr, massar_code = names.get(code, (code, code, None))
+        out.append(
+            {"code": code, "name_ar": name_ar, "name_fr": name_fr, "massar_code": massar_code, **rule.as_json()}
+        )
+    return out
+
+
+def pupil_names(db: sqlite_utils.Database, pupil: str) -> dict[str, str]:
+    """The pupil's code and names in Latin and Arabic letters."""
+    row = db.execute(
+        "SELECT code, last_name, first_name, last_name_ar, first_name_ar FROM pupils WHERE code = ?", [pupil]
+    ).fetchone()
+    if not row:
+        raise NotFound(f"unknown pupil {pupil}", code="unknown_pupil")
+    return dict(zip(("code", "last_name", "first_name", "last_name_ar", "first_name_ar"), row, strict=True))

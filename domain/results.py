@@ -2,7 +2,10 @@
 
 One module for the node CLI, the parent terminal, bulletins and the central
 server, so every replica computes the same numbers from the same rows.
-Rules are in `rules.py` and documented in the README.
+The year's evaluation rules (tests, activities share, formula, coefficient)
+are read from the `evaluation_rules` table at every computation
+(`evaluation.py`), so a rule the centre corrects changes every average
+computed after it arrives. Documented in the README ("Marking rules").
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from typing import Any
 
 import sqlite_utils
 
+from . import evaluation
 from .errors import NotFound
+from .evaluation import SubjectRule, rules_for
 from .rules import ACTIVITIES, from_hundredths, mask_hours, passes, round2
 
 
@@ -39,15 +44,18 @@ class SubjectResult:
     subject: str
     name_ar: str
     name_fr: str
-    coefficient: int
-    activities_weight: int
+    rule: SubjectRule
     tests: list[Mark] = field(default_factory=list)
     activities: Mark | None = None
     remark: str | None = None
 
     @property
+    def coefficient(self) -> int:
+        return self.rule.coefficient
+
+    @property
     def average(self) -> Decimal | None:
-        return subject_average(self.tests, self.activities, self.activities_weight)
+        return subject_average(self.rule, self.tests, self.activities)
 
 
 def _counted(mark: Mark) -> Decimal | None:
@@ -57,16 +65,10 @@ def _counted(mark: Mark) -> Decimal | None:
     return mark.score
 
 
-def subject_average(tests: list[Mark], activities: Mark | None, activities_weight: int) -> Decimal | None:
-    counted = [v for v in (_counted(t) for t in tests) if v is not None]
-    if not counted:
-        return None
-    mean = sum(counted, Decimal(0)) / len(counted)
-    act = _counted(activities) if activities else None
-    if act is None:
-        return round2(mean)
-    w = Decimal(activities_weight) / 100
-    return round2(mean * (1 - w) + act * w)
+def subject_average(rule: SubjectRule, tests: list[Mark], activities: Mark | None) -> Decimal | None:
+    """By the subject's rule (see evaluation.subject_average)."""
+    counted = [(t.assessment, _counted(t)) for t in tests]
+    return evaluation.subject_average(rule, counted, _counted(activities) if activities else None)
 
 
 def general_average(subjects: list[SubjectResult]) -> Decimal | None:
@@ -88,11 +90,9 @@ class ClassResults:
         self, db: sqlite_utils.Database, school: str, year: str, class_code: str, level: str, semester: int
     ) -> None:
         self.semester = semester
-        subjects = db.execute(
-            "SELECT s.code, s.name_ar, s.name_fr, c.coefficient, c.activities_weight FROM coefficients c "
-            "JOIN subjects s ON s.code = c.subject WHERE c.level = ? ORDER BY s.code",
-            [level],
-        ).fetchall()
+        rules = rules_for(db, year, level)
+        names = {r[0]: (r[1], r[2]) for r in db.execute("SELECT code, name_ar, name_fr FROM subjects").fetchall()}
+        subjects = [(code, *names.get(code, (code, code)), rule) for code, rule in sorted(rules.items())]
         pupils = [
             r[0]
             for r in db.execute(
@@ -184,6 +184,7 @@ def pupil_report(
                     "name_ar": s.name_ar,
                     "name_fr": s.name_fr,
                     "coefficient": s.coefficient,
+                    "rule": s.rule.as_json(),
                     "tests": [t.as_json() for t in s.tests],
                     "activities": s.activities.as_json() if s.activities else None,
                     "average": _num(s.average),

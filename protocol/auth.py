@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from .errors import ProtocolError
 
 SCHEME = "M"
+MAX_COUNTER = 2**63 - 1  # the counter is stored as a signed 64-bit integer
 MAC_BYTES = 16  # 128-bit MAC: forgery stays out of reach, 22 header bytes
 _HEADER = re.compile(r"^M ([A-Z0-9]{3,12}):([0-9]{1,19}):([A-Za-z0-9_-]{22})$")
 
@@ -47,7 +48,13 @@ def node_key_from_token(school: str, token: str) -> bytes:
 
 
 def _mac(key: bytes, *parts: bytes) -> str:
-    digest = hmac.new(key, b"\n".join(parts), hashlib.sha256).digest()[:MAC_BYTES]
+    # Fed part by part, never joined: a 4 MiB body is not copied to be signed.
+    mac = hmac.new(key, digestmod=hashlib.sha256)
+    for i, part in enumerate(parts):
+        if i:
+            mac.update(b"\n")
+        mac.update(part)
+    digest = mac.digest()[:MAC_BYTES]
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
@@ -67,7 +74,10 @@ def parse_authorization(value: str | None) -> Credentials:
     match = _HEADER.match(value or "")
     if not match:
         raise AuthHeaderError("missing or malformed Authorization header (expected `M SCHOOL:COUNTER:MAC`)")
-    return Credentials(match.group(1), int(match.group(2)), match.group(3))
+    counter = int(match.group(2))
+    if counter > MAX_COUNTER:
+        raise AuthHeaderError(f"request counter over {MAX_COUNTER} (a signed 64-bit integer)")
+    return Credentials(match.group(1), counter, match.group(3))
 
 
 def macs_equal(a: str, b: str) -> bool:

@@ -64,15 +64,11 @@ def _cols(spec: str) -> tuple[Column, ...]:
     return tuple(out)
 
 
+# Wire id 2 (`coefficients`) is retired: replaced by evaluation_rules (6); ids are never reused.
+RETIRED_WIRE_IDS = frozenset({2})
+
 TABLES: tuple[TableSpec, ...] = (
     TableSpec(1, "subjects", _cols("code:str name_ar:str name_fr:str massar_code:str"), ("code",), national=True),
-    TableSpec(
-        2,
-        "coefficients",
-        _cols("level:str subject:str coefficient:int activities_weight:int"),
-        ("level", "subject"),
-        national=True,
-    ),
     TableSpec(
         3,
         "exam_calendar",
@@ -85,6 +81,22 @@ TABLES: tuple[TableSpec, ...] = (
         "guidance_notes",
         _cols("code:str level:str published_on:date title_ar:str title_fr:str body_ar:str body_fr:str"),
         ("code",),
+        national=True,
+    ),
+    TableSpec(
+        5,
+        "levels",
+        _cols("code:str cycle:str year:int scale:int ord:int name_ar:str name_fr:str"),
+        ("code",),
+        national=True,
+    ),
+    TableSpec(
+        6,
+        "evaluation_rules",
+        _cols(
+            "since:str level:str subject:str tests:int activities_weight:str formula:str coefficient:int exam_coefficient:int"
+        ),
+        ("since", "level", "subject"),
         national=True,
     ),
     TableSpec(10, "classes", _cols("school:str year:str code:str level:str"), ("school", "year", "code")),
@@ -137,6 +149,8 @@ BY_ID: dict[int, TableSpec] = {t.wire_id: t for t in TABLES}
 
 if len(BY_NAME) != len(TABLES) or len(BY_ID) != len(TABLES):
     raise ValueError("table names and wire ids must be unique")
+if RETIRED_WIRE_IDS & set(BY_ID):
+    raise ValueError("a retired wire id is reused")
 if not all(0 < t.wire_id < 128 for t in TABLES):
     # One msgpack byte per id on the wire.
     raise ValueError("wire ids must be within 1..127")

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from domain.database import write_transaction
+from domain.evaluation import rules_for
 from domain.pupils import Term
 from domain.rows import upsert_rows
 from domain.rules import ACTIVITIES, FULL_DAY
@@ -289,8 +290,7 @@ def make_school(
     local = REGIONS[region]
     subjects: dict[str, tuple[str, ...]] = {}
     for lv in mix:
-        rows = db.execute("SELECT subject FROM coefficients WHERE level = ? ORDER BY subject", [lv]).fetchall()
-        subjects[lv] = tuple(r[0] for r in rows)
+        subjects[lv] = tuple(sorted(rules_for(db, term.year, lv)))
 
     levels = list(mix)
     classes_per_level = _apportion(classes, [mix[lv] for lv in levels])

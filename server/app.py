@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import traceback
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,11 +21,16 @@ from protocol.errors import ProtocolError, VersionError
 from protocol.limits import DEFAULT_LIMITS, Limits
 
 from .backend import CentralStore, open_store
-from .errors import BodyTooLarge, ServerError
-from .exchange import SYNC_PATH, authenticate, handle_sync
+from .errors import AuthError, ServerError
+from .exchange import SYNC_PATH, authenticate, handle_sync, precheck
+from .intake import BodyIntake, IntakePolicy
+
+log = logging.getLogger("massar.server")
 
 
-def create_app(location: Path | str | CentralStore, *, limits: Limits = DEFAULT_LIMITS) -> Starlette:
+def create_app(
+    location: Path | str | CentralStore, *, limits: Limits = DEFAULT_LIMITS, intake: IntakePolicy | None = None
+) -> Starlette:
     """The central server over a data folder (SQLite), a postgresql:// URL, or an open store.
 
     A store passed in stays the caller's to close; one opened here is closed at shutdown.
@@ -31,30 +38,28 @@ def create_app(location: Path | str | CentralStore, *, limits: Limits = DEFAULT_
     owned = not hasattr(location, "push")
     store: CentralStore = open_store(location) if owned else location  # type: ignore[arg-type]
 
-    async def read_body(request: Request) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limits.max_frame_bytes):
-            raise BodyTooLarge(f"request body over {limits.max_frame_bytes} bytes")
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limits.max_frame_bytes:
-                raise BodyTooLarge(f"request body over {limits.max_frame_bytes} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+    bodies = BodyIntake(limits.max_frame_bytes, intake)
 
     async def sync(request: Request) -> Response:
         creds = parse_authorization(request.headers.get("authorization"))
         request.state.school = creds.school
-        body = await read_body(request)
+        # Headers first: a stranger's body is never read (see server/intake.py).
+        await run_in_threadpool(precheck, store, creds)
 
-        def work() -> Response:
+        def work(body: bytes) -> Response:
             key = authenticate(store, creds, "POST", SYNC_PATH, body)
             request.state.key_ok = True
             reply = handle_sync(store, creds, key, body, limits)
             return Response(reply.body, headers={"s": reply.mac})
 
-        return await run_in_threadpool(work)
+        async with bodies.admitted(request) as read_body:
+            try:
+                return await run_in_threadpool(work, await read_body())
+            except Exception as exc:
+                # The traceback's frames hold the body; clear them, or refused 4 MiB bodies outlive the
+                # budget that admitted them until the garbage collector finds the cycle.
+                traceback.clear_frames(exc.__traceback__)
+                raise
 
     async def client_gone(request: Request, exc: Exception) -> Response:
         # The link dropped mid-request (2G): nothing was read in full, nothing applied, nobody to answer.
@@ -76,8 +81,11 @@ def create_app(location: Path | str | CentralStore, *, limits: Limits = DEFAULT_
             message = (
                 f"protocol version {exc.theirs} is not supported by the central server (it speaks {exc.ours}): {who}"
             )
+        if isinstance(exc, AuthError):
+            log.info("refused %s: %s", school, exc.reason)
         body = json.dumps({"error": code, "message": message}, ensure_ascii=False).encode()
-        return Response(body, status_code=status, media_type="application/json")
+        # A refused request may have left its body unread: close, so the rest is never read or buffered.
+        return Response(body, status_code=status, media_type="application/json", headers={"connection": "close"})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -35,8 +35,8 @@ class CentralStore(Protocol):
         """Where the data lives, for people (no password)."""
         ...
 
-    def school_key(self, code: str) -> tuple[str, bool] | None:
-        """The school's derived node key (hex) and whether it is revoked; None if unknown."""
+    def school_entry(self, code: str) -> tuple[str, bool, int] | None:
+        """The school's derived node key (hex), whether it is revoked, its last request counter; None if unknown."""
         ...
 
     def burn_counter(self, code: str, counter: int) -> bool:
@@ -120,9 +120,9 @@ class SqliteCentral:
             self._opened.clear()
         self._local = threading.local()
 
-    def school_key(self, code: str) -> tuple[str, bool] | None:
-        row = self.db.execute("SELECT node_key, revoked FROM _schools WHERE code = ?", [code]).fetchone()
-        return None if row is None else (row[0], bool(row[1]))
+    def school_entry(self, code: str) -> tuple[str, bool, int] | None:
+        row = self.db.execute("SELECT node_key, revoked, last_counter FROM _schools WHERE code = ?", [code]).fetchone()
+        return None if row is None else (row[0], bool(row[1]), int(row[2]))
 
     def burn_counter(self, code: str, counter: int) -> bool:
         db = self.db

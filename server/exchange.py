@@ -12,7 +12,7 @@ from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
 
 from .backend import CentralStore
-from .errors import BadSignature, ReplayedRequest, RevokedToken, UnknownSchool
+from .errors import BadSignature, ReplayedRequest, RevokedToken, ScopeViolation, StaleCounter, UnknownSchool
 
 SYNC_PATH = "/s"
 # Records per pulled page; a node on a cutting link asks for smaller pages.
@@ -25,14 +25,25 @@ class SignedReply:
     mac: str
 
 
-def authenticate(store: CentralStore, creds: Credentials, method: str, path: str, body: bytes) -> bytes:
-    """Check school, signature and counter; the counter is burnt before any work (replays fail)."""
-    row = store.school_key(creds.school)
+def precheck(store: CentralStore, creds: Credentials) -> None:
+    """What the headers alone can prove wrong, checked before a byte of the body is read."""
+    row = store.school_entry(creds.school)
     if row is None:
         raise UnknownSchool(f"school {creds.school} is not registered on this server")
-    key = bytes.fromhex(row[0])
     if row[1]:
         raise RevokedToken(f"the token of school {creds.school} was revoked")
+    if creds.counter <= row[2]:
+        raise StaleCounter(f"request counter {creds.counter} is not above the last one used ({row[2]})")
+
+
+def authenticate(store: CentralStore, creds: Credentials, method: str, path: str, body: bytes) -> bytes:
+    """Check school, signature and counter; the counter is burnt before any work (replays fail)."""
+    row = store.school_entry(creds.school)
+    if row is None:
+        raise UnknownSchool(f"school {creds.school} is not registered on this server")
+    if row[1]:
+        raise RevokedToken(f"the token of school {creds.school} was revoked")
+    key = bytes.fromhex(row[0])
     if not macs_equal(request_mac(key, method, path, creds.counter, body), creds.mac):
         raise BadSignature("the request signature does not match its body")
     if not store.burn_counter(creds.school, creds.counter):
@@ -47,7 +58,7 @@ def handle_sync(
     if not isinstance(request, SyncRequest):
         raise MessageError("the sync endpoint takes a SyncRequest")
     if request.node != creds.school:
-        raise BadSignature(f"request signed by {creds.school} speaks for {request.node}")
+        raise ScopeViolation(f"request signed by {creds.school} speaks for {request.node}")
     common = capabilities.negotiate(capabilities.SUPPORTED, request.capabilities)
     pushed, server_hlc = store.push(creds.school, request.push)
     # One read snapshot for the page, the cursor it reports and the conflict count.

@@ -18,7 +18,14 @@ from pathlib import Path
 
 import sqlite_utils
 
-from domain.database import DOMAIN_MIGRATIONS, execute_script, migrate, open_database, write_transaction
+from domain.database import (
+    DOMAIN_MIGRATIONS,
+    execute_script,
+    migrate,
+    open_database,
+    upgrade_to_evaluation_rules,
+    write_transaction,
+)
 from domain.errors import DomainError
 from protocol.tables import TABLES, TableSpec
 
@@ -135,7 +142,20 @@ def drop_sseq_index(db: sqlite_utils.Database) -> None:
     db.conn.execute("DROP INDEX IF EXISTS _versions_by_sseq")
 
 
-CENTRAL_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_versions, drop_sseq_index)
+def evaluation_rules(db: sqlite_utils.Database) -> None:
+    """Central migration 4: levels and evaluation rules become published (synced) tables;
+    the retired `coefficients` (wire id 2) leaves with its versions."""
+    upgrade_to_evaluation_rules(db)
+    db.conn.execute("DELETE FROM _versions WHERE tbl = 2")
+    for spec in TABLES:
+        exists = db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = ?", [f"_central_{spec.name}_insert"]
+        ).fetchone()
+        if not exists:
+            execute_script(db, capture_triggers(spec))
+
+
+CENTRAL_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_versions, drop_sseq_index, evaluation_rules)
 
 
 class ServerNotInitialised(DomainError):

@@ -26,6 +26,7 @@ import sqlite_utils
 
 from domain.database import execute_script, write_transaction
 from domain.pupils import Term, enrolment_of
+from domain.evaluation import rules_for
 from domain.results import Mark, subject_average
 from domain.rules import ACTIVITIES, from_hundredths, hundredths
 
@@ -92,22 +93,20 @@ def install_alerts(db: sqlite_utils.Database) -> None:
 def current_averages(db: sqlite_utils.Database, term: Term, pupil: str) -> dict[tuple[int, str], Decimal]:
     """(semester, subject) -> the subject's semester average, for subjects with marks."""
     level = enrolment_of(db, term, pupil).level
-    weights = dict(
-        db.execute("SELECT subject, activities_weight FROM coefficients WHERE level = ?", [level]).fetchall()
-    )
+    rules = rules_for(db, term.year, level)
     marks: dict[tuple[int, str], list[Mark]] = defaultdict(list)
     for semester, subject, assessment, score, absent, justified in db.execute(
         "SELECT semester, subject, assessment, score, absent, justified FROM grades WHERE year = ? AND pupil = ?",
         [term.year, pupil],
     ).fetchall():
-        if subject in weights:
+        if subject in rules:
             value = None if score is None else from_hundredths(score)
             marks[(semester, subject)].append(Mark(assessment, value, bool(absent), bool(justified)))
     out = {}
     for (semester, subject), ms in marks.items():
         tests = [m for m in ms if m.assessment != ACTIVITIES]
         act = next((m for m in ms if m.assessment == ACTIVITIES), None)
-        average = subject_average(tests, act, weights[subject])
+        average = subject_average(rules[subject], tests, act)
         if average is not None:
             out[(semester, subject)] = average
     return out

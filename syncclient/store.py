@@ -9,14 +9,22 @@ from typing import Any
 import sqlite_utils
 
 from domain.codes import check_school_code, school_year_of
-from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, write_transaction
+from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, upgrade_to_evaluation_rules, write_transaction
 from domain.errors import DomainError, InvalidInput
 from domain.pupils import Term
 
 from .alerts import install_alerts
 from .changelog import install_change_capture
 
-NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts)
+
+
+def _evaluation_rules(db: sqlite_utils.Database) -> None:
+    """Node migration 4: evaluation rules and every level code; forget versions of the retired wire table 2."""
+    upgrade_to_evaluation_rules(db)
+    db.conn.execute("DELETE FROM _base WHERE tbl = 2")
+
+
+NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts, _evaluation_rules)
 DB_NAME = "node.sqlite"
 
 

@@ -144,22 +144,16 @@ def _domain_schema(conn: psycopg.Connection) -> None:
 
 
 def _seed_reference_data(conn: psycopg.Connection) -> None:
-    """The package's starting catalogue, as `domain.catalogue` seeds a SQLite replica."""
+    """The package's starting catalogue, as `domain.catalogue` seeds a SQLite replica (never overwriting)."""
     with conn.cursor() as cur:
-        cur.executemany("INSERT INTO academies VALUES (%s, %s, %s) ON CONFLICT DO NOTHING", catalogue.ACADEMIES)
-        cur.executemany("INSERT INTO levels VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING", catalogue.LEVELS)
-        cur.executemany(
-            "INSERT INTO subjects (code, name_ar, name_fr, massar_code) VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            catalogue.SUBJECTS,
-        )
-        cur.executemany(
-            "INSERT INTO coefficients VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [
-                (level, subject, coef, catalogue.ACTIVITIES_WEIGHT.get(subject, 25))
-                for level, subjects in catalogue.COEFFICIENTS.items()
-                for subject, coef in subjects.items()
-            ],
-        )
+        for table, rows in catalogue.reference_rows().items():
+            if rows:
+                cols = list(rows[0])
+                cur.executemany(
+                    f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))}) "
+                    "ON CONFLICT DO NOTHING",
+                    [tuple(r[c] for c in cols) for r in rows],
+                )
 
 
 def _bookkeeping(conn: psycopg.Connection) -> None:

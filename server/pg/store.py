@@ -123,10 +123,12 @@ class PgCentral:
 
     # --- the sync exchange -------------------------------------------------------------
 
-    def school_key(self, code: str) -> tuple[str, bool] | None:
+    def school_entry(self, code: str) -> tuple[str, bool, int] | None:
         with self.connection() as conn:
-            row = conn.execute("SELECT node_key, revoked FROM _schools WHERE code = %s", [code]).fetchone()
-        return None if row is None else (row[0], bool(row[1]))
+            row = conn.execute(
+                "SELECT node_key, revoked, last_counter FROM _schools WHERE code = %s", [code]
+            ).fetchone()
+        return None if row is None else (row[0], bool(row[1]), int(row[2]))
 
     def burn_counter(self, code: str, counter: int) -> bool:
         with self.connection() as conn:

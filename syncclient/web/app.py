@@ -1,9 +1,8 @@
 """The school node's web app: staff entry pages and the parent terminal.
 
 `create_app(folder)` serves the node in `folder` (its node.sqlite). One SQLite
-connection is shared by the handlers, which are coroutines that never await
-while a transaction is open: requests are served one at a time on the event
-loop, so no two of them interleave inside the database.
+connection is shared by the handlers; their database work runs in worker
+threads, one at a time (`Web.run`), so the event loop never waits on SQLite.
 """
 
 from __future__ import annotations
@@ -20,17 +19,17 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
 
 from ..store import NodeStore
-from . import parent, staff
+from . import login, parent, staff
 from .core import HERE, LoginRequired, Web
-from .security import LoginLimiter, SessionRegistry, SessionUser
-from .translations import LANGUAGES, error_key, title_key
+from .security import LoginLimiter, SessionRegistry
+from .translations import error_key, title_key
 
 SECRET_SETTING = "web_session_secret"
 SECURITY_HEADERS = [
@@ -105,11 +104,7 @@ def create_app(
             store.close()
 
     routes = [
-        Route("/", home),
-        Route("/login", login_page, methods=["GET"]),
-        Route("/login", login_submit, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
-        Route("/lang/{lang}", switch_language),
+        *login.routes,
         *staff.routes,
         *parent.routes,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
@@ -156,8 +151,8 @@ async def domain_error(request: Request, exc: Exception) -> Response:
     message = web_translate(request, error_key(getattr(exc, "code", ""), status))
     redo = getattr(request.state, "on_error", None)
     if redo is not None:  # re-show the form with what was typed
-        return redo(message, status)
-    return web.render(request, "error.html", {"title_key": title_key(status), "error": message}, status=status)
+        return await web.run(redo, message, status)
+    return await web.run(web.render, request, "error.html", {"title_key": title_key(status), "error": message}, status)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:
@@ -165,9 +160,8 @@ async def http_error(request: Request, exc: Exception) -> Response:
     web = _web(request)
     status = exc.status_code
     key = "err.csrf" if exc.detail == "csrf" else error_key("", status)
-    response = web.render(
-        request, "error.html", {"title_key": title_key(status), "error": web_translate(request, key)}, status=status
-    )
+    context = {"title_key": title_key(status), "error": web_translate(request, key)}
+    response = await web.run(web.render, request, "error.html", context, status)
     if status == 405 and exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -183,78 +177,3 @@ def web_translate(request: Request, key: str) -> str:
     from .translations import translator
 
     return translator(_web(request).lang(request))(key)
-
-
-# -- login, logout, language ---------------------------------------------------------------
-
-
-async def home(request: Request) -> Response:
-    user = _web(request).user(request)
-    if user is None:
-        return RedirectResponse("/login", status_code=303)
-    return RedirectResponse("/parent" if user.is_parent else "/staff", status_code=303)
-
-
-async def login_page(request: Request) -> Response:
-    web = _web(request)
-    if web.user(request) is not None:
-        return await home(request)
-    return web.render(request, "login.html", {"login": "", "title_key": "login.title"})
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
-
-
-async def login_submit(request: Request) -> Response:
-    web = _web(request)
-    form = await web.form(request)
-    login = str(form.get("login", "")).strip()[:120]
-    password = str(form.get("password", ""))[:200]
-    client = _client(request)
-    if web.limiter.blocked(login, client):
-        return web.render(
-            request,
-            "login.html",
-            {"login": login, "title_key": "login.title", "error": web_translate(request, "login.blocked")},
-            429,
-        )
-    from domain.accounts import authenticate
-
-    account = authenticate(web.db, login, password) if login and password else None
-    if account is None:
-        web.limiter.failed(login, client)
-        return web.render(
-            request,
-            "login.html",
-            {"login": login, "title_key": "login.title", "error": web_translate(request, "login.failed")},
-            401,
-        )
-    web.limiter.succeeded(login)
-    lang = request.session.get("lang")
-    request.session.clear()  # a fresh session id and CSRF token: no fixation
-    if lang:
-        request.session["lang"] = lang
-    user = SessionUser(account["login"], account["role"], account["pupil"], account["display_name"])
-    request.session["sid"] = web.sessions.create(user)
-    return RedirectResponse("/parent" if user.is_parent else "/staff", status_code=303)
-
-
-async def logout(request: Request) -> Response:
-    web = _web(request)
-    form = await web.form(request)
-    web.sessions.drop(request.session.get("sid"))
-    request.session.clear()  # the next person at the terminal starts in Arabic, logged out
-    web.flash(request, "flash.idle_logout" if form.get("idle") == "1" else "flash.logged_out")
-    return RedirectResponse("/login", status_code=303)
-
-
-async def switch_language(request: Request) -> Response:
-    lang = request.path_params["lang"]
-    if lang not in LANGUAGES:
-        raise HTTPException(404)
-    request.session["lang"] = lang
-    target = request.query_params.get("next", "/")
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
-        target = "/"
-    return RedirectResponse(target, status_code=303)

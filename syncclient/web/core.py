@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from domain.errors import NotFound
 
@@ -19,6 +24,7 @@ from .status import format_timestamp, node_status
 from .translations import LANGUAGES, translator
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 HERE = Path(__file__).resolve().parent
 
 # Which staff role may do what: the one place access is decided.
@@ -38,6 +44,34 @@ class LoginRequired(Exception):
     """Raised by handlers when nobody is logged in: answered by a redirect to /login."""
 
 
+def web_of(request: Request) -> Web:
+    return request.app.state.web
+
+
+def get_page(fn: Callable[[Web, Request], Response]) -> Callable[[Request], Awaitable[Response]]:
+    """A GET handler written as plain code, run off the event loop (see `Web.run`)."""
+
+    @functools.wraps(fn)
+    async def endpoint(request: Request) -> Response:
+        web = web_of(request)
+        return await web.run(fn, web, request)
+
+    return endpoint
+
+
+def post_page(fn: Callable[[Web, Request, FormData], Response]) -> Callable[[Request], Awaitable[Response]]:
+    """A POST handler: the body is read (bounded, CSRF-checked) on the loop, the work in a thread."""
+
+    @functools.wraps(fn)
+    async def endpoint(request: Request) -> Response:
+        web = web_of(request)
+        form = await web.form(request)
+        request.state.form = form
+        return await web.run(fn, web, request, form)
+
+    return endpoint
+
+
 class Web:
     def __init__(
         self,
@@ -55,6 +89,21 @@ class Web:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._db_lock = threading.Lock()
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` in a worker thread, one at a time on the node's one connection.
+
+        SQLite calls block: on the event loop, a scrypt check or a big sheet save
+        would stall every other request. The lock keeps the handlers from
+        interleaving inside a transaction on the shared connection.
+        """
+
+        def locked() -> T:
+            with self._db_lock:
+                return fn(*args)
+
+        return await run_in_threadpool(locked)
 
     @property
     def db(self):

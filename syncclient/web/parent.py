@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -11,11 +12,7 @@ from domain.pupils import enrolment_of
 from domain.results import pupil_report
 
 from .. import alerts
-from .core import Web
-
-
-def _web(request: Request) -> Web:
-    return request.app.state.web
+from .core import Web, get_page, post_page
 
 
 def _report(web: Web, pupil: str) -> dict:
@@ -28,16 +25,16 @@ def _subject_names(web: Web) -> dict[str, dict]:
     }
 
 
-async def results(request: Request) -> Response:
-    web = _web(request)
+@get_page
+def results(web: Web, request: Request) -> Response:
     user = web.require_parent(request)
     alerts.refresh_average_alerts(web.db, web.store.term, user.pupil)
     report = _report(web, user.pupil)
     return web.render(request, "parent/results.html", {"title_key": "results.title", "report": report})
 
 
-async def absences_page(request: Request) -> Response:
-    web = _web(request)
+@get_page
+def absences_page(web: Web, request: Request) -> Response:
     user = web.require_parent(request)
     report = _report(web, user.pupil)
     everything = report["absences"]["days"]  # newest first
@@ -46,8 +43,8 @@ async def absences_page(request: Request) -> Response:
     return web.render(request, "parent/absences.html", ctx)
 
 
-async def incidents_page(request: Request) -> Response:
-    web = _web(request)
+@get_page
+def incidents_page(web: Web, request: Request) -> Response:
     user = web.require_parent(request)
     report = _report(web, user.pupil)
     rows = web.db.execute(
@@ -60,8 +57,8 @@ async def incidents_page(request: Request) -> Response:
     )
 
 
-async def alerts_page(request: Request) -> Response:
-    web = _web(request)
+@get_page
+def alerts_page(web: Web, request: Request) -> Response:
     user = web.require_parent(request)
     report = _report(web, user.pupil)
     alerts.refresh_average_alerts(web.db, web.store.term, user.pupil)
@@ -74,10 +71,9 @@ async def alerts_page(request: Request) -> Response:
     return web.render(request, "parent/alerts.html", ctx)
 
 
-async def alerts_read(request: Request) -> Response:
-    web = _web(request)
+@post_page
+def alerts_read(web: Web, request: Request, form: FormData) -> Response:
     user = web.require_parent(request)
-    form = await web.form(request)
     which = str(form.get("alert", ""))
     if which == "all":
         alerts.mark_read(web.db, user.pupil)
@@ -88,8 +84,8 @@ async def alerts_read(request: Request) -> Response:
     return web.redirect("/parent/alerts")
 
 
-async def exams_page(request: Request) -> Response:
-    web = _web(request)
+@get_page
+def exams_page(web: Web, request: Request) -> Response:
     user = web.require_parent(request)
     report = _report(web, user.pupil)
     level = enrolment_of(web.db, web.store.term, user.pupil).level

@@ -49,6 +49,20 @@ SCALE = fault_scale()
 # The session report
 
 
+# Each hostile case counts once under "hostile" and once under its category.
+HOSTILE_CATEGORIES = {
+    "hostile_api": "central API",
+    "hostile_web": "node web forms",
+    "hostile_flood": "floods and slow bodies",
+    "hostile_publish": "published data",
+    "hostile_files": "imported files",
+    "hostile_export": "exported sheets",
+    "hostile_values": "values from a school",
+    "hostile_clock": "clock",
+    "hostile_tls": "TLS",
+}
+
+
 @dataclass
 class Report:
     counts: Counter = field(default_factory=Counter)
@@ -57,6 +71,13 @@ class Report:
 
     def add(self, key: str, n: int = 1) -> None:
         self.counts[key] += n
+
+    def hostile(self, category: str) -> None:
+        """One more hostile case refused, under `category` (a key of HOSTILE_CATEGORIES)."""
+        if category not in HOSTILE_CATEGORIES:
+            raise KeyError(category)
+        self.counts["hostile"] += 1
+        self.counts[category] += 1
 
     def lines(self) -> list[str]:
         c = self.counts
@@ -74,9 +95,8 @@ class Report:
             share = f" ({100 * resent / total:.1f}% of the {total} bytes of a clean sync)" if total else ""
             out.append(f"bytes re-sent after cuts, {what}: {resent}{share}")
         if c["hostile"]:
-            out.append(
-                f"hostile cases refused: {c['hostile']} (central API {c['hostile_api']}, node web forms {c['hostile_web']})"
-            )
+            parts = ", ".join(f"{label} {c[key]}" for key, label in HOSTILE_CATEGORIES.items() if c[key])
+            out.append(f"hostile cases refused: {c['hostile']} ({parts})")
         if c["convergence_examples"]:
             out.append(
                 f"convergence examples run: {c['convergence_examples']} ({c['convergence_steps']} steps, "

@@ -112,7 +112,8 @@ def test_national_tables_are_not_captured(store):
     before = (_outbox(store.db), _clock(store.db))
     with write_transaction(store.db):
         store.db.execute("UPDATE subjects SET name_fr = name_fr || ' (nouveau)' WHERE code = 'MATH'")
-        store.db.execute("UPDATE coefficients SET coefficient = 4 WHERE level = '1APIC' AND subject = 'MATH'")
+        store.db.execute("UPDATE evaluation_rules SET coefficient = 4 WHERE level = '1APIC' AND subject = 'MATH'")
+        store.db.execute("UPDATE levels SET name_fr = name_fr || ' (nouveau)' WHERE code = '1ASCG'")
         store.db.execute("INSERT INTO subjects (code, name_ar, name_fr) VALUES ('TECH', 'التكنولوجيا', 'Technologie')")
     assert store.db.execute("SELECT name_fr FROM subjects WHERE code = 'MATH'").fetchone() == (
         "Mathématiques (nouveau)",
@@ -155,7 +156,7 @@ def test_hlc_strictly_increases_even_when_the_clock_goes_back(school):
     school.db.execute("UPDATE _clock SET offset_ms = -1000000000000")
     seen = []
     for n, score in enumerate(("11", "12", "13", "14"), start=2):
-        mark(school.db, school.term, P, "MATH", 1, n % 4 + 1, score)
+        mark(school.db, school.term, P, "MATH", 1, n % 3 + 1, score)
         seen.append(_clock(school.db))
     for seq, hlc in seen:
         assert seq > last_seq

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from domain.accounts import authenticate
-from domain.catalogue import COEFFICIENTS, SUBJECTS
+from domain.catalogue import SUBJECTS
+from domain.evaluation_catalogue import CUSTOMARY, shipped_rules
 from domain.pupils import Term
 from syncclient.store import NodeStore
 
@@ -44,9 +45,10 @@ def test_init_import_enter_and_report(tmp_path, run_massar, write_roster):
     assert out.stdout.strip() == "imported 3 pupils in 2 classes"
 
     subjects = _json(run_massar("node", "subjects", "--level", "1apic", "--json", data=data))
-    # the shipped catalogue for 1APIC, with names from the subjects table
+    # the shipped rules of 2024/25 for 1APIC, with names from the subjects table
     names = {c: (ar, fr) for c, ar, fr, _ in SUBJECTS}
-    assert {s["code"]: s["coefficient"] for s in subjects} == COEFFICIENTS["1APIC"]
+    shipped = {r.subject: r.coefficient for r in shipped_rules() if (r.since, r.level) == (CUSTOMARY, "1APIC")}
+    assert {s["code"]: s["coefficient"] for s in subjects} == shipped
     for s in subjects:
         assert (s["name_ar"], s["name_fr"]) == names[s["code"]]
         assert s["level"] == "1APIC"

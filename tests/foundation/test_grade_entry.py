@@ -16,6 +16,7 @@ from domain.grades import (
     parse_score,
     record_grades,
 )
+from domain.evaluation import rules_for
 from domain.pupils import Term
 from domain.rules import ACTIVITIES
 
@@ -230,8 +231,8 @@ def test_csv_import_reports_every_bad_row_and_applies_nothing(school, tmp_path):
             (COLLEGE, "PHILO", "1", "1", "12", "", "", ""),  # row 8: not taught in 1APIC
             (COLLEGE, "MATH", "3", "1", "12", "", "", ""),  # row 9: semester 3
             (COLLEGE, "MATH", "1", "7", "12", "", "", ""),  # row 10: assessment 7
-            (COLLEGE, "MATH", "1", "4", "12", "1", "", ""),  # row 11: score and absent
-            (COLLEGE, "MATH", "1", "4", "", "maybe", "", ""),  # row 12: bad flag
+            (COLLEGE, "MATH", "1", "3", "12", "1", "", ""),  # row 11: score and absent
+            (COLLEGE, "MATH", "1", "3", "", "maybe", "", ""),  # row 12: bad flag
             (COLLEGE, "MATH", "1", "1", "17", "", "", ""),  # row 13: same mark as row 2
             (COLLEGE, "MATH", "2", "1", "", "", "", ""),  # row 14: no score, not absent
             (COLLEGE, "MATH", "2", "2", "14", "", "1", ""),  # row 15: a score cannot be justified
@@ -264,21 +265,21 @@ def test_csv_with_extra_columns_is_refused(school, tmp_path):
 
 
 def test_five_thousand_rows_import(store, tmp_path):
-    # 50 pupils x 10 subjects of 1APIC x 2 semesters x 5 assessments = 5,000 marks
-    pupils = enrol(store.db, store.term, "1APIC-1", *(code(1000 + i) for i in range(50)))
-    subjects = [r[0] for r in store.db.execute("SELECT subject FROM coefficients WHERE level = '1APIC'")]
+    # 63 pupils x 10 subjects of 1APIC x 2 semesters x 4 assessments (3 tests in 2024/25 + activities) = 5,040 marks
+    pupils = enrol(store.db, store.term, "1APIC-1", *(code(1000 + i) for i in range(63)))
+    subjects = sorted(rules_for(store.db, store.term.year, "1APIC"))
     assert len(subjects) == 10
     rows = []
     for i, p in enumerate(pupils):
         for s in subjects:
             for sem in ("1", "2"):
-                for a in ("1", "2", "3", "4", "activities"):
+                for a in ("1", "2", "3", "activities"):
                     rows.append((p, s, sem, a, f"{i % 20}.{25 * (i % 4):02d}", "", "", ""))
-    assert len(rows) == 5000
+    assert len(rows) == 5040
     path = write_csv(tmp_path / "grades.csv", GRADES_CSV_HEADER, rows)
-    assert _import(store, path) == 5000
-    assert count(store.db, "grades") == 5000
+    assert _import(store, path) == 5040
+    assert count(store.db, "grades") == 5040
     # every mark travels to the server: one outbox row per new mark
-    assert store.db.execute("SELECT COUNT(*) FROM _outbox WHERE tbl = 14").fetchone()[0] == 5000
+    assert store.db.execute("SELECT COUNT(*) FROM _outbox WHERE tbl = 14").fetchone()[0] == 5040
     # pupil 1001 (i = 1): score "1.25" everywhere -> 125 hundredths
     assert store.db.execute("SELECT DISTINCT score FROM grades WHERE pupil = ?", [code(1001)]).fetchall() == [(125,)]

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
 from domain import rules
 from domain.absences import AbsenceEntry, justify_absence, record_absences
+from domain.evaluation import SubjectRule
 from domain.results import ClassResults, Mark, pupil_report, subject_average
 from domain.rules import ACTIVITIES
 
 from .builders import code, enrol, mark
 
 D = Decimal
+
+
+# 75% tests, 25% integrated activities, as every subject but English before 2025/26
+WEIGHTED_25 = SubjectRule("1APIC", "MATH", "2024/2025", 3, Fraction(1, 4), "weighted", 3, None)
 
 
 def scored(score: str) -> Mark:
@@ -31,16 +37,22 @@ def absent(justified: bool) -> Mark:
 def test_subject_average_is_75_percent_tests_and_25_percent_activities():
     # tests 12, 14, 16 -> mean 14; activities 18
     # 0.75 x 14 + 0.25 x 18 = 10.5 + 4.5 = 15.00
-    assert subject_average([scored("12"), scored("14"), scored("16")], Mark(ACTIVITIES, D(18), False, False), 25) == D(
-        "15.00"
-    )
+    assert subject_average(
+        WEIGHTED_25, [scored("12"), scored("14"), scored("16")], Mark(ACTIVITIES, D(18), False, False)
+    ) == D("15.00")
 
 
 def test_english_is_60_40_through_its_activities_weight(store):
-    # the catalogue gives English (ANG) activities_weight 40, other subjects 25
-    weights = dict(store.db.execute("SELECT subject, activities_weight FROM coefficients WHERE level = '1APIC'"))
-    assert weights["ANG"] == 40
-    assert weights["MATH"] == 25
+    # the shipped rules of 2024/25 give English (ANG) an activities share of 2/5, other subjects 1/4
+    weights = dict(
+        store.db.execute(
+            "SELECT subject, activities_weight FROM evaluation_rules WHERE level = '1APIC' AND since = ?",
+            [store.term.year],
+        )
+    )
+    assert store.term.year == "2024/2025"
+    assert weights["ANG"] == "2/5"
+    assert weights["MATH"] == "1/4"
     term = store.term
     (p,) = enrol(store.db, term, "1APIC-1", code(1))
     mark(store.db, term, p, "ANG", 1, 1, "10")
@@ -55,34 +67,34 @@ def test_english_is_60_40_through_its_activities_weight(store):
 
 def test_without_activities_the_average_is_the_tests_mean():
     # (11 + 12.5) / 2 = 11.75
-    assert subject_average([scored("11"), scored("12.5")], None, 25) == D("11.75")
+    assert subject_average(WEIGHTED_25, [scored("11"), scored("12.5")], None) == D("11.75")
 
 
 def test_unjustified_absence_from_a_test_counts_zero():
     # (12 + 0 + 15) / 3 = 9.00
-    assert subject_average([scored("12"), absent(False), scored("15")], None, 25) == D("9.00")
+    assert subject_average(WEIGHTED_25, [scored("12"), absent(False), scored("15")], None) == D("9.00")
 
 
 def test_justified_absence_from_a_test_is_left_out():
     # (12 + 15) / 2 = 13.50
-    assert subject_average([scored("12"), absent(True), scored("15")], None, 25) == D("13.50")
+    assert subject_average(WEIGHTED_25, [scored("12"), absent(True), scored("15")], None) == D("13.50")
 
 
 def test_unjustified_absence_from_the_activities_counts_zero():
     # 0.75 x 16 + 0.25 x 0 = 12.00
-    assert subject_average([scored("16")], Mark(ACTIVITIES, None, True, False), 25) == D("12.00")
+    assert subject_average(WEIGHTED_25, [scored("16")], Mark(ACTIVITIES, None, True, False)) == D("12.00")
 
 
 def test_all_tests_justified_absent_gives_no_average():
-    assert subject_average([absent(True), absent(True)], Mark(ACTIVITIES, D(15), False, False), 25) is None
-    assert subject_average([], None, 25) is None
+    assert subject_average(WEIGHTED_25, [absent(True), absent(True)], Mark(ACTIVITIES, D(15), False, False)) is None
+    assert subject_average(WEIGHTED_25, [], None) is None
 
 
 def test_rounding_is_half_up_to_two_decimals():
     # (12.24 + 12.25) / 2 = 12.245 -> 12.25 half-up (half-even, or a float, would give 12.24)
-    assert subject_average([scored("12.24"), scored("12.25")], None, 25) == D("12.25")
+    assert subject_average(WEIGHTED_25, [scored("12.24"), scored("12.25")], None) == D("12.25")
     # (10 + 10 + 10.01) / 3 = 10.00333... -> 10.00
-    assert subject_average([scored("10"), scored("10"), scored("10.01")], None, 25) == D("10.00")
+    assert subject_average(WEIGHTED_25, [scored("10"), scored("10"), scored("10.01")], None) == D("10.00")
     assert rules.round2(D("2.675")) == D("2.68")
     assert rules.round2(D("2.665")) == D("2.67")
 

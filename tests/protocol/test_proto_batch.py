@@ -73,8 +73,8 @@ def test_empty_batch() -> None:
         pytest.param(Change("subjects", ("A",), ("A", "x"), "o", 1, 1), id="short-row"),
         pytest.param(Change("subjects", ("A",), ["A", "x", "y", None], "o", 1, 1), id="row-list"),  # type: ignore[arg-type]
         pytest.param(Change("subjects", ("A",), ("A", 1, "y", None), "o", 1, 1), id="int-in-str"),
-        pytest.param(Change("coefficients", ("L", "S"), ("L", "S", True, 25), "o", 1, 1), id="bool-in-int"),
-        pytest.param(Change("coefficients", ("L", "S"), ("L", "S", 2.0, 25), "o", 1, 1), id="float-in-int"),
+        pytest.param(Change("levels", ("L",), ("L", "college", True, 20, 7, "a", "f"), "o", 1, 1), id="bool-in-int"),
+        pytest.param(Change("levels", ("L",), ("L", "college", 2.0, 20, 7, "a", "f"), "o", 1, 1), id="float-in-int"),
         pytest.param(Change("absences", ("P", "2025-02-30"), None, "o", 1, 1), id="impossible-date"),
         pytest.param(Change("subjects", ("A",), None, "o", 0, 1), id="seq-0"),
         pytest.param(Change("subjects", ("A",), None, "o", 1, -1), id="negative-hlc"),

@@ -3,8 +3,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from protocol_testkit import ROOT
 
-from protocol import _dict_v1, capabilities
+from protocol import capabilities, dictionary
 from protocol.capabilities import REQUIRED, SUPPORTED, best_dictionary, negotiate
 from protocol.dictionary import DEFAULT_DICTIONARY_ID, DICTIONARIES, dictionary_bytes, get_dictionary
 from protocol.errors import CapabilityError, UnknownDictionary
@@ -43,10 +44,24 @@ def test_best_dictionary() -> None:
 def test_dictionary_v1_is_the_released_one() -> None:
     data = dictionary_bytes(1)
     # Released ids are immutable: a new dictionary needs a new id.
-    assert hashlib.sha256(data).hexdigest() == _dict_v1.SHA256
-    assert _dict_v1.DICTIONARY_ID == 1 and DICTIONARIES[1] is data
-    assert len(data) <= 16 * 1024
+    assert hashlib.sha256(data).hexdigest() == DICTIONARIES[1]
+    assert (ROOT / "protocol" / "dictionaries" / "1.zdict").read_bytes() == data
+    assert data[:4] == bytes.fromhex("37a430ec")  # ZDICT magic: a full zstd dictionary
+    assert len(data) == 16 * 1024
     assert get_dictionary(1).as_bytes() == data
+
+
+def test_damaged_dictionary_is_not_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is checked against its SHA-256 when loaded: a damaged install refuses to use it."""
+    dictionary_bytes.cache_clear()
+    monkeypatch.setitem(DICTIONARIES, 1, "0" * 64)
+    try:
+        with pytest.raises(UnknownDictionary, match="damaged"):
+            dictionary.dictionary_bytes(1)
+    finally:
+        monkeypatch.undo()
+        dictionary_bytes.cache_clear()
+    assert hashlib.sha256(dictionary_bytes(1)).hexdigest() == DICTIONARIES[1]
 
 
 @pytest.mark.parametrize("dict_id", [0, 2, 255])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from protocol import _dict_v1, capabilities, errors, hlc
+from protocol import capabilities, errors, hlc
+from protocol.dictionary import DICTIONARIES
 from protocol.limits import DEFAULT_LIMITS
 from protocol.tables import TABLES
 
@@ -32,7 +33,9 @@ def test_capability_bits_match() -> None:
 
 
 def test_dictionary_and_constants_match() -> None:
-    assert _dict_v1.SHA256 in SPEC
+    for dict_id, sha256 in DICTIONARIES.items():
+        assert f"| {dict_id} | `protocol/dictionaries/{dict_id}.zdict` |" in SPEC
+        assert sha256 in SPEC
     assert f"MAX_SKEW_MS = {hlc.MAX_SKEW_MS}" in SPEC
     assert f"{DEFAULT_LIMITS.max_records:,}".replace(",", " ") in SPEC
 
