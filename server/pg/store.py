@@ -88,6 +88,9 @@ class PgCentral:
             dsn, min_size=1, max_size=max_size or pool_size(), kwargs={"autocommit": True}, open=True, timeout=60
         )
 
+    def describe(self) -> str:
+        return redact(self.dsn)
+
     def close(self) -> None:
         self.pool.close()
 
