@@ -51,7 +51,7 @@ def check_pupils(conn: psycopg.Connection, school: str, changes: Sequence[Change
     if not pupils:
         return
     foreign = conn.execute(
-        "SELECT code, school FROM pupils WHERE code = ANY(%s) AND school != %s LIMIT 1", [pupils, school]
+        "SELECT code, school FROM pupils WHERE code = ANY(%s) AND school != %s LIMIT 1", [pupils, school], prepare=False
     ).fetchone()
     if foreign:
         raise ScopeViolation(f"pupil {foreign[0]} belongs to school {foreign[1]}, not {school}")
@@ -64,6 +64,7 @@ def existing_versions(conn: psycopg.Connection, spec: TableSpec, slots: Sequence
         f"SELECT {_SLOT_COLS}, school, sseq, hlc, origin, seq, deleted FROM _versions "
         f"WHERE tbl = %s AND ({_SLOT_COLS}) IN (SELECT * FROM unnest({', '.join(['%s::text[]'] * KEY_SLOTS)}))",
         [spec.wire_id, *map(list, columns)],
+        prepare=False,  # a generic plan cannot see the array's size and scans the table: plan each time
     ).fetchall()
     return {tuple(r[:KEY_SLOTS]): r[KEY_SLOTS:] for r in rows}
 
@@ -153,6 +154,7 @@ def check_grade_scales(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
         "JOIN levels l ON l.code = c.level "
         "WHERE (e.year, e.pupil) IN (SELECT * FROM unnest(%s::text[], %s::text[])) AND l.scale * 100 < 2000 LIMIT 1",
         [list(years), list(pupils)],
+        prepare=False,
     ).fetchone()
     if bad:
         row = suspects[(bad[0], bad[1])]

@@ -53,6 +53,7 @@ def _row_values(conn: psycopg.Connection, keyed: list) -> dict[tuple, tuple]:
         found = conn.execute(
             f"SELECT {', '.join(spec.column_names)} FROM {spec.name} WHERE {keys_in(spec)}",
             [list(col) for col in zip(*keys, strict=True)],
+            prepare=False,  # planned for this array's size, not a generic plan
         ).fetchall()
         for row in found:
             out[(wire_id, tuple(row[i] for i in spec.key_indexes))] = tuple(row)
