@@ -106,7 +106,7 @@ class Renamer:
     """The template's records as school number `n`'s: its own school code and pupil codes."""
 
     def __init__(self, template: Template) -> None:
-        pupils = sorted({c.key[0] for c in template.roster if c.table == "pupils"})
+        pupils = sorted({str(c.key[0]) for c in template.roster if c.table == "pupils"})
         self.index = {p: i for i, p in enumerate(pupils)}
 
     def school_code(self, n: int) -> str:
@@ -154,11 +154,13 @@ class Centre:
 
     def size_bytes(self) -> int:
         if self.backend == "postgresql":
+            from server.pg.sql import scalar
             from server.pg.store import PgCentral
 
-            assert isinstance(self.store, PgCentral)
+            if not isinstance(self.store, PgCentral):
+                raise TypeError("a PostgreSQL centre without a PostgreSQL store")
             with self.store.connection() as conn:
-                return int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+                return int(scalar(conn.execute("SELECT pg_database_size(current_database())")))
         folder = Path(self.location)
         return sum(f.stat().st_size for f in folder.iterdir() if f.name.startswith("central.sqlite"))
 

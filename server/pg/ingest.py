@@ -24,7 +24,7 @@ from protocol.tables import BY_NAME, TABLES, ColumnType, TableSpec
 from ..ingest import InvalidRow, PushResult, check_scope
 from .plan import PushPlan, plan_push
 from .schema import APPLYING, KEY_SLOTS
-from .sql import key_slots, keys_in
+from .sql import key_slots, keys_in, scalar
 
 _FIRST_DATE = "1900-01-01"
 _DATE_COLUMNS = {
@@ -37,9 +37,10 @@ _SLOT_COLS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
 def check_dates(changes: Sequence[Change], today: dt.date) -> None:
     last = (today + dt.timedelta(days=1)).isoformat()
     for c in changes:
-        for i in _DATE_COLUMNS.get(c.table, ()) if c.row is not None else ():
-            value = c.row[i]
-            if value is not None and not _FIRST_DATE <= value <= last:
+        row = c.row
+        for i in _DATE_COLUMNS.get(c.table, ()) if row is not None else ():
+            value = row[i]  # type: ignore[index]
+            if value is not None and not _FIRST_DATE <= str(value) <= last:
                 name = BY_NAME[c.table].columns[i].name
                 raise InvalidRow(f"{c.table}.{name} {value} is outside {_FIRST_DATE}..{last}")
 
@@ -47,7 +48,7 @@ def check_dates(changes: Sequence[Change], today: dt.date) -> None:
 def check_pupils(conn: psycopg.Connection, school: str, changes: Sequence[Change]) -> None:
     from ..errors import ScopeViolation
 
-    pupils = sorted({c.key[BY_NAME[c.table].key.index("pupil")] for c in changes if c.table in _ABOUT_A_PUPIL})
+    pupils = sorted({str(c.key[BY_NAME[c.table].key.index("pupil")]) for c in changes if c.table in _ABOUT_A_PUPIL})
     if not pupils:
         return
     foreign = conn.execute(
@@ -59,7 +60,7 @@ def check_pupils(conn: psycopg.Connection, school: str, changes: Sequence[Change
 
 def existing_versions(conn: psycopg.Connection, spec: TableSpec, slots: Sequence[tuple]) -> dict[tuple, tuple]:
     """Current versions of these records, keyed by their text key slots."""
-    columns = list(zip(*slots, strict=True)) if slots else [[] for _ in range(KEY_SLOTS)]
+    columns: list[Sequence[str]] = list(zip(*slots, strict=True)) if slots else [[] for _ in range(KEY_SLOTS)]
     rows = conn.execute(
         f"SELECT {_SLOT_COLS}, school, sseq, hlc, origin, seq, deleted FROM _versions "
         f"WHERE tbl = %s AND ({_SLOT_COLS}) IN (SELECT * FROM unnest({', '.join(['%s::text[]'] * KEY_SLOTS)}))",
@@ -133,9 +134,9 @@ _YEAR = BY_NAME["grades"].column_names.index("year")
 
 def grade_years(changes: Sequence[Change], today: dt.date) -> set[str]:
     """The school years of the pushed marks; one outside 1990..next year is refused (each year is a table)."""
-    years = {c.row[_YEAR] for c in changes if c.table == "grades" and c.row is not None}
+    years = {str(c.row[_YEAR]) for c in changes if c.table == "grades" and c.row is not None}
     for year in years:
-        first = year[:4] if isinstance(year, str) else ""
+        first = year[:4]
         if not (first.isdigit() and year == f"{first}/{int(first) + 1}" and 1990 <= int(first) <= today.year + 1):
             raise InvalidRow(f"grades.year {year!r} is not a school year between 1990 and {today.year + 1}")
     return years
@@ -164,11 +165,13 @@ def check_grade_scales(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
 def write_versions(conn: psycopg.Connection, plan: PushPlan, server_hlc: int) -> None:
     """Hand out the version numbers under the `_clock` row lock (held until COMMIT) and store them."""
     count = plan.version_count
-    row = conn.execute(
-        "UPDATE _clock SET sseq = sseq + %s, hlc = GREATEST(hlc, %s, %s) WHERE id = 1 RETURNING sseq",
-        [count, server_hlc, plan.newest],
-    ).fetchone()
-    base = row[0] - count  # plan offsets run 1..count
+    head = scalar(
+        conn.execute(
+            "UPDATE _clock SET sseq = sseq + %s, hlc = GREATEST(hlc, %s, %s) WHERE id = 1 RETURNING sseq",
+            [count, server_hlc, plan.newest],
+        )
+    )
+    base = head - count  # plan offsets run 1..count
     if plan.versions:
         stage = _ensure_stage(conn, "versions", "_versions")
         cols = ("tbl", "k1", "k2", "k3", "k4", "k5", "school", "sseq", "hlc", "origin", "seq", "deleted")
@@ -188,7 +191,7 @@ def write_versions(conn: psycopg.Connection, plan: PushPlan, server_hlc: int) ->
 def apply_push(conn: psycopg.Connection, school: str, changes: Sequence[Change], server_hlc: int) -> PushResult:
     """Apply in the caller's transaction (the school's own pushes take turns on an advisory lock)."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('massar_school'), hashtext(%s))", [school])
-    acked = conn.execute("SELECT acked_seq FROM _schools WHERE code = %s", [school]).fetchone()[0]
+    acked = scalar(conn.execute("SELECT acked_seq FROM _schools WHERE code = %s", [school]))
     fresh = [c for c in changes if c.seq > acked]
     if not fresh:
         return PushResult(acked, 0, 0)

@@ -11,14 +11,14 @@ from protocol.tables import BY_ID
 
 from ..pull import PullBatch
 from .schema import KEY_SLOTS
-from .sql import keys_in, typed_key
+from .sql import keys_in, scalar, typed_key
 
 _SLOTS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
 
 
 def pull_changes(conn: psycopg.Connection, school: str, cursor: int, limit: int) -> PullBatch:
     """Call inside one REPEATABLE READ transaction: the page and the head it reports are one snapshot."""
-    head = conn.execute("SELECT sseq FROM _clock WHERE id = 1").fetchone()[0]
+    head = scalar(conn.execute("SELECT sseq FROM _clock WHERE id = 1"))
     select = f"SELECT sseq, tbl, {_SLOTS}, hlc, origin, seq, deleted FROM _versions"
     rows = conn.execute(
         f"({select} WHERE school = %s AND origin != %s AND sseq > %s ORDER BY sseq LIMIT %s) "

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
+
+import psycopg
 
 from protocol.records import Value
 from protocol.tables import ColumnType, TableSpec
@@ -43,3 +46,11 @@ def upsert_sql(table: str) -> str:
         f"INSERT INTO {table} ({', '.join(spec.column_names)}) VALUES ({', '.join(['%s'] * len(spec.columns))}) "
         f"ON CONFLICT ({', '.join(spec.key)}) DO UPDATE SET {sets} WHERE {changed}"
     )
+
+
+def scalar(cur: psycopg.Cursor[Any]) -> Any:
+    """The first column of the one row a query must return (an aggregate, the clock)."""
+    row = cur.fetchone()
+    if row is None:
+        raise RuntimeError("the query returned no row")
+    return row[0]

@@ -30,7 +30,7 @@ from ..ingest import PushResult
 from ..pull import PullBatch
 from . import ingest, pull
 from .schema import PG_MIGRATIONS, ensure_year_partitions, migrate
-from .sql import upsert_sql
+from .sql import scalar, upsert_sql
 
 T = TypeVar("T")
 _RETRIES = 5
@@ -75,7 +75,7 @@ class PgCentral:
                 if create:
                     migrate(conn)
                 else:
-                    done = conn.execute("SELECT to_regclass('_migrations') IS NOT NULL").fetchone()[0]
+                    done = scalar(conn.execute("SELECT to_regclass('_migrations') IS NOT NULL"))
                     if not done:
                         raise NotInitialised(
                             f"no central server in {redact(dsn)}: run `massar server init --database {redact(dsn)}`"
@@ -146,7 +146,7 @@ class PgCentral:
         self._ensure_years(ingest.grade_years(changes, dt.datetime.now(dt.UTC).date()))
 
         def work(conn: psycopg.Connection) -> tuple[PushResult, int]:
-            last = conn.execute("SELECT hlc FROM _clock WHERE id = 1").fetchone()[0]
+            last = scalar(conn.execute("SELECT hlc FROM _clock WHERE id = 1"))
             server_hlc = hlc_clock.tick(last, time.time_ns() // 1_000_000)
             result = ingest.apply_push(conn, school, changes, server_hlc)
             if not result.applied:
@@ -161,14 +161,14 @@ class PgCentral:
 
         def work(conn: psycopg.Connection) -> tuple[PullBatch, int]:
             page = pull.pull_changes(conn, school, cursor, limit)
-            conflicts = conn.execute("SELECT count(*) FROM _conflicts WHERE school = %s", [school]).fetchone()[0]
+            conflicts = scalar(conn.execute("SELECT count(*) FROM _conflicts WHERE school = %s", [school]))
             return page, conflicts
 
         return self._retrying(work, isolation="REPEATABLE READ READ ONLY")
 
     def conflict_count(self, school: str) -> int:
         with self.connection() as conn:
-            return conn.execute("SELECT count(*) FROM _conflicts WHERE school = %s", [school]).fetchone()[0]
+            return scalar(conn.execute("SELECT count(*) FROM _conflicts WHERE school = %s", [school]))
 
     def record_sync(self, code: str, *, error: str | None, pull_cursor: int | None = None) -> None:
         with self.connection() as conn:
