@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import sample
 from domain.pupils import Term
@@ -343,3 +344,84 @@ def format_national(result: dict[str, Any]) -> str:
             )
         lines.append(f"  {run['backend']} extrapolated: {json.dumps(run['extrapolation'])}")
     return "\n".join(lines)
+
+
+SERVER_INGEST_PG = "5a. central ingest, server only (PostgreSQL)"
+TARGET_INGEST_PG = 100_000
+
+
+def server_ingest_postgresql(work: Path, pupils: int, runs: int, log: Callable[[str], None]) -> list[Any]:
+    """5a on PostgreSQL: the same semester frame as the SQLite row, decoded and pushed through
+    `PgCentral.push` (one transaction: COPY, upserts, versions) into a centre holding the school's
+    roster; a fresh database per run (a throwaway cluster, fsync on), the median run reported."""
+    from protocol import capabilities
+    from protocol.messages import SyncRequest, decode_message, encode_message
+    from server.pg.cluster import ClusterUnavailable, start_cluster
+    from server.pg.store import PgCentral
+    from server.schools import add_school
+
+    from .run import Row
+
+    log(f"  {SERVER_INGEST_PG}: ours")
+    template = build_template(work / "template", pupils)
+    school = "TPL001"
+    semester = template.semester
+    frame = encode_message(SyncRequest(school, capabilities.SUPPORTED, 0, semester, max(c.hlc for c in semester)))
+    dsn = os.environ.get("MASSAR_BENCH_POSTGRES")
+    cluster = None
+    if not dsn:
+        try:
+            cluster = start_cluster(durable=True)
+        except ClusterUnavailable as exc:
+            return [Row(SERVER_INGEST_PG, "ours", len(semester), status="pending", extra={"why": str(exc)})]
+        dsn = cluster.dsn()
+    import psycopg
+
+    times, applied = [], []
+    try:
+        for run in range(runs):
+            name = f"massar_bench_{run}"
+            with psycopg.connect(dsn, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name}")
+                admin.execute(f"CREATE DATABASE {name}")
+            parts = urlsplit(dsn)
+            store = PgCentral(urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, "")), create=True)
+            try:
+                add_school(store, school, "School")
+                store.ensure_years({YEAR})  # a new school year's partition is made once a year, not per push
+                store.push(school, template.roster)
+                gc.collect()
+                t0 = time.perf_counter()
+                pushed = decode_message(frame)
+                if not isinstance(pushed, SyncRequest):
+                    raise TypeError("not a SyncRequest")
+                result, _ = store.push(school, pushed.push)
+                times.append(time.perf_counter() - t0)
+                applied.append(result.applied)
+            finally:
+                store.close()
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    median = sorted(times)[len(times) // 2]
+    ok = all(n == len(semester) for n in applied)
+    return [
+        Row(
+            SERVER_INGEST_PG,
+            "ours",
+            len(semester),
+            bytes_up=len(frame),
+            wall_s=median,
+            status="ok" if ok else "error",
+            extra={
+                "server_only": True,
+                "changes_per_s": round(len(semester) / median),
+                "runs_s": [round(t, 3) for t in times],
+                "median_ms": round(median * 1000, 1),
+                "postgres": "throwaway cluster, fsync on, synchronous_commit off"
+                if cluster
+                else "MASSAR_BENCH_POSTGRES",
+                **({} if ok else {"why": f"applied {applied} of {len(semester)} changes"}),
+            },
+        )
+    ]

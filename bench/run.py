@@ -237,6 +237,9 @@ def run_all(params: Params, *, log: Callable[[str], None] = print) -> dict[str, 
         rows += _one_large_push(main_rows)
         if include_ours:
             rows += _server_ingest(work / "ingest", params, log)
+            from .national import server_ingest_postgresql
+
+            rows += server_ingest_postgresql(work / "ingest-pg", params.pupils, INGEST_RUNS, log)
         rows += _many_schools(work / "many", params, systems, log)
         rows += _node_figures(work / "node6", params, log, include_ours=include_ours)
     if not include_ours:
@@ -933,6 +936,8 @@ def _target_notes(d: dict[str, Any], summary: dict[str, Any]) -> list[str]:
         check(d["time_vs_ideal"] <= TARGET_SLOW_RATIO, f"<= {TARGET_SLOW_RATIO}x ideal")
     elif s == SERVER_INGEST and d.get("changes_per_s") is not None:
         check(d["changes_per_s"] >= TARGET_INGEST, f">= {TARGET_INGEST:,} changes/s (server only)")
+    elif s.startswith(SERVER_INGEST + " (PostgreSQL)") and d.get("changes_per_s") is not None:
+        check(d["changes_per_s"] >= 100_000, ">= 100,000 changes/s (server only, PostgreSQL)")
     elif s == END_TO_END_PUSH and d.get("changes_per_s") is not None:
         check(d["changes_per_s"] >= TARGET_INGEST, f">= {TARGET_INGEST:,} changes/s (end to end)")
     return notes

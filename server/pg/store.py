@@ -116,8 +116,8 @@ class PgCentral:
                 time.sleep(0.01 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _ensure_years(self, years: set[str]) -> None:
-        """Partitions for these school years, made before the request's transaction (DDL locks the parent)."""
+    def ensure_years(self, years: set[str]) -> None:
+        """Partitions for these school years, made outside any request's transaction (the DDL locks the parent)."""
         missing = years - self._years
         if missing:
             with self.connection() as conn:
@@ -143,7 +143,7 @@ class PgCentral:
     def push(self, school: str, changes: Sequence[Change]) -> tuple[PushResult, int]:
         """Apply a push in one transaction; returns the acknowledgement and the server clock it ran at."""
 
-        self._ensure_years(ingest.grade_years(changes, dt.datetime.now(dt.UTC).date()))
+        self.ensure_years(ingest.grade_years(changes, dt.datetime.now(dt.UTC).date()))
 
         def work(conn: psycopg.Connection) -> tuple[PushResult, int]:
             last = scalar(conn.execute("SELECT hlc FROM _clock WHERE id = 1"))
@@ -265,7 +265,7 @@ class PgCentral:
     def upsert(self, table: str, rows: Sequence[tuple]) -> None:
         """A central edit (a directorate's correction): captured as a version by the triggers."""
         if table == "grades":
-            self._ensure_years({r[BY_NAME["grades"].column_names.index("year")] for r in rows})
+            self.ensure_years({r[BY_NAME["grades"].column_names.index("year")] for r in rows})
 
         def work(conn: psycopg.Connection) -> None:
             conn.cursor().executemany(upsert_sql(table), rows)
