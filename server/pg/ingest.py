@@ -110,6 +110,7 @@ def _upsert_from_stage(table: str) -> str:
 
 def write_rows(conn: psycopg.Connection, plan: PushPlan) -> None:
     """The domain rows of the plan, with capture triggers quiet (these are the node's edits, not the centre's)."""
+    # Transaction-local: it ends with the transaction (no other table of the push has capture triggers).
     conn.execute(f"SET LOCAL {APPLYING} = 'on'")
     try:
         for table, rows in plan.upserts.items():
@@ -125,8 +126,6 @@ def write_rows(conn: psycopg.Connection, plan: PushPlan) -> None:
                 )
     except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
         raise InvalidRow(f"a pushed row breaks the schema: {exc.diag.message_primary or exc}") from exc
-    finally:
-        conn.execute(f"SET LOCAL {APPLYING} = 'off'")
 
 
 _YEAR = BY_NAME["grades"].column_names.index("year")

@@ -26,7 +26,7 @@ from protocol import hlc as hlc_clock
 from protocol.records import Change
 from protocol.tables import BY_NAME
 
-from ..ingest import PushResult
+from ..ingest import InvalidRow, PushResult
 from ..pull import PullBatch
 from . import ingest, pull
 from .schema import PG_MIGRATIONS, ensure_year_partitions, migrate
@@ -154,7 +154,12 @@ class PgCentral:
                 conn.execute("UPDATE _clock SET hlc = GREATEST(hlc, %s) WHERE id = 1", [server_hlc])
             return result, server_hlc
 
-        return self._retrying(work)
+        try:
+            return self._retrying(work)
+        except (psycopg.DataError, psycopg.IntegrityError) as exc:
+            # A value PostgreSQL cannot hold (a NUL character, an out-of-range number): the push is
+            # refused whole, like any row that breaks the schema.
+            raise InvalidRow(f"a pushed value cannot be stored: {exc}".splitlines()[0]) from exc
 
     def pull(self, school: str, cursor: int, limit: int) -> tuple[PullBatch, int]:
         """A page of versions and the school's conflict count, from one snapshot."""
