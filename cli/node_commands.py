@@ -9,7 +9,7 @@ from typing import Any
 from domain import absences, accounts, grades, incidents, pupils, results, roster
 from domain.codes import check_pupil_code, parse_date
 from domain.csvfiles import read_csv
-from domain.errors import InvalidInput
+from domain.errors import InvalidInput, RowError
 from domain.rules import FULL_DAY, mask_hours
 from syncclient.store import NodeStore
 
@@ -147,11 +147,12 @@ def cmd_import_roster(args: Any) -> int:
     if args.file.suffix.lower() in (".xls", ".xlsx"):
         from syncclient.massar_import import roster_rows_from_class_list
 
-        rows = roster_rows_from_class_list(args.file)
+        rows = roster_rows_from_class_list(store.db, store.term, args.file)
         counts = roster.apply_roster(store.db, store.term, rows)
     else:
         counts = roster.import_roster_csv(store.db, store.term, args.file)
-    emit(args, counts, f"imported {counts['pupils']} pupils in {counts['classes']} classes")
+    moves = "".join(f"\nmoved {m['student']} from {m['from']} to {m['to']}" for m in counts["moved"])
+    emit(args, counts, f"imported {counts['pupils']} pupils in {counts['classes']} classes{moves}")
     return 0
 
 
@@ -283,8 +284,7 @@ def cmd_import_grades(args: Any) -> int:
             f"imported {summary['marks']} marks from {args.file.name}"
             + (f"; skipped {len(summary['skipped'])} bad row(s):" if summary.get("skipped") else "")
             + "".join(
-                f"\n  row {p['row']}" + (f", column {p['column']}" if p["column"] else "") + f": {p['message']}"
-                for p in summary.get("skipped") or []
+                f"\n  {RowError(p['row'], p['message'], p['column'], p['sheet'])}" for p in summary.get("skipped") or []
             ),
         )
         return 0

@@ -16,6 +16,14 @@ def format_report(report: dict) -> str:
                 f"  {s['subject']:6} x{s['coefficient']}  tests {tests:24} activities {act:6} average {_fmt(s['average'])}"
             )
     lines.append(f"Annual average {_fmt(report['annual_average'])}  decision {report['decision'] or 'pending'}")
+    cert = report.get("certificate")
+    if cert:
+        name = {"6ap": "6AP certificate", "3ac": "3AC certificate", "bac": "Baccalaureate"}[cert["kind"]]
+        parts = "  ".join(f"{k} {_fmt(v)}" for k, v in cert["parts"].items())
+        verdict = "pending" if cert["passed"] is None else ("passed" if cert["passed"] else "not passed")
+        lines.append(f"{name}: {_fmt(cert['score'])} ({parts})  {verdict}")
+        for exam, marks in cert["exams"].items():
+            lines.append(f"  {exam} exam: " + "  ".join(f"{s} {_fmt(v)}" for s, v in marks.items()))
     ab = report["absences"]
     lines.append(f"Absences: {ab['hours']} hours, {ab['unjustified_hours']} unjustified")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from domain.codes import check_pupil_code, check_school_year, school_year_of
 from domain.errors import InvalidInput
 from server.backend import CentralStore, is_database_url, open_store
 from server.conflicts import list_conflicts
+from server.exam_results import import_exam_results
 from server.publish import publish_file
 from server.schools import add_school, list_schools, revoke_school
 
@@ -68,7 +69,10 @@ def register(sub: Any) -> None:
     p = _common(sub.add_parser("revoke-school", help="make a school's token useless at once"))
     p.add_argument("--school", required=True)
     p.set_defaults(handler=cmd_revoke_school)
-    p = _common(sub.add_parser("publish", help="publish exam calendar, guidance notes... from a JSON file"))
+    p = _common(sub.add_parser("import-exam-results", help="exam marks from a CSV: year,student,exam,subject,score"))
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=cmd_import_exam_results)
+    p = _common(sub.add_parser("publish", help="publish levels, evaluation rules, exam calendar... from a JSON file"))
     p.add_argument("file", type=Path)
     p.set_defaults(handler=cmd_publish)
     p = _common(sub.add_parser("report", help="a pupil's report from central data"))
@@ -132,6 +136,17 @@ def cmd_publish(args: Any) -> int:
     with _store(args) as store:
         counts = publish_file(store, args.file)
     _emit(args, counts, "published " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+    return 0
+
+
+def cmd_import_exam_results(args: Any) -> int:
+    with _store(args) as store:
+        counts = import_exam_results(store, args.file)
+    _emit(
+        args,
+        counts,
+        f"imported {counts['marks']} exam marks of {counts['pupils']} pupils in {counts['schools']} school(s)",
+    )
     return 0
 
 

@@ -12,7 +12,7 @@ from .codes import parse_date
 from .database import write_transaction
 from .errors import FileRejected, InvalidInput, NotFound, RowError
 from .pupils import Term, enrolment_of, enrolments_by_pupil
-from .rows import upsert_rows
+from .rows import delete_keys, upsert_rows
 from .rules import FULL_DAY, HOUR_SLOTS, hours_mask
 
 
@@ -165,3 +165,86 @@ def absences_of_class(db: sqlite_utils.Database, term: Term, class_code: str) ->
         {"pupil": pupil, "day": day, "mask": hours, "justified": justified, "reason": reason}
         for pupil, day, hours, justified, reason in rows
     ]
+
+
+@dataclass(frozen=True)
+class RollCallRow:
+    """One pupil's ticks as saved, and as the page showed them (None: not sent, take the stored ones)."""
+
+    pupil: str
+    hours: int  # the mask ticked now; 0 = present
+    shown: int | None
+
+
+@dataclass(frozen=True)
+class HoursChange:
+    pupil: str
+    before: int
+    after: int
+
+
+@dataclass(frozen=True)
+class HoursConflict:
+    """Someone else changed this pupil's day since the page was opened."""
+
+    pupil: str
+    theirs: int
+    yours: int
+
+
+@dataclass
+class RollCallSave:
+    changes: list[HoursChange]
+    conflicts: list[HoursConflict]
+
+
+def save_roll_call(
+    db: sqlite_utils.Database, term: Term, day: dt.date, rows: Sequence[RollCallRow], *, by: str | None = None
+) -> RollCallSave:
+    """Set each pupil's absent hours of the day to what was ticked: adding, correcting or removing.
+
+    Only rows ticked differently from what the page showed change; a row someone
+    else changed since is a conflict and nothing is written. Justified hours that
+    stay absent stay justified. Returns the changes (for the correction history).
+    """
+    if day > dt.date.today():
+        raise InvalidInput(f"date {day} is in the future", code="date_in_future")
+    known = enrolments_by_pupil(db, term)
+    for row in rows:
+        if row.pupil not in known:
+            enrolment_of(db, term, row.pupil)
+        if not 0 <= row.hours <= FULL_DAY or (row.shown is not None and not 0 <= row.shown <= FULL_DAY):
+            raise InvalidInput("hours must be slots 1-8", code="bad_hours")
+    with write_transaction(db):
+        stored = {
+            r[0]: r
+            for r in db.execute(
+                "SELECT pupil, hours, justified, reason, justified_on FROM absences WHERE day = ? AND school = ?",
+                [day.isoformat(), term.school],
+            ).fetchall()
+        }
+        changes, conflicts = [], []
+        for row in rows:
+            now = stored[row.pupil][1] if row.pupil in stored else 0
+            shown = now if row.shown is None else row.shown
+            if row.hours in (shown, now):
+                continue
+            if now != shown:
+                conflicts.append(HoursConflict(row.pupil, now, row.hours))
+                continue
+            changes.append(HoursChange(row.pupil, now, row.hours))
+        if conflicts:
+            return RollCallSave([], conflicts)
+        upserts, deletes = [], []
+        for c in changes:
+            if c.after == 0:
+                deletes.append((c.pupil, day.isoformat()))
+                continue
+            old = stored.get(c.pupil)
+            justified = (old[2] if old else 0) & c.after
+            reason = old[3] if old and justified else None
+            justified_on = old[4] if old and justified else None
+            upserts.append((term.school, c.pupil, day.isoformat(), c.after, justified, reason, justified_on, by))
+        upsert_rows(db, "absences", upserts)
+        delete_keys(db, "absences", deletes)
+    return RollCallSave(changes, [])

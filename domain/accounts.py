@@ -9,7 +9,7 @@ import secrets
 
 import sqlite_utils
 
-from .codes import login_for
+from .codes import LOGIN_DOMAIN, MASSAR_CODE, PROVISIONAL_CODE, login_for
 from .database import write_transaction
 from .errors import InvalidInput, NotFound
 
@@ -93,3 +93,15 @@ def parent_logins_issued(db: sqlite_utils.Database, pupils: list[str]) -> dict[s
         pupils,
     ).fetchall()
     return dict(rows)
+
+
+def normal_login(text: str) -> str:
+    """A login as typed, completed: a parent may type the pupil's code without `@taalim.ma`."""
+    login = text.strip()
+    if "@" not in login and (MASSAR_CODE.match(login.upper()) or PROVISIONAL_CODE.match(login.upper())):
+        return login_for(login.upper())
+    return login
+
+
+def is_parent_login(login: str) -> bool:
+    return login.lower().endswith("@" + LOGIN_DOMAIN)

@@ -56,9 +56,7 @@ def upgrade_to_evaluation_rules(db: sqlite_utils.Database) -> None:
     Idempotent, because a fresh file already has the current schema.sql."""
     levels = {c.name for c in db["levels"].columns}
     if "year" not in levels:
-        db.conn.execute(
-            "ALTER TABLE levels ADD COLUMN year INTEGER NOT NULL DEFAULT 1 CHECK (year BETWEEN 1 AND 6)"
-        )
+        db.conn.execute("ALTER TABLE levels ADD COLUMN year INTEGER NOT NULL DEFAULT 1 CHECK (year BETWEEN 1 AND 6)")
     execute_script(db, schema_sql())
     seed_reference_data(db)
     for level in LEVELS:

@@ -1,66 +1,79 @@
-"""Errors raised by the domain layer.
+"""Errors raised by the domain layer: its subtree of `protocol.errors.MassarError`.
 
-DomainError                 -- root; `code` is machine-readable
- ├── InvalidInput           -- a value breaks a rule (score out of scale, bad date...)
- │    └── FileRejected      -- a whole import file refused; carries every bad row
- ├── NotFound               -- unknown pupil, class, subject...
- ├── Conflict               -- the write contradicts existing data (e.g. duplicate code)
- └── NotAllowed             -- outside the caller's scope or role
+    DomainError                 domain_error      400  -- a school rule refuses the request
+     ├── InvalidInput           invalid_input     400  -- a value breaks a rule (score out of scale, bad date...)
+     │    └── FileRejected      file_rejected     400  -- a whole import file refused; carries every bad row
+     ├── NotFound               not_found         404  -- unknown pupil, class, subject...
+     ├── Conflict               conflict          409  -- the write contradicts existing data (e.g. duplicate code)
+     ├── NotAllowed             not_allowed       403  -- outside the caller's scope or role
+     └── NotInitialised         not_initialised   409  -- the data folder holds no node or server database yet
+
+The whole project's tree is drawn in protocol/errors.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from protocol.errors import MassarError
 
-class DomainError(Exception):
+
+class DomainError(MassarError):
     code = "domain_error"
-
-    def __init__(self, message: str, *, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
-
-    @property
-    def message(self) -> str:
-        return str(self)
+    status = 400
 
 
 class InvalidInput(DomainError):
     code = "invalid_input"
+    status = 400
 
 
 class NotFound(DomainError):
     code = "not_found"
+    status = 404
 
 
 class Conflict(DomainError):
     code = "conflict"
+    status = 409
 
 
 class NotAllowed(DomainError):
     code = "not_allowed"
+    status = 403
+
+
+class NotInitialised(DomainError):
+    code = "not_initialised"
+    status = 409
 
 
 @dataclass(frozen=True)
 class RowError:
-    """One bad row of an import file; `row` is as a person counts it (header = 1)."""
+    """One bad row of an import file (CSV, JSON or a Massar workbook), located as a person sees it.
+
+    `row` counts as a person does (a CSV's header is row 1, an Excel row as in
+    Excel's row headers); `column` is the column's title when there is one;
+    `sheet` names the workbook sheet when the file has several.
+    """
 
     row: int
     message: str
     column: str | None = None
+    sheet: str | None = None
 
     def __str__(self) -> str:
         where = f"row {self.row}" + (f", column {self.column}" if self.column else "")
-        return f"{where}: {self.message}"
+        return f"{where}: " + (f"[{self.sheet}] " if self.sheet else "") + self.message
 
 
 class FileRejected(InvalidInput):
     code = "file_rejected"
 
-    def __init__(self, message: str, rows: list[RowError]) -> None:
+    def __init__(self, message: str, rows: Sequence[RowError]) -> None:
         super().__init__(message)
-        self.rows = rows
+        self.rows = list(rows)
 
     def __str__(self) -> str:
         head = super().__str__()

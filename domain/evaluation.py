@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+
 import sqlite_utils
 
 from .errors import InvalidInput
@@ -59,7 +60,9 @@ def parse_share(text: object) -> Fraction:
     try:
         value = Fraction(raw[:-1]) / 100 if raw.endswith("%") else Fraction(raw)
     except (ValueError, ZeroDivisionError):
-        raise InvalidInput(f"activities_weight {raw!r} is not a share such as 1/4, 0.25 or 25%", code="bad_rule") from None
+        raise InvalidInput(
+            f"activities_weight {raw!r} is not a share such as 1/4, 0.25 or 25%", code="bad_rule"
+        ) from None
     if not 0 <= value <= 1:
         raise InvalidInput(f"activities_weight {raw} is outside 0..1", code="bad_rule")
     return value

@@ -58,7 +58,18 @@ _PRIMARY = {"ARA": 4, "FRA": 3, "MATH": 3, "EIS": 2, "SCI": 2, "AMZ": 1, "ART": 
 _PRIMARY_UPPER = {**_PRIMARY, "HG": 1}
 # 6AP provincial exam subjects (weights not found: the continuous coefficients).
 _PRIMARY_EXAM = ("ARA", "FRA", "MATH", "SCI", "EIS")
-_COLLEGE_CUSTOMARY = {"ARA": 3, "FRA": 3, "ANG": 2, "EIS": 2, "HG": 2, "MATH": 3, "SVT": 2, "PC": 2, "INFO": 1, "EPS": 1}
+_COLLEGE_CUSTOMARY = {
+    "ARA": 3,
+    "FRA": 3,
+    "ANG": 2,
+    "EIS": 2,
+    "HG": 2,
+    "MATH": 3,
+    "SVT": 2,
+    "PC": 2,
+    "INFO": 1,
+    "EPS": 1,
+}
 # 3AC regional exam (domain reference): Arabic, French, Maths 3; EI, HG, SVT, PC 1.
 _REGIONAL_3AC = {"ARA": 3, "FRA": 3, "MATH": 3, "EIS": 1, "HG": 1, "SVT": 1, "PC": 1}
 _SCIENCE = {"ARA": 2, "FRA": 4, "ANG": 2, "EIS": 2, "HG": 2, "PHILO": 2, "MATH": 4, "SVT": 4, "PC": 4, "INFO": 1}
@@ -125,9 +136,7 @@ def _customary(level: Level) -> Iterator[RuleRow]:
     else:
         for subject, coef in _STREAMS[_stream_of(level)].items():
             share = _CUSTOMARY_SHARE_BY_SUBJECT.get(subject, _CUSTOMARY_SHARE)
-            yield RuleRow(
-                CUSTOMARY, level.code, subject, 3, share, "weighted", coef, _lycee_exam(level, subject, coef)
-            )
+            yield RuleRow(CUSTOMARY, level.code, subject, 3, share, "weighted", coef, _lycee_exam(level, subject, coef))
 
 
 # -- collège from 2025/26: ministerial notes 180-193 ----------------------------

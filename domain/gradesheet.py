@@ -33,9 +33,8 @@ MAX_REMARK = 500
 Cell = tuple[str, int]  # (pupil, assessment)
 
 
-def assessments_of(cycle: str) -> list[int]:
-    """Primary: two tests per semester; collège and lycée: up to four. Then the activities."""
-    tests = 2 if cycle == "primary" else 4
+def assessments_of(tests: int) -> list[int]:
+    """The columns of a subject's sheet: its rule's number of tests, then the activities."""
     return [*range(1, tests + 1), ACTIVITIES]
 
 

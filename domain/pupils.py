@@ -199,9 +199,7 @@ def subjects_of_level(db: sqlite_utils.Database, level: str, year: str) -> list[
     out = []
     for code, rule in sorted(rules_for(db, year, level).items()):
         name_ar, name_fr, massar_code = names.get(code, (code, code, None))
-        out.append(
-            {"code": code, "name_ar": name_ar, "name_fr": name_fr, "massar_code": massar_code, **rule.as_json()}
-        )
+        out.append({"code": code, "name_ar": name_ar, "name_fr": name_fr, "massar_code": massar_code, **rule.as_json()})
     return out
 
 
@@ -213,3 +211,23 @@ def pupil_names(db: sqlite_utils.Database, pupil: str) -> dict[str, str]:
     if not row:
         raise NotFound(f"unknown pupil {pupil}", code="unknown_pupil")
     return dict(zip(("code", "last_name", "first_name", "last_name_ar", "first_name_ar"), row, strict=True))
+
+
+def create_class(db: sqlite_utils.Database, term: Term, class_code: str, level: str) -> str:
+    """A new class of the year, deliberately: refused when it exists or its code names another level."""
+    class_code = class_code.strip().upper()
+    level = level.strip().upper()
+    if level_of_class(class_code) != level:
+        raise InvalidInput(f"class {class_code} is not of level {level}", code="level_of_code")
+    with write_transaction(db):
+        exists = db.execute(
+            "SELECT 1 FROM classes WHERE school = ? AND year = ? AND code = ?", [term.school, term.year, class_code]
+        ).fetchone()
+        if exists:
+            raise Conflict(f"class {class_code} already exists in {term.year}", code="class_exists")
+        return ensure_class(db, term, class_code, level)
+
+
+def levels(db: sqlite_utils.Database) -> list[dict]:
+    rows = db.execute("SELECT code, cycle FROM levels ORDER BY ord").fetchall()
+    return [{"code": r[0], "cycle": r[1]} for r in rows]

@@ -8,7 +8,7 @@ import sqlite_utils
 
 from .database import write_transaction
 from .errors import NotFound
-from .pupils import Term, ensure_class
+from .pupils import Term
 from .rows import upsert_dicts
 
 
@@ -36,12 +36,11 @@ def reenrol(
     choices: Sequence[tuple[str, str]],
     *,
     from_class: str | None = None,
-    create_classes: bool = False,
 ) -> int:
     """Enrol each (pupil, next year's class) pair, all or nothing; returns how many were enrolled.
 
-    Unless `create_classes`, the class must already exist in the next year: a
-    typo never creates a class (creating one is a deliberate action of its own).
+    The class must already exist in the next year: a typo never creates a class
+    (creating one is `pupils.create_class`, a deliberate action of its own).
     """
     following = next_term(term)
     current = dict(
@@ -63,8 +62,6 @@ def reenrol(
                 raise NotFound(f"pupil {pupil} is not in class {from_class or 'of this school'}", code="not_in_class")
             if not new_class:
                 continue
-            if new_class not in classes and create_classes:
-                classes.add(ensure_class(db, following, new_class))
             if new_class not in classes:
                 raise NotFound(f"class {new_class} does not exist in {following.year}", code="unknown_class")
             upsert_dicts(

@@ -17,6 +17,7 @@ from typing import Any
 import sqlite_utils
 
 from . import evaluation
+from .certificates import certificate
 from .errors import NotFound
 from .evaluation import SubjectRule, rules_for
 from .rules import ACTIVITIES, from_hundredths, mask_hours, passes, round2
@@ -204,6 +205,7 @@ def pupil_report(
     passed = passes(annual, scale)
     report["annual_average"] = _num(annual)
     report["decision"] = None if passed is None else ("pass" if passed else "fail")
+    report["certificate"] = certificate(db, year, pupil, annual)
     report["absences"] = absence_summary(db, year, pupil)
     return report
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -52,7 +53,7 @@ def _parse_roster_csv(path: str | Path) -> tuple[list[RosterRow], list[RowError]
     return rows, errors
 
 
-def import_roster_csv(db: sqlite_utils.Database, term: Term, path: str | Path) -> dict[str, int]:
+def import_roster_csv(db: sqlite_utils.Database, term: Term, path: str | Path) -> dict[str, Any]:
     """Parse and check a roster CSV, reporting every bad row at once (file and database checks
     alike); apply it only when no row is bad."""
     rows, errors = _parse_roster_csv(path)
@@ -133,8 +134,11 @@ def check_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow
     return errors
 
 
-def apply_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow]) -> dict[str, int]:
-    """Check every row against the database, then write all of them in one transaction."""
+def apply_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow]) -> dict[str, Any]:
+    """Check every row against the database, then write all of them in one transaction.
+
+    A pupil already enrolled this year in another class is moved to the file's
+    class (the class list is the newer word); each move is listed under `moved`."""
     rows = list(rows)
     errors = check_roster(db, term, rows)
     if errors:
@@ -142,6 +146,16 @@ def apply_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow
     levels: dict[str, str] = {}
     for row in rows:
         levels.setdefault(row.class_code, row.level)
+    current = dict(
+        db.execute(
+            "SELECT pupil, class FROM enrolments WHERE school = ? AND year = ?", [term.school, term.year]
+        ).fetchall()
+    )
+    moved = [
+        {"student": r.code, "from": current[r.code], "to": r.class_code, "row": r.line}
+        for r in rows
+        if r.code in current and current[r.code] != r.class_code
+    ]
     with write_transaction(db):
         upsert_dicts(
             db,
@@ -172,4 +186,4 @@ def apply_roster(db: sqlite_utils.Database, term: Term, rows: Iterable[RosterRow
             "enrolments",
             ({"school": term.school, "year": term.year, "pupil": r.code, "class": r.class_code} for r in rows),
         )
-    return {"pupils": len(rows), "classes": len(levels)}
+    return {"pupils": len(rows), "classes": len(levels), "moved": moved}

@@ -9,7 +9,6 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 PASS_MARK = {10: Decimal("5"), 20: Decimal("10")}
-DEFAULT_ACTIVITIES_WEIGHT = 25  # percent; English is commonly 40 (set per subject in the catalogue)
 MAX_TESTS = 4
 ACTIVITIES = 5  # assessment number of the integrated activities (الأنشطة المندمجة)
 HOUR_SLOTS = 8  # 4 morning + 4 afternoon
@@ -33,6 +32,17 @@ def from_hundredths(value: int) -> Decimal:
 def certificate_3apic(continuous: Decimal, local_exam: Decimal, regional_exam: Decimal) -> Decimal:
     """Brevet (3APIC): (3 x continuous assessment + 3 x local exam + 4 x regional exam) / 10."""
     return round2((3 * continuous + 3 * local_exam + 4 * regional_exam) / 10)
+
+
+# 6AP certificate: continuous assessment, the school exam and the provincial
+# exam. No published weights were found: equal thirds (README, "Marking rules").
+CERTIFICATE_6AP_WEIGHTS = (Decimal(1), Decimal(1), Decimal(1))
+
+
+def certificate_6ap(continuous: Decimal, local_exam: Decimal, provincial_exam: Decimal) -> Decimal:
+    """6AP: weighted mean of continuous assessment, school exam and provincial exam (/10)."""
+    a, b, c = CERTIFICATE_6AP_WEIGHTS
+    return round2((a * continuous + b * local_exam + c * provincial_exam) / (a + b + c))
 
 
 def baccalaureate(continuous: Decimal, regional_exam: Decimal, national_exam: Decimal) -> Decimal:

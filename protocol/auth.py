@@ -1,15 +1,18 @@
-"""Request and response authentication: HMAC-SHA256 with a per-school key.
+"""Request and response authentication: HMAC-SHA256 with a per-node key (SPEC.md section 10.2).
 
 The school's token is printed once by `massar server add-school`; both sides
 derive the signing key from it with scrypt, so the server stores the derived
-key (a hash of the token), never the token. A request carries the school, a
+key (a hash of the token), never the token. A request carries the node id, a
 strictly increasing counter (replay protection) and a truncated MAC over
-method, path, counter and body:
+method, path, counter and body, each part's bytes joined by one 0x0A:
 
-    Authorization: M <school>:<counter>:<mac>
+    Authorization: M <node>:<counter>:<mac>
 
-The response carries a MAC over the request's counter and the response body
-in the `S` header, so a node can tell a tampered or foreign answer.
+The node id is the school code in this version; a device id under the
+school will extend it as ``<school>.<device>`` (the ``.`` is reserved for
+that and refused today). The response carries a MAC over the request's
+counter, the status and the response body in the `S` header, so a node can
+tell a tampered or foreign answer.
 """
 
 from __future__ import annotations
@@ -19,13 +22,33 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from typing import Final
 
 from .errors import ProtocolError
 
-SCHEME = "M"
-MAX_COUNTER = 2**63 - 1  # the counter is stored as a signed 64-bit integer
-MAC_BYTES = 16  # 128-bit MAC: forgery stays out of reach, 22 header bytes
-_HEADER = re.compile(r"^M ([A-Z0-9]{3,12}):([0-9]{1,19}):([A-Za-z0-9_-]{22})$")
+__all__ = [
+    "MAC_BYTES",
+    "MAX_COUNTER",
+    "SCHEME",
+    "AuthHeaderError",
+    "Credentials",
+    "authorization_header",
+    "macs_equal",
+    "node_key_from_token",
+    "parse_authorization",
+    "request_mac",
+    "response_mac",
+]
+
+SCHEME: Final = "M"
+MAC_BYTES: Final = 16  # 128-bit MAC: forgery stays out of reach, 22 header bytes
+MAX_COUNTER: Final = (1 << 63) - 1  # the server keeps the last counter in a signed 64-bit column
+SCHOOL_ID: Final = r"[A-Z0-9]{3,12}"
+"""A school code as `add-school` stores it (upper-cased): the node id of version 1."""
+# Canonical decimal (no leading zero): the MAC covers these exact digits.
+_COUNTER: Final = r"0|[1-9][0-9]{0,18}"
+_HEADER: Final = re.compile(rf"^M ({SCHOOL_ID}):({_COUNTER}):([A-Za-z0-9_-]{{22}})$")
+_SALT_PREFIX: Final = b"massar-sync-node:"
 
 
 class AuthHeaderError(ProtocolError):
@@ -43,8 +66,8 @@ class Credentials:
 
 
 def node_key_from_token(school: str, token: str) -> bytes:
-    """The signing key both sides derive from the school's token."""
-    return hashlib.scrypt(token.encode(), salt=b"massar-sync-node:" + school.encode(), n=2**14, r=8, p=1, dklen=32)
+    """The signing key both sides derive from the school's token (UTF-8 token, salt prefix + school)."""
+    return hashlib.scrypt(token.encode(), salt=_SALT_PREFIX + school.encode(), n=2**14, r=8, p=1, dklen=32)
 
 
 def _mac(key: bytes, *parts: bytes) -> str:
@@ -71,9 +94,13 @@ def authorization_header(school: str, counter: int, key: bytes, method: str, pat
 
 
 def parse_authorization(value: str | None) -> Credentials:
-    match = _HEADER.match(value or "")
+    # fullmatch: `$` alone would let a trailing newline through.
+    match = _HEADER.fullmatch(value or "")
     if not match:
-        raise AuthHeaderError("missing or malformed Authorization header (expected `M SCHOOL:COUNTER:MAC`)")
+        raise AuthHeaderError(
+            "missing or malformed Authorization header "
+            "(expected `M SCHOOL:COUNTER:MAC`, COUNTER in decimal without leading zero)"
+        )
     counter = int(match.group(2))
     if counter > MAX_COUNTER:
         raise AuthHeaderError(f"request counter over {MAX_COUNTER} (a signed 64-bit integer)")

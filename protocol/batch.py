@@ -27,7 +27,7 @@ from .columns import (
     encode_ints,
     encode_strs,
 )
-from .errors import MessageError, TooManyRecords
+from .errors import ClockError, MessageError, TooManyRecords
 from .hlc import COUNTER_BITS, MAX_HLC
 from .limits import DEFAULT_LIMITS, Limits
 from .records import Change, Value, table_spec
@@ -151,14 +151,11 @@ def decode_batch(obj: object, limits: Limits, *, origin: str | None) -> list[Cha
     return [nexts[i]() for i in cast("list[int]", ids)]
 
 
-def _ints(obj: Wire, n: int, lo: int, hi: int, name: str) -> list[int]:
-    values = decode_ints(obj, n)
+def _ints(obj: Wire, n: int, lo: int, hi: int, name: str, error: type[MessageError] = MessageError) -> list[int]:
+    values = decode_ints(obj, n, lo, hi, error, name)
     if None in values:
         raise MessageError(f"{name} must not be NULL")
-    ints = cast("list[int]", values)
-    if min(ints) < lo or max(ints) > hi:
-        raise MessageError(f"{name} must be integers in {lo}..{hi}")
-    return ints
+    return cast("list[int]", values)
 
 
 def _decode_block(block: list[Wire], limits: Limits, origin: str | None) -> list[Change]:
@@ -169,7 +166,7 @@ def _decode_block(block: list[Wire], limits: Limits, origin: str | None) -> list
     if type(cols_w) is not list or len(cols_w) != len(spec.columns):
         raise MessageError(f"{spec.name}: expected {len(spec.columns)} columns")
     seqs = _ints(seq_w, n, 1, INT_MAX, "seq")
-    hlcs = _ints(hlc_w, n, 0, MAX_HLC, "hlc")
+    hlcs = _ints(hlc_w, n, 0, MAX_HLC, "hlc", ClockError)
     bases = _ints(base_w, n, 0, INT_MAX, "base")
     sseqs = _ints(sseq_w, n, 0, INT_MAX, "sseq")
     tombs = _ints(tomb_w, n, 0, 1, "tombstone")

@@ -289,16 +289,16 @@ def encode_column(kind: ColumnType, values: Sequence[object], limits: Limits) ->
 
 
 def _const_int(obj: Wire) -> int | None:
-    if obj is None:
-        return None
-    if type(obj) is not int or not INT_MIN <= obj <= INT_MAX:
+    # Only the type here: decode_ints checks the range of the values, whatever their form.
+    if obj is not None and type(obj) is not int:
         raise MessageError(f"bad constant INT column: {obj!r}")
     return obj
 
 
 def _unpack_fixed(data: object, n: int) -> list[int]:
+    # n = 0 leaves the width undefined: the form is refused rather than guessed (SPEC 4.4).
     if type(data) is not bytes or n == 0 or len(data) % n:
-        raise MessageError("fixed-width INT column is not n equal-width numbers")
+        raise MessageError("fixed-width INT column is not n >= 1 equal-width numbers")
     width = len(data) // n
     if not 1 <= width <= MAX_FIXED_WIDTH:
         raise MessageError(f"fixed-width INT column of width {width}")
@@ -363,10 +363,19 @@ def _apply_divisor(quotients: list[int | None], has_null: bool, d: Wire, rem_w: 
     return [None if q is None else q * d + r for q, r in zip(quotients, rems, strict=True)]
 
 
-def decode_ints(obj: Wire, n: int) -> list[int | None]:
+def decode_ints(
+    obj: Wire,
+    n: int,
+    lo: int = INT_MIN,
+    hi: int = INT_MAX,
+    error: type[MessageError] = MessageError,
+    name: str = "INT value",
+) -> list[int | None]:
+    """Decode an INT column of ``n`` values; ``error`` for a value outside ``lo..hi``."""
     out = _decode_simple(obj, n, True)
-    if type(obj) is list and not _within(_present(out), INT_MIN, INT_MAX):
-        raise MessageError("INT value outside the signed 64-bit range")
+    present = _present(out) if type(obj) is list else ([obj] if obj is not None and n else [])
+    if not _within(cast("Sequence[int]", present), lo, hi):
+        raise error(f"{name} outside {lo}..{hi}")
     return out
 
 

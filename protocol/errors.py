@@ -1,25 +1,70 @@
-"""The protocol's exceptions: every refusal of a peer's bytes is one of these.
+"""Every error of the project, in one tree: one base, a `code` and a `status`.
 
-Each class carries ``code`` (machine-readable, sent back in an
-ErrorResponse) and ``status`` (the HTTP status a server answers with)::
+Each class carries ``code`` (machine-readable: the JSON ``error`` of an HTTP
+refusal or of ``massar ... --json``, the key of a page's translated message)
+and ``status`` (the HTTP status it is answered with). The three boundaries map
+errors by reading those two attributes and nothing else: ``server/app.py``
+(HTTP), ``syncclient/web/app.py`` (pages), ``cli/errors.py`` (one line on
+stderr, exit status). An error that is not a ``MassarError`` is a bug: it is
+logged with its traceback and answered as 500 ``internal_error``. Third-party
+failures (sqlite3, httpx, openpyxl/xlrd, zstandard, msgpack) are wrapped into
+one of these where they are caught, with ``raise ... from exc``.
 
-    ProtocolError                     protocol_error          400
-    ├── FrameError                    bad_frame               400
-    │   ├── ChecksumError             checksum_mismatch       400
-    │   └── TruncatedFrame            truncated_frame         400
-    ├── VersionError                  unsupported_version     426
-    ├── UnknownDictionary             unknown_dictionary      400
-    ├── CapabilityError               missing_capability      400
-    ├── LimitError                    limit_exceeded          413
-    │   ├── FrameTooLarge             frame_too_large         413
-    │   ├── PayloadTooLarge           payload_too_large       413
-    │   ├── TooManyRecords            too_many_records        413
-    │   └── StringTooLong             string_too_long         413
-    └── MessageError                  malformed_message       400
-        └── ClockError                bad_clock               400
+The base and the protocol's subtree live here because ``protocol`` imports
+nothing of the project; every other package subclasses ``MassarError`` in its
+own ``errors.py``. tests/errors/test_error_tree.py checks this drawing
+against the classes::
 
-Decoders wrap third-party failures (msgpack, zstd, unicode) with
-``raise ... from exc`` so that callers need to catch ``ProtocolError`` only.
+    MassarError                       error                   500  protocol/errors.py
+    ├── ProtocolError                 protocol_error          400  protocol/errors.py
+    │   ├── FrameError                bad_frame               400
+    │   │   ├── ChecksumError         checksum_mismatch       400
+    │   │   └── TruncatedFrame        truncated_frame         400
+    │   ├── VersionError              unsupported_version     426
+    │   ├── UnknownDictionary         unknown_dictionary      400
+    │   ├── CapabilityError           missing_capability      400
+    │   ├── LimitError                limit_exceeded          413
+    │   │   ├── FrameTooLarge         frame_too_large         413
+    │   │   ├── PayloadTooLarge       payload_too_large       413
+    │   │   ├── TooManyRecords        too_many_records        413
+    │   │   └── StringTooLong         string_too_long         413
+    │   ├── MessageError              malformed_message       400
+    │   │   └── ClockError            bad_clock               400
+    │   └── AuthHeaderError           bad_auth_header         401  protocol/auth.py
+    ├── DomainError                   domain_error            400  domain/errors.py
+    │   ├── InvalidInput              invalid_input           400
+    │   │   └── FileRejected          file_rejected           400
+    │   ├── NotFound                  not_found               404
+    │   ├── Conflict                  conflict                409
+    │   ├── NotAllowed                not_allowed             403
+    │   └── NotInitialised            not_initialised         409
+    ├── ServerError                   server_error            500  server/errors.py
+    │   ├── AuthError                 unauthorized            401
+    │   │   ├── UnknownSchool         unauthorized            401
+    │   │   ├── RevokedToken          unauthorized            401
+    │   │   ├── StaleCounter          unauthorized            401
+    │   │   ├── BadSignature          unauthorized            401
+    │   │   └── ReplayedRequest       replayed                401
+    │   ├── ScopeViolation            scope_violation         403
+    │   ├── BodyTooSlow               body_too_slow           408
+    │   ├── LengthRequired            length_required         411
+    │   ├── BodyTooLarge              body_too_large          413
+    │   ├── InvalidRow                invalid_row             422
+    │   ├── ServerBusy                busy                    503
+    │   ├── StoreUnavailable          store_unavailable       503
+    │   └── InternalError             internal_error          500
+    ├── SyncClientError               sync_error              500  syncclient/errors.py
+    │   ├── NotConfigured             not_configured          409
+    │   ├── ServerUnreachable         unreachable             503
+    │   ├── ServerRefused             refused                 502
+    │   ├── BadResponse               bad_response            502
+    │   └── AgentUnavailable          agent_unavailable       503
+    └── MassarFileError               massar_file_error       400  syncclient/massarfiles/errors.py
+        ├── FileFormatError           bad_massar_file         400
+        └── FileProblems              massar_file_problems    400
+
+A raise may narrow ``code`` (``NotFound("...", code="unknown_pupil")``) but
+never ``status``: the class decides how a boundary answers.
 """
 
 from __future__ import annotations
@@ -28,6 +73,7 @@ from typing import ClassVar
 
 __all__ = [
     "ERRORS_BY_CODE",
+    "MassarError",
     "CapabilityError",
     "ChecksumError",
     "ClockError",
@@ -45,11 +91,27 @@ __all__ = [
 ]
 
 
-class ProtocolError(Exception):
-    """Root of the tree: the peer's bytes, or our own input, break the protocol."""
+class MassarError(Exception):
+    """The base of every error the project raises on purpose."""
 
-    code: ClassVar[str] = "protocol_error"
-    status: ClassVar[int] = 400
+    code: str = "error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class ProtocolError(MassarError):
+    """Root of the protocol's subtree: the peer's bytes, or our own input, break the protocol."""
+
+    code = "protocol_error"
+    status = 400
 
 
 class FrameError(ProtocolError):

@@ -28,7 +28,7 @@ from .errors import (
     TruncatedFrame,
     VersionError,
 )
-from .limits import DEFAULT_LIMITS, Limits
+from .limits import DEFAULT_LIMITS, MAX_MAP_LEN, Limits
 from .version import MAGIC, PROTOCOL_VERSION
 
 __all__ = ["MAX_LEVEL", "MAX_WINDOW_BYTES", "decode_frame", "encode_frame", "pack_body", "unpack_body"]
@@ -42,9 +42,6 @@ _MAX_VARINT_BYTES: Final = 5
 _MAX_DECLARED: Final = (1 << 32) - 1
 # magic, version, dictionary id, one length byte, CRC
 _MIN_FRAME: Final = len(MAGIC) + 2 + 1 + _CRC_BYTES
-# Maps carry only ErrorResponse details; nothing legitimate needs more.
-_MAX_MAP_LEN: Final = 256
-_MAX_LIST_FLOOR: Final = 64
 
 _local = threading.local()
 
@@ -183,7 +180,14 @@ def _decompress(data: bytes, start: int, end: int, dict_id: int, declared: int) 
 
 
 def unpack_body(body: bytes, limits: Limits) -> object:
-    """msgpack-decode with every size bounded; only ProtocolError escapes."""
+    """msgpack-decode with every size bounded; only ProtocolError escapes.
+
+    msgpack reports the first violation in byte order (SPEC.md section 2):
+    an array or map count is checked at its header, a str or bin length
+    once its bytes are there, so a cut body announcing a huge string is
+    malformed, not too long. Past MAX_NESTING open containers its C
+    decoder stops with StackError.
+    """
     try:
         return msgpack.unpackb(
             body,
@@ -191,17 +195,16 @@ def unpack_body(body: bytes, limits: Limits) -> object:
             strict_map_key=True,
             use_list=True,
             max_str_len=limits.max_string_bytes,
-            # Fixed-width INT columns travel as bin: up to 8 bytes a record.
-            max_bin_len=max(limits.max_string_bytes, 8 * limits.max_records),
-            max_array_len=max(limits.max_records, _MAX_LIST_FLOOR),
-            max_map_len=_MAX_MAP_LEN,
+            max_bin_len=limits.max_bin_bytes,
+            max_array_len=limits.max_array_len,
+            max_map_len=MAX_MAP_LEN,
             max_ext_len=0,
         )
     except ValueError as exc:
         text = str(exc)
         if "max_str_len" in text or "max_bin_len" in text:
             raise StringTooLong(f"msgpack: {text}") from exc
-        if "max_array_len" in text:
+        if "max_array_len" in text or "max_map_len" in text:
             raise TooManyRecords(f"msgpack: {text}") from exc
         raise MessageError(f"not msgpack: {text or type(exc).__name__}") from exc
     except Exception as exc:

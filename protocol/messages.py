@@ -21,7 +21,7 @@ from .batch import decode_batch, encode_batch
 from .capabilities import from_mask, to_mask
 from .columns import INT_MAX
 from .dictionary import DEFAULT_DICTIONARY_ID
-from .errors import MessageError, ProtocolError, StringTooLong
+from .errors import ClockError, MessageError, ProtocolError, StringTooLong
 from .framing import MAX_LEVEL, decode_frame, encode_frame
 from .limits import DEFAULT_LIMITS, Limits
 from .records import Change
@@ -43,6 +43,13 @@ def _int(value: object, name: str, lo: int = 0, hi: int = INT_MAX) -> int:
     if type(value) is not int or not lo <= value <= hi:
         raise MessageError(f"{name} must be an integer in {lo}..{hi}, got {value!r}")
     return value
+
+
+def _hlc(value: object, name: str) -> int:
+    # An integer out of range is a bad clock; anything else is a malformed message (SPEC 6).
+    if type(value) is int and not 0 <= value <= hlc.MAX_HLC:
+        raise ClockError(f"{name} must be an HLC in 0..{hlc.MAX_HLC}, got {value}")
+    return _int(value, name, 0, hlc.MAX_HLC)
 
 
 def _bool(value: object, name: str) -> bool:
@@ -78,7 +85,7 @@ class SyncRequest:
     node_hlc: int
     want_pull: bool = True
 
-    def to_wire(self) -> list[object]:
+    def to_wire(self, limits: Limits = DEFAULT_LIMITS) -> list[object]:
         # The same checks as the receiver's: a bad field fails here, not there.
         if not _str(self.node, "node", MAX_NODE_CHARS):
             raise MessageError("node must not be empty")
@@ -89,9 +96,9 @@ class SyncRequest:
             self.node,
             to_mask(self.capabilities),
             _int(self.pull_cursor, "pull_cursor"),
-            _int(self.node_hlc, "node_hlc", 0, hlc.MAX_HLC),
+            _hlc(self.node_hlc, "node_hlc"),
             _bool(self.want_pull, "want_pull"),
-            encode_batch(self.push, with_origin=False),
+            encode_batch(self.push, with_origin=False, limits=limits),
         ]
 
     @classmethod
@@ -104,7 +111,7 @@ class SyncRequest:
             node=node,
             capabilities=from_mask(f[2]),
             pull_cursor=_int(f[3], "pull_cursor"),
-            node_hlc=_int(f[4], "node_hlc", 0, hlc.MAX_HLC),
+            node_hlc=_hlc(f[4], "node_hlc"),
             want_pull=_bool(f[5], "want_pull"),
             push=decode_batch(f[6], limits, origin=node),
         )
@@ -125,17 +132,17 @@ class SyncResponse:
     clamp_hlc: int
     conflicts: int
 
-    def to_wire(self) -> list[object]:
+    def to_wire(self, limits: Limits = DEFAULT_LIMITS) -> list[object]:
         return [
             self.TYPE,
             to_mask(self.capabilities),
             _int(self.acked_seq, "acked_seq"),
-            _int(self.server_hlc, "server_hlc", 0, hlc.MAX_HLC),
+            _hlc(self.server_hlc, "server_hlc"),
             _int(self.pull_cursor, "pull_cursor"),
             _bool(self.more_pull, "more_pull"),
-            _int(self.clamp_hlc, "clamp_hlc", 0, hlc.MAX_HLC),
+            _hlc(self.clamp_hlc, "clamp_hlc"),
             _int(self.conflicts, "conflicts"),
-            encode_batch(self.pull, with_origin=True),
+            encode_batch(self.pull, with_origin=True, limits=limits),
         ]
 
     @classmethod
@@ -144,18 +151,43 @@ class SyncResponse:
         return cls(
             capabilities=from_mask(f[1]),
             acked_seq=_int(f[2], "acked_seq"),
-            server_hlc=_int(f[3], "server_hlc", 0, hlc.MAX_HLC),
+            server_hlc=_hlc(f[3], "server_hlc"),
             pull_cursor=_int(f[4], "pull_cursor"),
             more_pull=_bool(f[5], "more_pull"),
-            clamp_hlc=_int(f[6], "clamp_hlc", 0, hlc.MAX_HLC),
+            clamp_hlc=_hlc(f[6], "clamp_hlc"),
             conflicts=_int(f[7], "conflicts"),
             pull=decode_batch(f[8], limits, origin=None),
         )
 
 
+def _check_detail(detail: object, max_chars: int) -> dict[str, object] | None:
+    """nil, or a map with string keys whose every string, at any depth, fits ``max_chars``."""
+    if detail is None:
+        return None
+    if type(detail) is not dict or not all(type(k) is str for k in detail):
+        raise MessageError("ErrorResponse detail must be a map with string keys, or nil")
+    # Iterative: msgpack allows 1024 levels, more than Python's recursion limit.
+    todo: list[object] = [detail]
+    while todo:
+        item = todo.pop()
+        if type(item) is str:
+            if len(item) > max_chars:
+                raise StringTooLong(f"a string of the ErrorResponse detail is longer than {max_chars} chars")
+        elif type(item) is dict:
+            todo.extend(item)
+            todo.extend(item.values())
+        elif type(item) is list:
+            todo.extend(item)
+    return cast("dict[str, object]", detail)
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorResponse:
-    """Either side -> the other: why a message was refused (``code`` as in errors.py)."""
+    """Why a message was refused (``code`` as in errors.py), for exchanges without HTTP (SPEC 3.3).
+
+    ``message`` and every string of ``detail`` are bounded by ``max_string_chars``
+    like any string of the protocol.
+    """
 
     TYPE: ClassVar[int] = 3
 
@@ -164,24 +196,27 @@ class ErrorResponse:
     detail: dict[str, object] | None = None
 
     @classmethod
-    def from_error(cls, exc: ProtocolError, detail: dict[str, object] | None = None) -> ErrorResponse:
-        return cls(exc.code, str(exc), detail)
+    def from_error(
+        cls, exc: ProtocolError, detail: dict[str, object] | None = None, limits: Limits = DEFAULT_LIMITS
+    ) -> ErrorResponse:
+        # Cut, not refused: an error about a long string must itself be sendable.
+        return cls(exc.code, str(exc)[: limits.max_string_chars], detail)
 
-    def to_wire(self) -> list[object]:
-        if self.detail is not None and not all(type(k) is str for k in self.detail):
-            raise MessageError("ErrorResponse detail keys must be strings")
-        return [self.TYPE, _str(self.code, "code", MAX_NODE_CHARS), _str(self.message, "message", 1 << 31), self.detail]
+    def to_wire(self, limits: Limits = DEFAULT_LIMITS) -> list[object]:
+        return [
+            self.TYPE,
+            _str(self.code, "code", MAX_NODE_CHARS),
+            _str(self.message, "message", limits.max_string_chars),
+            _check_detail(self.detail, limits.max_string_chars),
+        ]
 
     @classmethod
     def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:
         f = _fields(obj, cls.TYPE, 4, "ErrorResponse")
-        detail = f[3]
-        if detail is not None and (type(detail) is not dict or not all(type(k) is str for k in detail)):
-            raise MessageError("ErrorResponse detail must be a map with string keys, or nil")
         return cls(
             code=_str(f[1], "code", MAX_NODE_CHARS),
             message=_str(f[2], "message", limits.max_string_chars),
-            detail=cast("dict[str, object] | None", detail),
+            detail=_check_detail(f[3], limits.max_string_chars),
         )
 
 
@@ -201,7 +236,7 @@ def encode_message(
     limits: Limits = DEFAULT_LIMITS,
 ) -> bytes:
     """The framed bytes of ``msg``, ready for an HTTP body."""
-    return encode_frame(msg.to_wire(), dictionary_id=dictionary_id, level=level, limits=limits)
+    return encode_frame(msg.to_wire(limits), dictionary_id=dictionary_id, level=level, limits=limits)
 
 
 def decode_message(data: bytes, limits: Limits = DEFAULT_LIMITS) -> Message:

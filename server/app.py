@@ -15,17 +15,26 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain.errors import DomainError
 from protocol.auth import parse_authorization
-from protocol.errors import ProtocolError, VersionError
+from protocol.errors import MassarError, VersionError
 from protocol.limits import DEFAULT_LIMITS, Limits
 
 from .backend import CentralStore, open_store
-from .errors import AuthError, ServerError
+from .errors import AuthError, as_massar_error
 from .exchange import SYNC_PATH, authenticate, handle_sync, precheck
 from .intake import BodyIntake, IntakePolicy
 
-log = logging.getLogger("massar.server")
+log = logging.getLogger(__name__)
+
+
+def refusal(exc: MassarError) -> tuple[int, dict[str, str]]:
+    """The HTTP answer to a project error: its `status`, and its `code` with a message a person can read."""
+    message = str(exc)
+    if isinstance(exc, VersionError):
+        # VersionError says "this side"/"the peer"; the node shows this text to people: name the side.
+        who = "the central server must upgrade" if exc.theirs > exc.ours else "this node must upgrade"
+        message = f"protocol version {exc.theirs} is not supported by the central server (it speaks {exc.ours}): {who}"
+    return exc.status, {"error": exc.code, "message": message}
 
 
 def create_app(
@@ -41,6 +50,14 @@ def create_app(
     bodies = BodyIntake(limits.max_frame_bytes, intake)
 
     async def sync(request: Request) -> Response:
+        try:
+            return await exchange(request)
+        except (MassarError, ClientDisconnect):
+            raise
+        except Exception as exc:  # a bug or a failing disk: answered 5xx by `refuse`, which logs the cause
+            raise as_massar_error(exc) from exc
+
+    async def exchange(request: Request) -> Response:
         creds = parse_authorization(request.headers.get("authorization"))
         request.state.school = creds.school
         # Headers first: a stranger's body is never read (see server/intake.py).
@@ -69,21 +86,21 @@ def create_app(
         return Response(b"ok", media_type="text/plain")
 
     async def refuse(request: Request, exc: Exception) -> Response:
-        code = getattr(exc, "code", "error")
-        status = int(getattr(exc, "status", 400))
+        error = as_massar_error(exc)
+        status, answer = refusal(error)
         school = getattr(request.state, "school", None)
+        if status >= 500:
+            log.error("sync request of %s failed: %s %s", school or "?", error.code, error, exc_info=error)
+        else:
+            log.info("sync request of %s refused: %s %s", school or "?", error.code, error)
+        if isinstance(error, AuthError):
+            log.info("refused %s: %s", school, error.reason)
         if school and getattr(request.state, "key_ok", False):
-            await run_in_threadpool(store.record_sync, school, error=f"{code}: {exc}")
-        message = str(exc)
-        if isinstance(exc, VersionError):
-            # VersionError says "this side"/"the peer"; the node shows this text to people: name the side.
-            who = "the central server must upgrade" if exc.theirs > exc.ours else "this node must upgrade"
-            message = (
-                f"protocol version {exc.theirs} is not supported by the central server (it speaks {exc.ours}): {who}"
-            )
-        if isinstance(exc, AuthError):
-            log.info("refused %s: %s", school, exc.reason)
-        body = json.dumps({"error": code, "message": message}, ensure_ascii=False).encode()
+            try:
+                await run_in_threadpool(store.record_sync, school, error=f"{error.code}: {error}")
+            except Exception:  # the refusal still goes out; the operator reads the cause in the log
+                log.exception("could not record the failed sync of %s", school)
+        body = json.dumps(answer, ensure_ascii=False).encode()
         # A refused request may have left its body unread: close, so the rest is never read or buffered.
         return Response(body, status_code=status, media_type="application/json", headers={"connection": "close"})
 
@@ -95,11 +112,6 @@ def create_app(
 
     return Starlette(
         routes=[Route(SYNC_PATH, sync, methods=["POST"]), Route("/health", health, methods=["GET"])],
-        exception_handlers={
-            ProtocolError: refuse,
-            ServerError: refuse,
-            DomainError: refuse,
-            ClientDisconnect: client_gone,
-        },
+        exception_handlers={MassarError: refuse, ClientDisconnect: client_gone},
         lifespan=lifespan,
     )

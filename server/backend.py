@@ -65,6 +65,10 @@ class CentralStore(Protocol):
 
     def publish(self, data: dict[str, list[dict[str, Any]]]) -> dict[str, int]: ...
 
+    def upsert(self, table: str, rows: Sequence[tuple]) -> None:
+        """Central edits of whole rows (column order), in one transaction: versioned, they reach the schools."""
+        ...
+
     def correct_grade(self, year: str, entry: GradeEntry) -> str:
         """A directorate's correction of one mark; returns the pupil's school (where it goes next sync)."""
         ...
@@ -178,15 +182,17 @@ class SqliteCentral:
 
         return write_publication(self.db, data)
 
-    def correct_grade(self, year: str, entry: GradeEntry) -> str:
+    def upsert(self, table: str, rows: Sequence[tuple]) -> None:
         from domain.rows import upsert_rows
 
+        with central_write(self.db) as db:
+            upsert_rows(db, table, rows)
+
+    def correct_grade(self, year: str, entry: GradeEntry) -> str:
         from .corrections import checked_correction
 
-        db = self.db
-        school, row = checked_correction(db, year, entry)
-        with central_write(db):
-            upsert_rows(db, "grades", [row])
+        school, row = checked_correction(self.db, year, entry)
+        self.upsert("grades", [row])
         return school
 
     @contextmanager

@@ -29,16 +29,11 @@ from protocol import hlc as hlc_clock
 from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES, ColumnType
 
-from .errors import ScopeViolation, ServerError
+from .errors import InvalidRow, ScopeViolation
 from .store import KEY_SLOTS
 from .versions import current_sseq
 
 _CHUNK = 400
-
-
-class InvalidRow(ServerError):
-    code = "invalid_row"
-    status = 422
 
 
 class Version(NamedTuple):

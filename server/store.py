@@ -26,7 +26,7 @@ from domain.database import (
     upgrade_to_evaluation_rules,
     write_transaction,
 )
-from domain.errors import DomainError
+from domain.errors import NotInitialised
 from protocol.tables import TABLES, TableSpec
 
 DB_NAME = "central.sqlite"
@@ -158,14 +158,10 @@ def evaluation_rules(db: sqlite_utils.Database) -> None:
 CENTRAL_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_versions, drop_sseq_index, evaluation_rules)
 
 
-class ServerNotInitialised(DomainError):
-    code = "not_initialised"
-
-
 def open_central(folder: Path, *, create: bool = False) -> sqlite_utils.Database:
     path = folder / DB_NAME
     if not create and not path.exists():
-        raise ServerNotInitialised(f"no central server in {folder}: run `massar server init --data {folder}`")
+        raise NotInitialised(f"no central server in {folder}: run `massar server init --data {folder}`")
     folder.mkdir(parents=True, exist_ok=True)
     db = open_database(path)
     migrate(db, CENTRAL_MIGRATIONS)

@@ -8,6 +8,7 @@ database connection, so local work never waits for it.
 
 from __future__ import annotations
 
+import logging
 import random
 import threading
 import time
@@ -18,6 +19,8 @@ from .errors import ServerUnreachable, SyncClientError
 from .session import SyncResult, sync_once
 from .status import node_status
 from .store import NodeStore
+
+log = logging.getLogger(__name__)
 
 
 class SyncAgent:
@@ -99,16 +102,21 @@ class SyncAgent:
                 self.last_result = sync_once(self.folder, timeout=self.timeout)
                 self._failures = 0
                 next_due = time.monotonic() + self.interval
-            except ServerUnreachable:
+            except ServerUnreachable as exc:
                 self._failures += 1
-                next_due = time.monotonic() + self._backoff()
-            except SyncClientError:
+                delay = self._backoff()
+                next_due = time.monotonic() + delay
+                log.info("sync: %s; next try in %.0f s", exc, delay)
+            except SyncClientError as exc:
                 # Refused (revoked token, wrong version...): an operator must act; retry slowly.
                 self._failures += 1
                 next_due = time.monotonic() + self.max_backoff
-            except Exception:  # noqa: BLE001 - the agent must outlive any single failed sync
+                log.warning("sync refused (%s): %s; next try in %.0f s", exc.code, exc, self.max_backoff)
+            except Exception:  # the agent must outlive any single failed sync; sync_once recorded it as last_error
                 self._failures += 1
-                next_due = time.monotonic() + self._backoff()
+                delay = self._backoff()
+                next_due = time.monotonic() + delay
+                log.exception("sync failed unexpectedly; next try in %.0f s", delay)
             finally:
                 self.syncing = False
             with self._lock:

@@ -25,8 +25,8 @@ from decimal import Decimal
 import sqlite_utils
 
 from domain.database import execute_script, write_transaction
-from domain.pupils import Term, enrolment_of
 from domain.evaluation import rules_for
+from domain.pupils import Term, enrolment_of
 from domain.results import Mark, subject_average
 from domain.rules import ACTIVITIES, from_hundredths, hundredths
 

@@ -1,21 +1,36 @@
 """The node's marks out as Massar's own grade sheet (NotesCC), for upload to
-the national Massar once the school has a connection."""
+the national Massar once the school has a connection.
+
+When the node keeps the file Massar issued (imported earlier), that very file
+is filled cell for cell; otherwise the same layout is written from the node's
+records and what it remembers of the issued sheet."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from domain.errors import InvalidInput, NotFound
+from domain.evaluation import rules_for
 from domain.rules import from_hundredths
 
-from .massar_import import class_level, recalled_sheet, subject_by_code, taught
-from .massarfiles import GradeCell, GradeSheet, GradeSheetRow, write_grade_sheet
-from .massarfiles.gradesheet_model import DEFAULT_ASSESSMENTS
+from .massar_import import class_level, kept_sheet_path, recalled_sheet, subject_by_code, taught
+from .massarfiles import GradeCell, GradeSheet, GradeSheetRow, read_grade_sheet_partial, write_grade_sheet
+from .massarfiles.file_names import parse_file_name
+from .massarfiles.gradesheet_filler import fill_grade_sheet
+from .massarfiles.gradesheet_model import ACTIVITIES
 from .store import NodeStore
 
 
-def default_file_name(class_code: str, massar_subject: str) -> str:
+def default_file_name(
+    class_code: str, massar_subject: str, *, school: str, issued: str | None = None, now: dt.datetime | None = None
+) -> str:
+    """Massar's own naming: `export_notesCC_<CLASS>_<SUBJECT>.xlsx`, or the newer
+    `Export_<school>_<class>_<subject>_<timestamp>.xlsx` when the issued file was named so."""
+    if issued and parse_file_name(issued).newer:
+        stamp = (now or dt.datetime.now()).strftime("%Y%m%d%H%M%S")
+        return f"Export_{school}_{class_code}_{massar_subject}_{stamp}.xlsx"
     return f"export_notesCC_{class_code}_{massar_subject}.xlsx"
 
 
@@ -49,10 +64,12 @@ def build_grade_sheet(store: NodeStore, class_code: str, subject_text: str, seme
         )
     level, scale = found
     subject = subject_by_code(db, subject_text)
-    if not taught(db, level, subject.code):
+    if not taught(db, term.year, level, subject.code):
         raise NotFound(f"subject {subject.code} is not taught in {level}", code="unknown_subject")
     memory = recalled_sheet(store, class_code, subject.code, semester) or {}
     ids: dict[str, str | None] = memory.get("ids", {})
+    names: dict[str, str] = memory.get("names", {})
+    born: dict[str, str | None] = memory.get("born", {})
     order = {code: n for n, code in enumerate(ids)}
 
     pupils = db.execute(
@@ -78,18 +95,21 @@ def build_grade_sheet(store: NodeStore, class_code: str, subject_text: str, seme
         if remark and pupil not in remarks:
             remarks[pupil] = remark
     used = {key for cells in marks.values() for key in cells}
-    assessments = tuple(sorted(set(memory.get("assessments") or DEFAULT_ASSESSMENTS) | used))
+    rule = rules_for(db, term.year, level)[subject.code]
+    declared = memory.get("assessments") or (*range(1, rule.tests + 1), ACTIVITIES)
+    assessments = tuple(sorted(set(declared) | used))
     rows = [
         GradeSheetRow(
             row=0,
             code=code,
-            name=f"{last_ar} {first_ar}" if last_ar and first_ar else f"{last} {first}",
-            birth_date=born,
+            name=names.get(code) or (f"{last_ar} {first_ar}" if last_ar and first_ar else f"{last} {first}"),
+            birth_date=birth,
             marks=marks.get(code, {}),
             remark=remarks.get(code),
             massar_id=ids.get(code),
+            birth_text=born.get(code),
         )
-        for code, last, first, last_ar, first_ar, born in pupils
+        for code, last, first, last_ar, first_ar, birth in pupils
     ]
     level_name = db.execute("SELECT name_ar FROM levels WHERE code = ?", [level]).fetchone()[0]
     block = _school_block(store)
@@ -108,6 +128,7 @@ def build_grade_sheet(store: NodeStore, class_code: str, subject_text: str, seme
         rows=rows,
         assessments=assessments,
         massar_guid=memory.get("guid"),
+        technical=memory.get("technical") or {},
     )
     return sheet, scale
 
@@ -118,20 +139,63 @@ def export_grade_sheet(
     """Write the sheet; ``output`` defaults to Massar's own file name in the current folder."""
     sheet, scale = build_grade_sheet(store, class_code, subject, semester)
     ours = subject_by_code(store.db, subject).code
+    class_code = sheet.class_code or class_code.strip().upper()
+    memory = recalled_sheet(store, class_code, ours, semester) or {}
     path = (
         Path(output)
         if output
-        else Path(default_file_name(sheet.class_code or class_code, sheet.massar_subject_code or ours))
+        else Path(
+            default_file_name(
+                class_code,
+                sheet.massar_subject_code or ours,
+                school=sheet.school_code or store.school,
+                issued=memory.get("file_name"),
+            )
+        )
     )
-    write_grade_sheet(path, sheet, scale=scale)
-    counted = sum(len(r.marks) for r in sheet.rows)
-    return {
+    kept = kept_sheet_path(store, class_code, ours, semester)
+    info: dict[str, Any] = {
         "file": str(path),
-        "class": sheet.class_code,
+        "class": class_code,
         "subject": ours,
         "massar_subject": sheet.massar_subject_code,
         "semester": sheet.semester,
         "year": sheet.year,
-        "pupils": len(sheet.rows),
-        "marks": counted,
     }
+    if kept.exists():
+        rows = {r.code: r for r in sheet.rows}
+        marks = {code: r.marks for code, r in rows.items()}
+        marks.update(_marks_of_other_pupils(store, ours, semester, kept, set(rows)))
+        report = fill_grade_sheet(kept, path, marks, {code: r.remark for code, r in rows.items()})
+        in_sheet = set(report.pupils)
+        info.update(
+            source="issued",
+            pupils=len(report.pupils),
+            marks=report.marks,
+            not_in_sheet=sorted(set(rows) - in_sheet),
+        )
+    else:
+        write_grade_sheet(path, sheet, scale=scale)
+        info.update(source="written", pupils=len(sheet.rows), marks=sum(len(r.marks) for r in sheet.rows))
+        info["not_in_sheet"] = []
+    info["unjustified_as_zero"] = sum(1 for r in sheet.rows for c in r.marks.values() if c.absent and not c.justified)
+    return info
+
+
+def _marks_of_other_pupils(
+    store: NodeStore, subject: str, semester: int, kept: Path, enrolled: set[str]
+) -> dict[str, dict[int, GradeCell]]:
+    """Marks of pupils the issued sheet lists but who left the class since (moved):
+    Massar still expects their row, so their marks of the subject go back too."""
+    issued = {r.code for r in read_grade_sheet_partial(kept)[0].rows}
+    out: dict[str, dict[int, GradeCell]] = {}
+    for pupil in sorted(issued - enrolled):
+        for assessment, score, absent, justified in store.db.execute(
+            "SELECT assessment, score, absent, justified FROM grades "
+            "WHERE year = ? AND pupil = ? AND subject = ? AND semester = ?",
+            [store.term.year, pupil, subject, semester],
+        ).fetchall():
+            out.setdefault(pupil, {})[assessment] = GradeCell(
+                score=None if score is None else from_hundredths(score), absent=bool(absent), justified=bool(justified)
+            )
+    return out

@@ -10,68 +10,96 @@ Every problem is reported with its Excel row and column title.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
 
-from domain.catalogue import LEVELS
 from domain.codes import level_of_class
 from domain.database import write_transaction
 from domain.errors import FileRejected, InvalidInput, NotFound, RowError
+from domain.evaluation import rules_for
 from domain.grades import GradeEntry, GradeValidator, record_grades
+from domain.level_codes import nearest_codes
 from domain.pupils import Term
 from domain.roster import RosterRow
 
-from .massarfiles import RowProblem, normalise_label, read_class_list_partial, read_grade_sheet_partial
 from .massarfiles import gradesheet_layout as sheet_layout
+from .massarfiles import normalise_label, read_class_list_partial, read_grade_sheet_partial
+from .massarfiles.file_names import parse_file_name
 from .massarfiles.gradesheet_model import GradeSheet, GradeSheetRow
 from .store import NodeStore
 
 # -- class list -> roster ------------------------------------------------------
 
-_LEVEL_CODES = {code for code, *_ in LEVELS}
-_LEVEL_BY_ARABIC = {normalise_label(name_ar): code for code, _c, _s, _o, name_ar, _fr in LEVELS}
 
-
-def _row_error(p: RowProblem) -> RowError:
-    return RowError(p.row, f"[{p.sheet}] {p.message}", p.column)
-
-
-def _level_of_sheet(class_code: str, level_text: str | None) -> str | None:
-    """The catalogue level of a class sheet: from the class code (`1APIC-1`),
-    else from the sheet's Arabic level title when it is the catalogue's own."""
+def _level_of_sheet(levels: dict[str, str], class_code: str, level_text: str | None) -> str | None:
+    """The level of a class sheet: from the class code (`1ASCG-1`), else from the
+    sheet's Arabic level title when it is one of the levels table's own.
+    ``levels`` maps each known code to its normalised Arabic title."""
     try:
         level = level_of_class(class_code)
     except InvalidInput:
         level = None
-    if level in _LEVEL_CODES:
+    if level in levels:
         return level
-    return _LEVEL_BY_ARABIC.get(normalise_label(level_text)) if level_text else None
+    if level_text:
+        wanted = normalise_label(level_text)
+        return next((code for code, title in levels.items() if title == wanted), None)
+    return None
 
 
-def roster_rows_from_class_list(path: str | Path) -> list[RosterRow]:
+def open_year_hint(term: Term, year: str) -> str:
+    return (
+        f"to enter {year}, open a node for that year in another folder: "
+        f"massar node init --data DIR --school {term.school} --year {year}"
+    )
+
+
+def roster_rows_from_class_list(db: sqlite_utils.Database, term: Term, path: str | Path) -> list[RosterRow]:
     """Every pupil of every class sheet of Massar's ListEleve (.xls or .xlsx).
 
     Raises FileRejected listing every bad row (Excel row, column title, sheet
-    in the message) so that nothing of a bad file is applied."""
+    in the message) so that nothing of a bad file is applied: an unknown level
+    names the nearest known codes, a sheet of another school year says how to
+    open a node for that year."""
     path = Path(path)
     classes, problems = read_class_list_partial(path)
-    errors = [_row_error(p) for p in problems]
+    errors = list(problems)
+    levels = {code: normalise_label(ar) for code, ar in db.execute("SELECT code, name_ar FROM levels").fetchall()}
     rows: list[RosterRow] = []
     for sheet in classes.sheets:
         class_code = (sheet.class_code or "").strip().upper()
-        if not class_code:
-            errors.append(RowError(1, f"[{sheet.sheet_name}] the sheet names no class (القسم)", "القسم"))
-            continue
-        level = _level_of_sheet(class_code, sheet.level)
-        if level is None:
+        if sheet.year and sheet.year.strip() != term.year:
             errors.append(
                 RowError(
                     1,
-                    f"[{sheet.sheet_name}] class {class_code} (level {sheet.level!r}) is of no known level",
+                    f"[{sheet.sheet_name}] the class list is for the school year {sheet.year.strip()} "
+                    f"(السنة الدراسية), this node records {term.year}; {open_year_hint(term, sheet.year.strip())}",
+                    "السنة الدراسية",
+                )
+            )
+            continue
+        if not class_code:
+            errors.append(RowError(1, f"[{sheet.sheet_name}] the sheet names no class (القسم)", "القسم"))
+            continue
+        level = _level_of_sheet(levels, class_code, sheet.level)
+        if level is None:
+            try:
+                code = level_of_class(class_code)
+            except InvalidInput:
+                code = class_code
+            near = nearest_codes(code, list(levels))
+            errors.append(
+                RowError(
+                    1,
+                    f"[{sheet.sheet_name}] class {class_code}: level {code} (title {sheet.level!r}) is not a known "
+                    f"Massar level" + (f"; nearest known: {', '.join(near)}" if near else ""),
                     "القسم",
+                    sheet=sheet.sheet_name,
                 )
             )
             continue
@@ -147,8 +175,8 @@ def class_level(db: sqlite_utils.Database, term: Term, class_code: str) -> tuple
     return None if row is None else (row[0], int(row[1]))
 
 
-def taught(db: sqlite_utils.Database, level: str, subject: str) -> bool:
-    return bool(db.execute("SELECT 1 FROM coefficients WHERE level = ? AND subject = ?", [level, subject]).fetchone())
+def taught(db: sqlite_utils.Database, year: str, level: str, subject: str) -> bool:
+    return subject in rules_for(db, year, level)
 
 
 # -- what Massar needs back: kept from the last imported sheet ----------------
@@ -158,14 +186,23 @@ def sheet_memory_key(term: Term, class_code: str, subject: str, semester: int) -
     return f"massar_sheet/{term.year}/{class_code}/{subject}/{semester}"
 
 
-def remember_sheet(store: NodeStore, class_code: str, subject: str, sheet: GradeSheet) -> None:
-    """Keep the sheet's technical values (GUID, school code, pupils' hidden IDs,
-    row order, header texts) in the node's local settings, so that the export
-    hands Massar back what it issued. Local to this node; never synced."""
+def kept_sheet_path(store: NodeStore, class_code: str, subject: str, semester: int) -> Path:
+    """Where the node keeps the last grade sheet Massar issued for a class, subject and semester."""
+    year = store.term.year.replace("/", "-")
+    return store.path.parent / "massar_sheets" / year / f"{class_code}_{subject}_S{semester}.xlsx"
+
+
+def remember_sheet(store: NodeStore, class_code: str, subject: str, sheet: GradeSheet, source: Path) -> None:
+    """Keep the issued file itself (export fills it back) and its technical values
+    (GUID, school code, pupils' hidden IDs, names and row order, header texts) in
+    the node's local settings, to write the same sheet should the file be lost.
+    Local to this node; never synced."""
     memory = {
+        "file_name": source.name,
         "school_code": sheet.school_code,
         "guid": sheet.massar_guid,
         "massar_subject_code": sheet.massar_subject_code,
+        "technical": sheet.technical,
         "academy": sheet.academy,
         "directorate": sheet.directorate,
         "school_name": sheet.school_name,
@@ -174,12 +211,20 @@ def remember_sheet(store: NodeStore, class_code: str, subject: str, sheet: Grade
         "subject_name": sheet.subject_name,
         "assessments": list(sheet.assessments),
         "ids": {row.code: row.massar_id for row in sheet.rows},
+        "names": {row.code: row.name for row in sheet.rows},
+        "born": {row.code: row.birth_text for row in sheet.rows},
     }
     key = sheet_memory_key(store.term, class_code, subject, sheet.semester)
     old = recalled_sheet(store, class_code, subject, sheet.semester)
     if old:  # a partial import lists only the valid rows: keep what we knew of the others
-        memory["ids"] = {**old.get("ids", {}), **memory["ids"]}
+        for part in ("ids", "names", "born"):
+            memory[part] = {**old.get(part, {}), **memory[part]}
     store.set_setting(key, json.dumps(memory, ensure_ascii=False))
+    kept = kept_sheet_path(store, class_code, subject, sheet.semester)
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    temporary = kept.with_suffix(".tmp")
+    shutil.copyfile(source, temporary)
+    os.replace(temporary, kept)  # a crash leaves the old copy or the new one, never half of one
 
 
 def recalled_sheet(store: NodeStore, class_code: str, subject: str, semester: int) -> dict[str, Any] | None:
@@ -189,20 +234,22 @@ def recalled_sheet(store: NodeStore, class_code: str, subject: str, semester: in
 
 # -- grade sheet -> grades -------------------------------------------------------
 
-_WIDEST_SCALE = max(level[2] for level in LEVELS)
+_WIDEST_SCALE = 20  # /20 collège and lycée, /10 primary
 
 
 def _problem_dict(e: RowError) -> dict[str, Any]:
-    return {"row": e.row, "column": e.column, "message": e.message}
+    return {"row": e.row, "column": e.column, "sheet": e.sheet, "message": e.message}
 
 
 def _header_problems(
-    store: NodeStore, sheet: GradeSheet
+    store: NodeStore, sheet: GradeSheet, file_name: str
 ) -> tuple[list[str], str, tuple[str, int] | None, Subject | None]:
-    """Problems of the header block that make the whole file unusable."""
+    """Problems of the header block that make the whole file unusable. The file
+    name (either Massar naming) stands in for a class or subject the header lacks."""
     db, term = store.db, store.term
     problems: list[str] = []
-    class_code = (sheet.class_code or "").strip().upper()
+    named = parse_file_name(file_name)
+    class_code = (sheet.class_code or named.class_code or "").strip().upper()
     level = None
     if not class_code:
         problems.append("the header names no class (القسم)")
@@ -212,15 +259,18 @@ def _header_problems(
             problems.append(f"class {class_code} (القسم) does not exist at school {term.school} in {term.year}")
     if sheet.year and sheet.year.strip() != term.year:
         problems.append(
-            f"the file is for the school year {sheet.year.strip()} (السنة الدراسية), this node records {term.year}"
+            f"the file is for the school year {sheet.year.strip()} (السنة الدراسية), this node records {term.year}; "
+            + open_year_hint(term, sheet.year.strip())
         )
-    subject = subject_by_massar(db, sheet.massar_subject_code, sheet.subject_name)
+    by_name = named.subject if named.subject and not named.subject.isdigit() else None
+    by_code = named.subject if named.subject and named.subject.isdigit() else None
+    subject = subject_by_massar(db, sheet.massar_subject_code or by_code, sheet.subject_name or by_name)
     if subject is None:
         problems.append(
             f"unknown subject: Massar code {sheet.massar_subject_code or '(none)'} is not in the subjects table "
             f"and the name {sheet.subject_name or '(none)'!r} (المادة) matches no subject"
         )
-    elif level is not None and not taught(db, level[0], subject.code):
+    elif level is not None and not taught(db, term.year, level[0], subject.code):
         problems.append(f"subject {subject.code} ({subject.name_ar}) is not taught in {level[0]}")
     return problems, class_code, level, subject
 
@@ -277,12 +327,12 @@ def import_grade_sheet(store: NodeStore, path: str | Path, *, partial: bool) -> 
     db, term = store.db, store.term
     # Read at the widest scale; the class's own scale is checked per mark below.
     sheet, read_problems = read_grade_sheet_partial(path, scale=_WIDEST_SCALE)
-    header, class_code, level, subject = _header_problems(store, sheet)
+    header, class_code, level, subject = _header_problems(store, sheet, path.name)
     if header:
         raise InvalidInput(f"{path.name}: " + "; ".join(header) + "; nothing was imported", code="file_rejected")
     assert level is not None and subject is not None
 
-    errors = [_row_error(p) for p in read_problems]
+    errors = list(read_problems)
     class_pupils = {
         r[0]
         for r in db.execute(
@@ -312,7 +362,7 @@ def import_grade_sheet(store: NodeStore, path: str | Path, *, partial: bool) -> 
         )
     with write_transaction(db):
         count = record_grades(db, term, entries) if entries else 0
-        remember_sheet(store, class_code, subject.code, sheet)
+        remember_sheet(store, class_code, subject.code, sheet, path)
     return {
         "file": path.name,
         "marks": count,

@@ -10,6 +10,8 @@ kilobytes still gets through.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,8 @@ from .errors import BadResponse, NotConfigured, ServerRefused, ServerUnreachable
 from .inbox import apply_response, now_iso
 from .outbox import pending_changes
 from .store import NodeStore
+
+log = logging.getLogger(__name__)
 
 SYNC_PATH = "/s"
 MAX_BUDGET = 64 * 1024  # bytes of one pushed frame
@@ -207,6 +211,15 @@ def sync_once(folder: Path, *, timeout: float = 60.0) -> SyncResult:
         session = SyncSession(store, timeout=timeout)
         try:
             return session.run()
+        except SyncClientError:
+            raise  # run() recorded it
+        except Exception as exc:
+            # A bug (in applying a pull, say) must not fail silently on every retry: record it for `node status`.
+            try:
+                session._remember(error=f"internal error: {type(exc).__name__}: {exc}")
+            except sqlite3.Error:
+                log.exception("could not record the failed sync in the node's database")
+            raise
         finally:
             session.close()
     finally:

@@ -8,6 +8,10 @@ from .store import NodeStore
 
 
 def node_status(store: NodeStore) -> dict[str, Any]:
+    """Pending changes, last sync, last error (with its time) and conflicts, from the database.
+
+    A counter that does not read as a number raises (ValueError) rather than
+    showing 0: a wrong "no conflicts" is worse than an error page."""
     db = store.db
     local_conflicts = db.execute("SELECT COUNT(*) FROM _conflicts").fetchone()[0]
     return {

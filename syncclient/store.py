@@ -10,12 +10,12 @@ import sqlite_utils
 
 from domain.codes import check_school_code, school_year_of
 from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, upgrade_to_evaluation_rules, write_transaction
-from domain.errors import DomainError, InvalidInput
+from domain.errors import InvalidInput, NotInitialised
 from domain.pupils import Term
 
 from .alerts import install_alerts
 from .changelog import install_change_capture
-
+from .node_tables import install_node_tables
 
 
 def _evaluation_rules(db: sqlite_utils.Database) -> None:
@@ -24,12 +24,14 @@ def _evaluation_rules(db: sqlite_utils.Database) -> None:
     db.conn.execute("DELETE FROM _base WHERE tbl = 2")
 
 
-NODE_MIGRATIONS = (*DOMAIN_MIGRATIONS, install_change_capture, install_alerts, _evaluation_rules)
+NODE_MIGRATIONS = (
+    *DOMAIN_MIGRATIONS,
+    install_change_capture,
+    install_alerts,
+    _evaluation_rules,
+    install_node_tables,  # 5: web sessions, semester closures, roll-call corrections
+)
 DB_NAME = "node.sqlite"
-
-
-class NodeNotInitialised(DomainError):
-    code = "not_initialised"
 
 
 class NodeStore:
@@ -43,9 +45,7 @@ class NodeStore:
     def open(cls, folder: Path) -> NodeStore:
         path = folder / DB_NAME
         if not path.exists():
-            raise NodeNotInitialised(
-                f"no school node in {folder}: run `massar node init --data {folder} --school CODE`"
-            )
+            raise NotInitialised(f"no school node in {folder}: run `massar node init --data {folder} --school CODE`")
         db = open_database(path)
         migrate(db, NODE_MIGRATIONS)
         return cls(db, path)

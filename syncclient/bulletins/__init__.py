@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 import sqlite_utils
 
+from domain.certificates import certificate
 from domain.errors import InvalidInput, NotFound
 from domain.pupils import Term, enrolment_of
 from domain.results import ClassResults, Mark, SubjectResult
@@ -32,6 +33,14 @@ SEMESTER_NAMES = {1: "الدورة الأولى", 2: "الدورة الثاني�
 # fixes the boundary; the second semester is taken to start on 1 February
 # (documented in the README, "Massar files").
 SECOND_SEMESTER_STARTS = (2, 1)  # month, day
+CERTIFICATE_NAMES = {"6ap": "شهادة الدروس الابتدائية", "3ac": "شهادة السلك الإعدادي", "bac": "البكالوريا"}
+CERTIFICATE_PARTS = {
+    "continuous": "المراقبة المستمرة",
+    "local": "الامتحان المحلي",
+    "regional": "الامتحان الجهوي",
+    "national": "الامتحان الوطني",
+    "provincial": "الامتحان الإقليمي",
+}
 MIN_TEST_COLUMNS = 2
 
 
@@ -181,6 +190,7 @@ def _pupil_page(store: NodeStore, data: _ClassData, pupil: str, semester: int) -
         "first_average": None,
         "annual": None,
         "decision": None,
+        "certificate": None,
     }
     if data.first is not None:
         s1 = data.first.averages.get(pupil)
@@ -188,6 +198,7 @@ def _pupil_page(store: NodeStore, data: _ClassData, pupil: str, semester: int) -
         if s1 is not None and average is not None:
             annual = round2((s1 + average) / 2)
             page["annual"] = _fmt(annual)
+            page["certificate"] = certificate(db, term.year, pupil, annual)
             passed = passes(annual, data.scale)
             if passed is not None:
                 page["decision"] = ("ناجح" if passed else "غير ناجح") + ("ة" if gender == "F" else "")
@@ -242,5 +253,7 @@ def render_bulletins(store: NodeStore, pupils: list[str], semester: int) -> str:
             semester_name=SEMESTER_NAMES[semester],
             pages=pages,
             printed_on=dt.date.today().isoformat(),
+            certificate_names=CERTIFICATE_NAMES,
+            certificate_parts=CERTIFICATE_PARTS,
         )
     )

@@ -11,7 +11,7 @@ from .classlist import (
     read_class_list_partial,
     write_class_list,
 )
-from .errors import FileFormatError, FileProblems, MassarFileError, RowProblem
+from .errors import FileFormatError, FileProblems, MassarFileError
 from .gradesheet import (
     GradeCell,
     GradeSheet,
@@ -32,7 +32,6 @@ __all__ = [
     "GradeSheet",
     "GradeSheetRow",
     "MassarFileError",
-    "RowProblem",
     "normalise_label",
     "read_class_list",
     "read_class_list_partial",

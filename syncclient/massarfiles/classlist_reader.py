@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from domain.errors import RowError
+
 from . import classlist_layout as layout
 from .classlist_model import ClassList, ClassListPupil, ClassSheet, Gender
 from .codes import is_massar_code
 from .dates import BadDate, parse_date
-from .errors import FileFormatError, FileProblems, RowProblem
+from .errors import FileFormatError, FileProblems
 from .grid import Grid
 from .labels import find_header_row, normalise_label
 from .metadata import read_metadata
@@ -32,11 +34,11 @@ def read_class_list(path: str | Path) -> ClassList:
     return classes
 
 
-def read_class_list_partial(path: str | Path) -> tuple[ClassList, list[RowProblem]]:
+def read_class_list_partial(path: str | Path) -> tuple[ClassList, list[RowError]]:
     """Like :func:`read_class_list` but returns the valid pupils and the
     problems instead of raising, for callers that import what they can."""
     sheets: list[ClassSheet] = []
-    problems: list[RowProblem] = []
+    problems: list[RowError] = []
     seen: dict[str, tuple[str, int]] = {}
     for grid in load_grids(path):
         sheet = _read_sheet(path, grid, problems, seen)
@@ -51,7 +53,7 @@ def read_class_list_partial(path: str | Path) -> tuple[ClassList, list[RowProble
 def _read_sheet(
     path: str | Path,
     grid: Grid,
-    problems: list[RowProblem],
+    problems: list[RowError],
     seen: dict[str, tuple[str, int]],
 ) -> ClassSheet | None:
     header = find_header_row(grid, layout.COLUMNS)
@@ -102,7 +104,7 @@ def _read_pupil(
     grid: Grid,
     r: int,
     cols: dict[str, int],
-    problems: list[RowProblem],
+    problems: list[RowError],
     seen: dict[str, tuple[str, int]],
 ) -> ClassListPupil | None:
     def text(key: str) -> str:
@@ -115,10 +117,10 @@ def _read_pupil(
         return None  # header repeated on a printed page break
 
     excel_row = r + 1
-    bad: list[RowProblem] = []
+    bad: list[RowError] = []
 
     def problem(key: str, message: str) -> None:
-        bad.append(RowProblem(grid.name, excel_row, layout.COLUMNS[key][0], message))
+        bad.append(RowError(excel_row, message, layout.COLUMNS[key][0], sheet=grid.name))
 
     code = text("code")
     if not code:

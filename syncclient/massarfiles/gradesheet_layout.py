@@ -7,10 +7,14 @@ export. The first spelling of each title is the one written."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
-from .gradesheet_model import ACTIVITIES
+from .gradesheet_model import ACTIVITIES, GradeCell
 
 SHEET_NAME = "NotesCC"
+DATA_SHEET = "Data"  # hidden; A1 blank, A2 مبرر: the absence cells' list
+SHEET_TITLE = "نقط المراقبة المستمرة"  # F4
+HIDDEN_ROWS = (1, 2, 5, 8, 15)
 
 METADATA: dict[str, tuple[str, ...]] = {
     "academy": ("أكاديمية", "الأكاديمية"),
@@ -32,16 +36,32 @@ METADATA_CELLS: dict[str, tuple[str, str]] = {
     "class_code": ("G9", "I9"),
     "teacher": ("L9", "O9"),
     "semester": ("C11", "D11"),
-    "subject_name": ("G11", "I11"),
+    "subject_name": ("L11", "O11"),
     "year": ("C13", "D13"),
 }
 METADATA_ROWS = {key: int(label[1:]) for key, (label, _) in METADATA_CELLS.items()}
+# The labels exactly as the export spells them (colons and doubled spaces included).
+WRITTEN_LABELS = {
+    "academy": "أكاديمية :",
+    "directorate": "م.الإقليمية : ",
+    "level": "المستوى  :  ",
+    "class_code": "القسم  :",
+    "semester": "الدورة  :",
+    "year": "السنة الدراسية :",
+}
+EXTRA_LABELS = {"G11": "نقط :"}
+# A value cell is merged up to this column: D:F, I:K, O:S.
+VALUE_MERGE_END = {"D": "F", "I": "K", "O": "S"}
 SEMESTERS = {1: "الدورة الأولى", 2: "الدورة الثانية"}
 SEMESTER_ALIASES = {1: ("الدورة الأولى", "الأولى", "1"), 2: ("الدورة الثانية", "الثانية", "2")}
 
-# Hidden technical row: school code, GUID, session number, '#<subject>#'.
+# Hidden technical row: C school code, E GUID, G session, K '#<subject>#';
+# I, M and O hold values whose meaning is unknown (0, 16, Massar's level id
+# such as 2A31101110): kept from the issued sheet and written back as issued.
 TECH_ROW = 5
-TECH_COLUMNS = {"school_code": 1, "guid": 2, "session": 3, "subject": 4}  # 1-based
+TECH_CELLS = {"school_code": "C", "guid": "E", "session": "G", "subject": "K"}
+TECH_KEPT = ("I", "M", "O")
+TECH_DEFAULTS: dict[str, object] = {"I": 0}
 SUBJECT_CODE = re.compile(r"#(\d+)#")
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -49,6 +69,9 @@ TAG_ROW = 15
 HEADER_ROW = 16
 SUBHEADER_ROW = 17
 FIRST_PUPIL_ROW = 18
+FIRST_MARK_COL = 7  # G: then one mark and one absence column per assessment
+PUPIL_COLUMNS = {"id": "B", "code": "C", "name": "D", "birth_date": "F"}
+WRITTEN_TITLES = {"id": "ID", "code": "رقم  التلميذ  ", "name": "إسم التلميذ  ", "birth_date": " تاريخ الإزدياد"}
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "id": ("ID",),
@@ -75,7 +98,23 @@ ABSENCE = "التغيب"
 TAGS: dict[int, str] = {1: "#1#", 2: "#2#", 3: "#3#", ACTIVITIES: "#4#", 4: "#5#"}
 REMARK_TAG = "#100#"
 
-# Written for an absent pupil; the reader takes any non-blank value other
-# than مبرر as an unjustified absence.
+# Massar's absence list holds only blank and مبرر. An unjustified absence
+# counts 0 in the average, so it goes back to Massar as the mark 0. The reader
+# takes any non-blank value other than مبرر as an unjustified absence.
 JUSTIFIED_WORD = "مبرر"
-UNJUSTIFIED_WORD = "غير مبرر"
+
+
+def massar_cells(cell: GradeCell | None) -> tuple[int | float | None, str | None]:
+    """(mark cell, absence cell) as Massar accepts them back."""
+    if cell is None:
+        return None, None
+    if cell.absent:
+        return (None, JUSTIFIED_WORD) if cell.justified else (0, None)
+    return number(cell.score), None
+
+
+def number(score: Decimal | None) -> int | float | None:
+    """A mark as Excel stores it: 14, not 14.0; 12.25 as a float."""
+    if score is None:
+        return None
+    return int(score) if score == score.to_integral_value() else float(score)

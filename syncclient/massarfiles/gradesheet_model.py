@@ -32,6 +32,7 @@ class GradeSheetRow:
     marks: dict[int, GradeCell] = field(default_factory=dict)
     remark: str | None = None
     massar_id: str | None = None  # the hidden ID column, kept for re-import
+    birth_text: str | None = None  # the birth date cell as Massar wrote it ('12-10-2012')
 
 
 @dataclass(frozen=True)
@@ -51,3 +52,5 @@ class GradeSheet:
     # Assessment columns the sheet has, in key order (primary has fewer tests).
     assessments: tuple[int, ...] = DEFAULT_ASSESSMENTS
     massar_guid: str | None = None  # from the hidden technical row, kept for re-import
+    # Other cells of the technical row (column letter -> value), written back as issued.
+    technical: dict[str, str | int | float] = field(default_factory=dict)

@@ -5,10 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from openpyxl.utils import column_index_from_string
+
+from domain.errors import RowError
+
 from . import gradesheet_layout as layout
 from .codes import is_massar_code
 from .dates import BadDate, parse_date
-from .errors import FileFormatError, FileProblems, RowProblem
+from .errors import FileFormatError, FileProblems
 from .gradesheet_model import GradeCell, GradeSheet, GradeSheetRow, Semester
 from .grid import Grid, cell_text
 from .labels import find_columns, find_header_row, find_label, label_set, normalise_label
@@ -57,7 +61,7 @@ def read_grade_sheet(path: str | Path, *, scale: int = 20) -> GradeSheet:
     return sheet
 
 
-def read_grade_sheet_partial(path: str | Path, *, scale: int = 20) -> tuple[GradeSheet, list[RowProblem]]:
+def read_grade_sheet_partial(path: str | Path, *, scale: int = 20) -> tuple[GradeSheet, list[RowError]]:
     """The sheet holding only the valid rows, plus the problems of the others.
 
     A row with any problem is left out entirely, so a partial import never
@@ -69,8 +73,8 @@ def read_grade_sheet_partial(path: str | Path, *, scale: int = 20) -> tuple[Grad
     block = range(table.top)
     meta = read_metadata(grid, layout.METADATA, rows=block, step=1)
     semester = _semester(path, meta["semester"])
-    school_code, guid, subject_code = _technical_values(grid, block)
-    problems: list[RowProblem] = []
+    school_code, guid, subject_code, technical = _technical_values(grid, block)
+    problems: list[RowError] = []
     rows: list[GradeSheetRow] = []
     seen: dict[str, int] = {}
     for r in range(table.first_pupil, grid.nrows):
@@ -92,6 +96,7 @@ def read_grade_sheet_partial(path: str | Path, *, scale: int = 20) -> tuple[Grad
         rows=rows,
         assessments=tuple(sorted(a.key for a in table.assessments)),
         massar_guid=guid,
+        technical=technical,
     )
     return sheet, problems
 
@@ -138,7 +143,12 @@ def _table(path: str | Path, grid: Grid) -> _Table:
     has_sub = bool(find_columns(grid, sub_row, sub_titles))
     # A title spans its mark and absence columns (merged cells keep the value
     # in their first column), up to the next titled column.
-    starts = sorted({c for c in range(grid.ncols) if grid.text(header_row, c)} | set(by_key.values()))
+    # The export repeats each title over its absence column (G16 and H16 both
+    # read الفرض الأول): a cell repeating its left neighbour's title starts nothing.
+    titled = [c for c in range(grid.ncols) if grid.text(header_row, c)]
+    starts = sorted(
+        {c for c in titled if c == 0 or grid.text(header_row, c) != grid.text(header_row, c - 1)} | set(by_key.values())
+    )
     mark_label, absence_label = label_set([layout.MARK]), label_set([layout.ABSENCE])
     assessments = []
     for key, c in sorted(by_key.items()):
@@ -179,9 +189,12 @@ def _semester(path: str | Path, value: str | None) -> Semester:
     )
 
 
-def _technical_values(grid: Grid, block: range) -> tuple[str | None, str | None, str | None]:
-    """(school code, GUID, subject code) from the hidden technical row, whose
-    cells are in the order school code, GUID, session, '#<subject>#'.
+def _technical_values(
+    grid: Grid, block: range
+) -> tuple[str | None, str | None, str | None, dict[str, str | int | float]]:
+    """(school code, GUID, subject code, kept cells) from the hidden technical
+    row, whose cells are in the order school code, GUID, session, '#<subject>#';
+    the kept cells are those of `layout.TECH_KEPT` (letter -> value).
 
     That row is the one holding a '#<digits>#' or a GUID; failing both, the
     hidden row standing where the export puts it relative to the labels."""
@@ -191,14 +204,19 @@ def _technical_values(grid: Grid, block: range) -> tuple[str | None, str | None,
         offset = layout.METADATA_ROWS["academy"] - layout.TECH_ROW
         candidate = academy[0] - offset if academy else -1
         if candidate not in grid.hidden_rows:
-            return None, None, None
+            return None, None, None, {}
         row = candidate
     texts = [grid.text(row, c) for c in range(grid.ncols)]
     subject = next((m[1] for t in texts if (m := layout.SUBJECT_CODE.fullmatch(t))), None)
     guid = next((t for t in texts if layout.GUID.fullmatch(t)), None)
     first = next((t for t in texts if t), None)
     school = None if first in (None, guid) or layout.SUBJECT_CODE.fullmatch(first or "") else first
-    return school, guid, subject
+    kept: dict[str, str | int | float] = {}
+    for letter in layout.TECH_KEPT:
+        value = grid.value(row, column_index_from_string(letter) - 1)
+        if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
+            kept[letter] = value
+    return school, guid, subject, kept
 
 
 def _is_technical(grid: Grid, r: int) -> bool:
@@ -213,7 +231,7 @@ def _read_row(
     r: int,
     table: _Table,
     scale: int,
-    problems: list[RowProblem],
+    problems: list[RowError],
     seen: dict[str, int],
 ) -> GradeSheetRow | None:
     cols = table.cols
@@ -225,10 +243,10 @@ def _read_row(
     if not any(text(k) for k in ("code", "name", "remark")) and not any(grid.text(r, c) for c in used):
         return None
     excel_row = r + 1
-    bad: list[RowProblem] = []
+    bad: list[RowError] = []
 
     def problem(column: str, message: str) -> None:
-        bad.append(RowProblem(grid.name, excel_row, column, message))
+        bad.append(RowError(excel_row, message, column, sheet=grid.name))
 
     code = text("code")
     code_title = layout.COLUMNS["code"][0]
@@ -263,6 +281,7 @@ def _read_row(
         problems.extend(bad)
         return None
     massar_id = cell_text(grid.value(r, cols["id"])) if "id" in cols else ""
+    birth_text = grid.text(r, cols["birth_date"]) if "birth_date" in cols else ""
     return GradeSheetRow(
         row=excel_row,
         code=code,
@@ -271,4 +290,5 @@ def _read_row(
         marks=marks,
         remark=text("remark") or None,
         massar_id=massar_id or None,
+        birth_text=birth_text or None,
     )

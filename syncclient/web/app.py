@@ -8,8 +8,9 @@ threads, one at a time (`Web.run`), so the event loop never waits on SQLite.
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -23,13 +24,16 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.errors import Conflict, DomainError, InvalidInput, NotAllowed, NotFound
+from protocol.errors import MassarError
 
 from ..store import NodeStore
 from . import login, parent, staff
 from .core import HERE, LoginRequired, Web
-from .security import LoginLimiter, SessionRegistry
+from .security import SessionRegistry
+from .throttle import LoginThrottle
 from .translations import error_key, title_key
+
+log = logging.getLogger(__name__)
 
 SECRET_SETTING = "web_session_secret"
 SECURITY_HEADERS = [
@@ -87,14 +91,18 @@ def create_app(
     idle_timeout: float = 120.0,
     staff_idle_timeout: float = 1800.0,
     max_body: int = 256 * 1024,
-    login_limiter: LoginLimiter | None = None,
+    login_throttle: LoginThrottle | None = None,
+    trusted_proxies: Collection[str] = (),
 ) -> Starlette:
-    """The web app of the node in `folder`; parent sessions end after `idle_timeout` seconds idle."""
+    """The web app of the node in `folder`; parent sessions end after `idle_timeout` seconds idle.
+
+    `trusted_proxies`: addresses of reverse proxies whose X-Forwarded-For is believed.
+    """
     store = NodeStore.open(Path(folder))
     key = secret_key if secret_key is not None else node_secret(store)
-    web = Web(
-        store, agent, SessionRegistry(idle_timeout, staff_idle_timeout), login_limiter or LoginLimiter(), max_body
-    )
+    sessions = SessionRegistry(lambda: store.db, idle_timeout, staff_idle_timeout)
+    throttle = login_throttle or LoginThrottle()
+    web = Web(store, agent, sessions, throttle, max_body, frozenset(trusted_proxies))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -125,7 +133,7 @@ def create_app(
             ),
         ],
         exception_handlers={
-            DomainError: domain_error,
+            MassarError: massar_error,
             HTTPException: http_error,
             LoginRequired: login_required,
         },
@@ -142,13 +150,15 @@ def _web(request: Request) -> Web:
 
 # -- error pages ----------------------------------------------------------------------------
 
-DOMAIN_STATUS = ((NotFound, 404), (NotAllowed, 403), (Conflict, 409), (InvalidInput, 400))
 
-
-async def domain_error(request: Request, exc: Exception) -> Response:
+async def massar_error(request: Request, exc: Exception) -> Response:
+    """A project error as a page: its `status`, and the message its `code` names, in the user's language."""
     web = _web(request)
-    status = next((code for cls, code in DOMAIN_STATUS if isinstance(exc, cls)), 400)
-    message = web_translate(request, error_key(getattr(exc, "code", ""), status))
+    error = exc if isinstance(exc, MassarError) else MassarError(str(exc))
+    status = error.status
+    if status >= 500:
+        log.error("%s %s failed: %s %s", request.method, request.url.path, error.code, error, exc_info=error)
+    message = web_translate(request, error_key(error.code, status))
     redo = getattr(request.state, "on_error", None)
     if redo is not None:  # re-show the form with what was typed
         return await web.run(redo, message, status)
@@ -168,8 +178,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
 
 
 async def login_required(request: Request, exc: Exception) -> Response:
-    if request.method == "POST":  # nobody logged in may post anything but the login form: 403 like a bad token
+    web = _web(request)
+    if request.method == "POST":
+        form = getattr(request.state, "form", None)
+        if form is not None:  # a form of this browser (CSRF checked) whose session ended: ask, keep it
+            return await web.run(web.relogin_page, request, form)
         return await http_error(request, HTTPException(403, "csrf"))
+    request.session["next"] = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse("/login", status_code=303)
 
 

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import threading
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from domain.accounts import authenticate, is_parent_login, normal_login
 from domain.errors import NotFound
+from domain.rules import FULL_DAY, mask_hours
 
+from ..status import node_status
 from ..store import NodeStore
-from .security import STAFF_ROLES, LoginLimiter, SessionRegistry, SessionUser, csrf_token, read_form
-from .status import format_timestamp, node_status
+from .security import STAFF_ROLES, SessionRegistry, SessionUser, csrf_token, read_form
+from .status import format_timestamp
+from .throttle import LoginThrottle, Wait, client_address
 from .translations import LANGUAGES, translator
 
 log = logging.getLogger(__name__)
@@ -37,7 +43,11 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "logins": ("secretary", "director"),
     "sync": STAFF_ROLES,
     "sync_now": ("secretary", "director"),
+    "close_semester": ("director",),
+    "classes": ("secretary", "director"),
 }
+# The fields of the password box shown when a session ended while a form was being typed.
+RELOGIN_LOGIN, RELOGIN_PASSWORD = "relogin_login", "relogin_password"
 
 
 class LoginRequired(Exception):
@@ -67,6 +77,12 @@ def post_page(fn: Callable[[Web, Request, FormData], Response]) -> Callable[[Req
         web = web_of(request)
         form = await web.form(request)
         request.state.form = form
+        if RELOGIN_PASSWORD in form:  # the password asked for when the session had ended
+            refused = await web.run(web.relogin, request, form)
+            if refused is not None:
+                return refused
+            form = FormData([(k, v) for k, v in form.multi_items() if k not in (RELOGIN_LOGIN, RELOGIN_PASSWORD)])
+            request.state.form = form
         return await web.run(fn, web, request, form)
 
     return endpoint
@@ -78,10 +94,12 @@ class Web:
         store: NodeStore,
         agent: object | None,
         sessions: SessionRegistry,
-        limiter: LoginLimiter,
+        throttle: LoginThrottle,
         max_body: int,
+        trusted_proxies: frozenset[str] = frozenset(),
     ) -> None:
-        self.store, self.agent, self.sessions, self.limiter, self.max_body = store, agent, sessions, limiter, max_body
+        self.store, self.agent, self.sessions, self.throttle = store, agent, sessions, throttle
+        self.max_body, self.trusted_proxies = max_body, trusted_proxies
         self.env = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(default=True),
@@ -140,8 +158,57 @@ class Web:
             raise HTTPException(403)
         return user
 
-    async def form(self, request: Request):
+    async def form(self, request: Request) -> FormData:
         return await read_form(request, self.max_body)
+
+    # -- signing in ----------------------------------------------------------------------
+
+    def sign_in(self, request: Request, typed_login: str, password: str) -> tuple[SessionUser | None, str | None]:
+        """Check the password (throttled) and open a fresh session: (user, None) or (None, message)."""
+        t = translator(self.lang(request))
+        login = normal_login(typed_login[:120])
+        parent = is_parent_login(login)
+        client = client_address(request, self.trusted_proxies)
+        wait = self.throttle.wait(login, client, parent=parent)
+        if wait is not None:
+            request.state.retry_after = wait.seconds
+            return None, wait_message(t, wait, login)
+        account = authenticate(self.db, login, password[:200]) if login and password else None
+        if account is None:
+            self.throttle.failed(login, client, parent=parent)
+            return None, t("login.failed")
+        self.throttle.succeeded(login)
+        keep = {k: request.session[k] for k in ("lang", "next") if k in request.session}
+        request.session.clear()  # a fresh session id and CSRF token: no fixation
+        request.session.update(keep)
+        user = SessionUser(account["login"], account["role"], account["pupil"], account["display_name"])
+        request.session["sid"] = self.sessions.create(user)
+        request.session["who"] = user.login
+        request.state.user = user
+        return user, None
+
+    def relogin(self, request: Request, form: FormData) -> Response | None:
+        """The password typed on the "session ended" page: None when signed in, else that page again."""
+        user, error = self.sign_in(request, str(form.get(RELOGIN_LOGIN, "")), str(form.get(RELOGIN_PASSWORD, "")))
+        if user is not None:
+            return None
+        status = 429 if getattr(request.state, "retry_after", None) else 401
+        return self.relogin_page(request, form, error, status)
+
+    def relogin_page(self, request: Request, form: FormData, error: str | None = None, status: int = 401) -> Response:
+        """Asks for the password on the page that was being saved; every typed field rides along hidden."""
+        kept = [(k, v) for k, v in form.multi_items() if isinstance(v, str) and k not in ("csrf", RELOGIN_PASSWORD)]
+        ctx = {
+            "title_key": "relogin.title",
+            "action": request.url.path,
+            "kept": [(k, v) for k, v in kept if k != RELOGIN_LOGIN],
+            "login": form.get(RELOGIN_LOGIN) or request.session.get("who", ""),
+            "error": error,
+        }
+        response = self.render(request, "relogin.html", ctx, status=status)
+        if getattr(request.state, "retry_after", None):
+            response.headers["retry-after"] = str(request.state.retry_after)
+        return response
 
     # -- pages ---------------------------------------------------------------------------
 
@@ -162,7 +229,7 @@ class Web:
             "user": user,
             "csrf": csrf_token(request),
             "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-            "fresh": format_timestamp(self.store.setting("last_sync")),
+            "fresh": ltr(format_timestamp(self.store.setting("last_sync"))),
             "flash": {"kind": flash["kind"], "text": t(flash["key"], **flash["params"])} if flash else None,
             "idle": int(self.sessions.parent_idle),
             "school_name": self.school_name(lang),
@@ -173,6 +240,8 @@ class Web:
             "pname": lambda p: pupil_name(p, lang),
             "sname": lambda s: s["name_ar"] if lang == "ar" else s["name_fr"],
             "num": lambda v: format_number(v, lang),
+            "date": lambda v: ltr(format_timestamp(v) or "–"),
+            "hours_text": lambda mask: hours_text(t, mask),
         }
         if user is not None and user.is_parent:
             from ..alerts import unread_count
@@ -242,10 +311,44 @@ class Web:
         ]
 
 
+def safe_path(target: str) -> bool:
+    """A path on this site (no scheme, no other host), safe to redirect to."""
+    return target.startswith("/") and not target.startswith("//") and "\\" not in target
+
+
+def ltr(text: str | None) -> Markup | None:
+    """Digits and Latin text kept in their order inside an Arabic sentence."""
+    return None if text is None else Markup('<bdi dir="ltr">{}</bdi>').format(text)
+
+
+def hours_text(t: Callable[..., str], mask: int) -> str:
+    """An absence's hours as people say them: "the full day", or the slots."""
+    if mask == FULL_DAY:
+        return t("hours.full_day")
+    if not mask:
+        return t("hours.present")
+    return t("hours.list", hours=", ".join(str(h) for h in mask_hours(mask)))
+
+
+def wait_message(t: Callable[..., str], wait: Wait, login: str) -> str:
+    """Who is slowed down and for how long, in the reader's language."""
+    return t(f"login.wait.{wait.who}", login=login, n=wait.seconds)
+
+
 def pupil_name(p: dict, lang: str) -> str:
     if lang == "ar" and p.get("last_name_ar") and p.get("first_name_ar"):
         return f"{p['last_name_ar']} {p['first_name_ar']}"
     return f"{p['last_name']} {p['first_name']}"
+
+
+def format_cell(text: str, lang: str) -> str:
+    """A stored score in a sheet cell, written as the bulletin writes it; anything typed stays as typed."""
+    if CANONICAL_SCORE.match(text):
+        return format_number(text, lang)
+    return text
+
+
+CANONICAL_SCORE = re.compile(r"^[0-9]{1,2}(\.[0-9]{1,2})?$")
 
 
 def format_number(value: Any, lang: str) -> str:

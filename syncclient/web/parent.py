@@ -10,13 +10,17 @@ from starlette.routing import Route
 
 from domain.pupils import enrolment_of
 from domain.results import pupil_report
+from domain.semesters import provisional_report
 
 from .. import alerts
+from ..semesters import closed_semesters
 from .core import Web, get_page, post_page
 
 
 def _report(web: Web, pupil: str) -> dict:
-    return pupil_report(web.db, web.store.term.year, pupil, school=web.store.school)
+    year = web.store.term.year
+    report = pupil_report(web.db, year, pupil, school=web.store.school)
+    return provisional_report(report, closed_semesters(web.db, year))
 
 
 def _subject_names(web: Web) -> dict[str, dict]:
@@ -65,8 +69,7 @@ def alerts_page(web: Web, request: Request) -> Response:
     items = alerts.alerts_for(web.db, user.pupil)
     for item in items:
         if item["kind"] == "absence":
-            mask = int(item["detail"].get("hours", 0))
-            item["hours"] = [h for h in range(1, 9) if mask & (1 << (h - 1))]
+            item["mask"] = int(item["detail"].get("hours", 0))
     ctx = {"title_key": "alerts.title", "report": report, "items": items, "subjects": _subject_names(web)}
     return web.render(request, "parent/alerts.html", ctx)
 

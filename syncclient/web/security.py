@@ -1,26 +1,31 @@
-"""Sessions, CSRF tokens, login rate limits and bounded form parsing.
+"""Sessions, CSRF tokens and bounded form parsing.
 
 The session cookie (Starlette's SessionMiddleware: signed with itsdangerous,
 HttpOnly, SameSite=Strict) only carries a random session id, the CSRF token,
 the language and a one-shot flash message. Who is logged in lives on the
-server in `SessionRegistry`, so logout and idle expiry take effect at once
-even if someone kept a copy of the cookie.
+server in `SessionRegistry` (the node's database), so logout and idle expiry
+take effect at once even if someone kept a copy of the cookie, and a restart
+of the node logs nobody out.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 import secrets
-import threading
 import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
+import sqlite_utils
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
+
+from domain.database import write_transaction
 
 STAFF_ROLES = ("secretary", "teacher", "director")
 
@@ -31,7 +36,7 @@ class SessionUser:
     role: str
     pupil: str | None
     name: str | None
-    seen: float = field(default_factory=time.monotonic)
+    seen: float = 0.0
 
     @property
     def is_parent(self) -> bool:
@@ -42,13 +47,29 @@ class SessionUser:
         return self.role in STAFF_ROLES
 
 
-class SessionRegistry:
-    """Server-side sessions: id -> user, expired after `idle` seconds without a request."""
+def _hashed(sid: str) -> str:
+    # The table holds only hashes: a copy of the database opens no session.
+    return hashlib.sha256(sid.encode()).hexdigest()
 
-    def __init__(self, parent_idle: float, staff_idle: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.parent_idle, self.staff_idle, self.clock = parent_idle, staff_idle, clock
-        self._users: dict[str, SessionUser] = {}
-        self._lock = threading.Lock()
+
+class SessionRegistry:
+    """Server-side sessions kept in the node's database (they survive a restart).
+
+    id -> user, expired after the role's idle time without a request. `clock` is
+    wall-clock seconds (a restart must not reset it); tests inject their own.
+    Called with the web app's database lock held (see `Web.run`).
+    """
+
+    TOUCH_EVERY = 5.0  # seconds: a page with many requests writes the idle clock once
+
+    def __init__(
+        self,
+        db: Callable[[], sqlite_utils.Database],
+        parent_idle: float,
+        staff_idle: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._db, self.parent_idle, self.staff_idle, self.clock = db, parent_idle, staff_idle, clock
 
     def idle_limit(self, user: SessionUser) -> float:
         return self.parent_idle if user.is_parent else self.staff_idle
@@ -56,76 +77,57 @@ class SessionRegistry:
     def create(self, user: SessionUser) -> str:
         sid = secrets.token_urlsafe(24)
         user.seen = self.clock()
-        with self._lock:
-            self._users[sid] = user
-            self._sweep()
+        db = self._db()
+        with write_transaction(db):
+            self._sweep(db)
+            db.conn.execute(
+                "INSERT INTO _web_sessions (id, login, role, pupil, name, seen) VALUES (?, ?, ?, ?, ?, ?)",
+                [_hashed(sid), user.login, user.role, user.pupil, user.name, user.seen],
+            )
         return sid
 
     def touch(self, sid: str | None) -> tuple[SessionUser | None, bool]:
         """The user of this session (refreshing its idle clock) and whether it just expired."""
-        if not sid:
+        if not sid or not isinstance(sid, str):
             return None, False
-        with self._lock:
-            user = self._users.get(sid)
-            if user is None:
-                return None, False
-            now = self.clock()
-            if now - user.seen > self.idle_limit(user):
-                del self._users[sid]
-                return None, True
-            user.seen = now
-            return user, False
+        db = self._db()
+        row = db.execute(
+            "SELECT login, role, pupil, name, seen FROM _web_sessions WHERE id = ?", [_hashed(sid)]
+        ).fetchone()
+        if row is None:
+            return None, False
+        user = SessionUser(*row)
+        now = self.clock()
+        if now - user.seen > self.idle_limit(user):
+            self.drop(sid)
+            return None, True
+        if now - user.seen >= self.TOUCH_EVERY or now < user.seen:
+            with write_transaction(db):
+                db.conn.execute("UPDATE _web_sessions SET seen = ? WHERE id = ?", [now, _hashed(sid)])
+        user.seen = now
+        return user, False
+
+    def data(self, sid: str | None) -> dict[str, Any]:
+        """What the session keeps on the server (the password slips issued in it)."""
+        row = self._db().execute("SELECT data FROM _web_sessions WHERE id = ?", [_hashed(sid or "")]).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    def set_data(self, sid: str | None, data: dict[str, Any]) -> None:
+        db = self._db()
+        with write_transaction(db):
+            db.conn.execute("UPDATE _web_sessions SET data = ? WHERE id = ?", [json.dumps(data), _hashed(sid or "")])
 
     def drop(self, sid: str | None) -> None:
-        with self._lock:
-            self._users.pop(sid or "", None)
+        db = self._db()
+        with write_transaction(db):
+            db.conn.execute("DELETE FROM _web_sessions WHERE id = ?", [_hashed(sid or "")])
 
-    def _sweep(self) -> None:
+    def _sweep(self, db: sqlite_utils.Database) -> None:
         now = self.clock()
-        for sid in [s for s, u in self._users.items() if now - u.seen > self.idle_limit(u)]:
-            del self._users[sid]
-
-
-class LoginLimiter:
-    """Failed logins per account and per client address in a sliding window (memory only)."""
-
-    def __init__(
-        self,
-        per_account: int = 5,
-        per_client: int = 20,
-        window: float = 300.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.per_account, self.per_client, self.window, self.clock = per_account, per_client, window, clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
-        cutoff = self.clock() - self.window
-        while q and q[0] < cutoff:
-            q.popleft()
-        return q
-
-    def blocked(self, account: str, client: str) -> bool:
-        with self._lock:
-            return (
-                len(self._recent("a:" + account.lower())) >= self.per_account
-                or len(self._recent("c:" + client)) >= self.per_client
-            )
-
-    def failed(self, account: str, client: str) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in ("a:" + account.lower(), "c:" + client):
-                self._recent(key).append(now)
-            if len(self._failures) > 10_000:  # bounded memory under a flood of names
-                for key in [k for k, q in self._failures.items() if not q]:
-                    del self._failures[key]
-
-    def succeeded(self, account: str) -> None:
-        with self._lock:
-            self._failures.pop("a:" + account.lower(), None)
+        db.conn.execute(
+            "DELETE FROM _web_sessions WHERE seen < ? - CASE role WHEN 'parent' THEN ? ELSE ? END",
+            [now, self.parent_idle, self.staff_idle],
+        )
 
 
 def csrf_token(request: Request) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from markupsafe import Markup, escape
+
 LANGUAGES = ("ar", "fr")
 
 AR: dict[str, str] = {
@@ -34,12 +36,11 @@ AR: dict[str, str] = {
     "fresh.never_short": "أبدا",
     # login
     "login.title": "تسجيل الدخول",
-    "login.login": "المعرف (الرمز@taalim.ma)",
+    "login.login": "المعرف (رمز مسار أو اسم المستخدم)",
     "login.password": "القن السري",
     "login.submit": "دخول",
-    "login.hint": "ولي الأمر: اكتب رمز مسار الخاص بالتلميذ متبوعا بـ @taalim.ma والقن السري المسلم من المؤسسة.",
+    "login.hint": "ولي الأمر: اكتب رمز مسار الخاص بالتلميذ (مثال ⁦R130245678⁩) والقن السري المسلم من المؤسسة.",
     "login.failed": "المعرف أو القن السري غير صحيح.",
-    "login.blocked": "محاولات كثيرة فاشلة. انتظر خمس دقائق ثم أعد المحاولة.",
     # flashes
     "flash.expired": "انتهت الجلسة بسبب عدم النشاط. المرجو تسجيل الدخول من جديد.",
     "flash.idle_logout": "تم الخروج تلقائيا بعد دقيقتين دون نشاط.",
@@ -90,12 +91,12 @@ AR: dict[str, str] = {
     "assess.4": "الفرض 4",
     "assess.5": "الأنشطة المندمجة",
     "grades.title": "ورقة النقط",
-    "grades.help": "النقط من 0 إلى {scale}. زر الإدخال أو Tab ينقل إلى الخانة الموالية في نفس العمود. غ = غائب، غ.م = غياب مبرر.",
+    "grades.help": "النقط من 0 إلى {scale}. زر الإدخال ينقل إلى الخانة الموالية في نفس العمود، وTab إلى الخانة الموالية في نفس السطر (النقطة، الغياب، ثم الفرض الموالي). في خانة النقطة: A = غائب، J = غياب مبرر. Ctrl+Enter يحفظ الورقة، وكذلك زر الإدخال في السطر الأخير من عمود الملاحظات.",
     "grades.abs": "غ",
     "grades.just": "غ.م",
     "grades.save": "حفظ ورقة النقط",
     "absences.title": "تسجيل الغياب",
-    "absences.help": "الساعات 1 إلى 4 صباحا و5 إلى 8 مساء. الساعات المسجلة سابقا لا يمكن حذفها، ويمكن تبريرها.",
+    "absences.help": "الساعات 1 إلى 4 صباحا و5 إلى 8 مساء. يمكن تصحيح غياب مسجل: يحفظ التصحيح في السجل ويصحح تنبيه ولي الأمر أو يسحبه.",
     "absences.full_day": "اليوم كاملا",
     "absences.save": "حفظ الغياب",
     "hours.list": "الساعات: {hours}",
@@ -111,7 +112,7 @@ AR: dict[str, str] = {
     "register.code_hint": "بدون رمز مسار يحصل التلميذ على رمز مؤقت يعوض لاحقا برمز الوزارة.",
     "register.submit": "تسجيل",
     "reenrol.title": "إعادة التسجيل للسنة المقبلة",
-    "reenrol.help": "اختر القسم الحالي ثم اكتب قسم كل تلميذ في السنة الدراسية {year}. الخانات الفارغة لا تغير شيئا.",
+    "reenrol.help": "اختر القسم الحالي ثم قسم كل تلميذ في السنة الدراسية {year}. الخانات الفارغة لا تغير شيئا. أحدث أقسام السنة المقبلة أولا إن لم تكن موجودة.",
     "reenrol.next_class": "القسم في {year}",
     "reenrol.submit": "حفظ إعادة التسجيل",
     "logins.title": "حسابات الآباء",
@@ -121,7 +122,7 @@ AR: dict[str, str] = {
     "logins.reset": "إعادة تعيين القن",
     "slip.title": "ورقة الدخول",
     "slip.print": "طباعة",
-    "slip.once": "هذا القن لن يظهر مرة أخرى: اطبع الورقة أو انقله الآن.",
+    "slip.once": "هذا القن يبقى معروضا في هذه الصفحة حتى نهاية جلستك فقط: اطبع الورقة الآن. إعادة تحميل الصفحة لا تغيره.",
     "slip.login": "المعرف",
     "slip.password": "القن السري",
     "slip.heading": "الاطلاع على نتائج التلميذ(ة)",
@@ -130,8 +131,6 @@ AR: dict[str, str] = {
     "sync.last": "آخر مزامنة ناجحة",
     "sync.pending_label": "تغييرات في الانتظار",
     "sync.conflicts_label": "تعارضات",
-    "sync.error_label": "آخر خطأ",
-    "sync.no_error": "لا يوجد",
     "sync.pending": "تغييرات في الانتظار: {n}",
     "sync.conflicts": "تعارضات: {n}",
     "sync.no_agent": "خدمة المزامنة غير مشغلة: الأرقام مقروءة من قاعدة المعطيات المحلية.",
@@ -150,6 +149,18 @@ AR: dict[str, str] = {
     "decision.pass": "ناجح(ة)",
     "decision.fail": "غير ناجح(ة)",
     "decision.pending": "لم يتخذ بعد",
+    "cert.6ap": "شهادة الدروس الابتدائية",
+    "cert.3ac": "شهادة السلك الإعدادي",
+    "cert.bac": "البكالوريا",
+    "cert.continuous": "المراقبة المستمرة",
+    "cert.local": "الامتحان المحلي",
+    "cert.regional": "الامتحان الجهوي",
+    "cert.national": "الامتحان الوطني",
+    "cert.provincial": "الامتحان الإقليمي",
+    "cert.score": "المعدل",
+    "cert.passed": "ناجح(ة)",
+    "cert.failed": "غير ناجح(ة)",
+    "cert.pending": "في انتظار نتائج الامتحانات",
     "mark.abs": "غائب",
     "mark.abs_j": "غياب مبرر",
     "pabsences.title": "الغياب",
@@ -162,9 +173,9 @@ AR: dict[str, str] = {
     "pincidents.none": "لا توجد أي حادثة مسجلة.",
     "alerts.title": "التنبيهات",
     "alerts.read_all": "تعليم الكل كمقروء",
-    "alerts.mark_read": "تمت القراءة",
+    "alerts.mark_read": "✓ تعليم كمقروء",
     "alerts.none": "لا توجد تنبيهات.",
-    "alert.absence": "غياب غير مبرر يوم {day} (الساعات {hours}).",
+    "alert.absence": "غياب غير مبرر يوم {day} ({hours}).",
     "alert.incident": "حادثة سلوكية مسجلة يوم {day}.",
     "alert.average": "انخفض معدل مادة {subject} في الدورة {sem} من {before} إلى {after}.",
     "exams.title": "الامتحانات والتوجيه",
@@ -232,6 +243,63 @@ AR: dict[str, str] = {
     "err.bad_pupil_code": "رمز مسار غير صالح: حرف ثم تسعة أرقام.",
     "err.duplicate_code": "هذا الرمز مستعمل.",
     "err.bad_sheet": "ورقة النقط غير صالحة.",
+    "login.wait.account": "محاولات فاشلة كثيرة على الحساب ⁨{login}⁩: انتظر {n} ثانية ثم أعد المحاولة. الحسابات الأخرى غير معنية.",
+    "login.wait.parents_here": "محاولات فاشلة كثيرة لحسابات الآباء من هذا الحاسوب: انتظر {n} ثانية. دخول الأطر غير معني.",
+    "login.wait.staff_here": "محاولات فاشلة كثيرة لحسابات الأطر من هذا الحاسوب: انتظر {n} ثانية. دخول الآباء غير معني.",
+    "relogin.title": "انتهت الجلسة: أدخل القن السري للحفظ",
+    "relogin.help": "لم يضع شيء مما كتبته: أدخل القن السري وسيتم حفظه مباشرة.",
+    "relogin.submit": "دخول وحفظ",
+    "f.choose": "— اختر —",
+    "hours.full_day": "اليوم كاملا",
+    "hours.present": "حاضر",
+    "absences.history": "سجل التصحيحات لهذا اليوم",
+    "err.hours_conflict": "غيّر شخص آخر هذا اليوم إلى «{theirs}»؛ أنت اخترت «{yours}». احفظ من جديد للإبقاء على اختيارك.",
+    "err.rollcall_conflicts": "لم يتم حفظ أي شيء: غيّر شخص آخر غياب {n} تلميذ منذ فتح الصفحة.",
+    "semesters.title": "إغلاق الدورات",
+    "semesters.help": "ما دامت الدورة مفتوحة، يرى الآباء معدلات مؤقتة دون ترتيب ولا معدل سنوي ولا قرار. أغلق الدورة عندما تكتمل كل النقط.",
+    "semesters.closed_by": "أغلقها {who} بتاريخ {when}.",
+    "semesters.open": "مفتوحة: المعدلات مؤقتة.",
+    "semesters.close": "إغلاق الدورة",
+    "semesters.reopen": "إعادة فتح الدورة",
+    "flash.semester_closed": "تم إغلاق الدورة {n}.",
+    "flash.semester_reopened": "أعيد فتح الدورة {n}.",
+    "nav.semesters": "الدورات",
+    "results.provisional": "مؤقت",
+    "results.provisional_help": "الدورة لم تغلق بعد: المعدل مؤقت ({n} من {total} مواد منقطة)، والترتيب يظهر بعد إغلاقها.",
+    "results.rank_after": "بعد إغلاق الدورة",
+    "results.annual_waiting": "المعدل السنوي وقرار مجلس القسم يظهران بعد إغلاق الدورتين من طرف المؤسسة.",
+    "results.no_marks": "لا توجد نقط بعد.",
+    "alert.absence_corrected": "تصحيح: غياب يوم {day} أصبح: {hours}.",
+    "alert.absence_withdrawn": "تصحيح: سُحب غياب يوم {day}، كان خطأ في التسجيل.",
+    "grades.cell": "{name}، {what}",
+    "sync.offline": "لا يوجد اتصال بالخادم المركزي منذ {since}. المعطيات محفوظة على هذا الحاسوب، وسترسل تلقائيا عند عودة الاتصال.",
+    "sync.offline_never": "لم يتم الاتصال بالخادم المركزي بعد. المعطيات محفوظة على هذا الحاسوب، وسترسل تلقائيا عند توفر الاتصال.",
+    "sync.refused": "رفض الخادم المركزي هذا الحاسوب (رمز الربط غير صالح أو ملغى). المعطيات محفوظة هنا؛ اتصل بالمديرية الإقليمية لإعادة الربط.",
+    "sync.failed": "فشلت آخر مزامنة وستعاد المحاولة تلقائيا. المعطيات محفوظة على هذا الحاسوب. إن استمر المشكل، اتصل بالمديرية الإقليمية.",
+    "sync.waiting": "{n} تغيير في الانتظار.",
+    "sync.ok": "آخر مزامنة تمت بنجاح.",
+    "sync.state_label": "الحالة",
+    "classes.title": "إحداث قسم",
+    "classes.help": "أحدث القسم هنا قبل تسجيل التلاميذ فيه؛ لا يحدث أي قسم من خطأ في الكتابة.",
+    "classes.code": "رمز القسم (مثال 1APIC-3)",
+    "classes.level": "المستوى",
+    "classes.year": "السنة الدراسية",
+    "classes.submit": "إحداث القسم",
+    "flash.class_created": "تم إحداث القسم {cls} ({year}).",
+    "err.class_exists": "هذا القسم موجود.",
+    "err.level_of_code": "رمز القسم لا يوافق المستوى المختار.",
+    "reenrol.no_classes": "لا توجد أقسام للسنة {year} بعد.",
+    "register.pick_class": "اختر القسم من اللائحة. لإحداث قسم جديد استعمل «إحداث قسم».",
+    "justify.filter_pupil": "التلميذ",
+    "justify.all_pupils": "كل التلاميذ",
+    "justify.only_open": "غير المبررة فقط",
+    "justify.hours": "الساعات المبررة",
+    "justify.more": "{n} غياب آخر غير معروض: استعمل التصفية.",
+    "f.choose_pupil": "— اختر التلميذ —",
+    "slip.issued_on": "سلمت يوم {when}",
+    "f.date_format": "مثال 02/04/2013",
+    "flash.slip_gone": "ورقة الدخول هذه لم تعد متوفرة (انتهت الجلسة). القن السري المطبوع ما زال صالحا؛ لإصدار قن جديد اضغط «إعادة تعيين القن».",
+    "err.agent_unavailable": "تعذر بدء المزامنة الآن. أعد المحاولة بعد قليل.",
 }
 
 FR: dict[str, str] = {
@@ -255,12 +323,11 @@ FR: dict[str, str] = {
     "fresh.never": "Jamais synchronisé : données locales uniquement",
     "fresh.never_short": "jamais",
     "login.title": "Connexion",
-    "login.login": "Identifiant (CODE@taalim.ma)",
+    "login.login": "Identifiant (code Massar ou nom d'utilisateur)",
     "login.password": "Mot de passe",
     "login.submit": "Se connecter",
-    "login.hint": "Parents : tapez le code Massar de l'élève suivi de @taalim.ma et le mot de passe remis par l'établissement.",
+    "login.hint": "Parent : tapez le code Massar de l'élève (ex. R130245678) et le mot de passe remis par l'établissement.",
     "login.failed": "Identifiant ou mot de passe incorrect.",
-    "login.blocked": "Trop d'essais échoués. Attendez cinq minutes puis réessayez.",
     "flash.expired": "Session expirée après inactivité. Veuillez vous reconnecter.",
     "flash.idle_logout": "Déconnexion automatique après deux minutes sans activité.",
     "flash.logged_out": "Vous êtes déconnecté. La personne suivante peut se connecter.",
@@ -309,12 +376,12 @@ FR: dict[str, str] = {
     "assess.4": "Devoir 4",
     "assess.5": "Activités intégrées",
     "grades.title": "Feuille de notes",
-    "grades.help": "Notes de 0 à {scale}. Entrée ou Tab passe à la case suivante de la même colonne. Abs = absent, Abs.J = absence justifiée.",
+    "grades.help": "Notes de 0 à {scale}. Entrée passe à la case suivante de la même colonne, Tab à la case suivante de la ligne (note, absence, devoir suivant). Dans une case de note : A = absent, J = absence justifiée. Ctrl+Entrée enregistre la feuille, comme Entrée sur la dernière ligne des remarques.",
     "grades.abs": "Abs",
     "grades.just": "Abs.J",
     "grades.save": "Enregistrer la feuille",
     "absences.title": "Appel",
-    "absences.help": "Heures 1 à 4 le matin, 5 à 8 l'après-midi. Les heures déjà saisies ne peuvent pas être retirées ; elles peuvent être justifiées.",
+    "absences.help": "Heures 1 à 4 le matin, 5 à 8 l'après-midi. Une absence saisie peut être corrigée : la correction est gardée dans l'historique et l'alerte du parent est corrigée ou retirée.",
     "absences.full_day": "Journée entière",
     "absences.save": "Enregistrer l'appel",
     "hours.list": "Heures : {hours}",
@@ -330,7 +397,7 @@ FR: dict[str, str] = {
     "register.code_hint": "Sans code Massar, l'élève reçoit un code provisoire remplacé plus tard par celui du ministère.",
     "register.submit": "Inscrire",
     "reenrol.title": "Réinscription pour l'année suivante",
-    "reenrol.help": "Choisissez la classe actuelle puis tapez la classe de chaque élève en {year}. Une case vide ne change rien.",
+    "reenrol.help": "Choisissez la classe actuelle puis la classe de chaque élève en {year}. Une case vide ne change rien. Créez d'abord les classes de l'année prochaine si elles manquent.",
     "reenrol.next_class": "Classe en {year}",
     "reenrol.submit": "Enregistrer les réinscriptions",
     "logins.title": "Comptes parents",
@@ -340,7 +407,7 @@ FR: dict[str, str] = {
     "logins.reset": "Réinitialiser",
     "slip.title": "Fiche de connexion",
     "slip.print": "Imprimer",
-    "slip.once": "Ce mot de passe ne sera plus affiché : imprimez la fiche ou recopiez-le maintenant.",
+    "slip.once": "Ce mot de passe reste affiché sur cette page jusqu'à la fin de votre session seulement : imprimez la fiche maintenant. Recharger la page ne le change pas.",
     "slip.login": "Identifiant",
     "slip.password": "Mot de passe",
     "slip.heading": "Consulter les résultats de l'élève",
@@ -349,8 +416,6 @@ FR: dict[str, str] = {
     "sync.last": "Dernière synchronisation réussie",
     "sync.pending_label": "Modifications en attente",
     "sync.conflicts_label": "Conflits",
-    "sync.error_label": "Dernière erreur",
-    "sync.no_error": "aucune",
     "sync.pending": "Modifications en attente : {n}",
     "sync.conflicts": "Conflits : {n}",
     "sync.no_agent": "Le service de synchronisation ne tourne pas : chiffres lus dans la base locale.",
@@ -368,6 +433,18 @@ FR: dict[str, str] = {
     "decision.pass": "Admis(e)",
     "decision.fail": "Non admis(e)",
     "decision.pending": "Pas encore prise",
+    "cert.6ap": "Certificat d'études primaires",
+    "cert.3ac": "Brevet du collège (3AC)",
+    "cert.bac": "Baccalauréat",
+    "cert.continuous": "Contrôle continu",
+    "cert.local": "Examen local",
+    "cert.regional": "Examen régional",
+    "cert.national": "Examen national",
+    "cert.provincial": "Examen provincial",
+    "cert.score": "Moyenne",
+    "cert.passed": "Admis(e)",
+    "cert.failed": "Non admis(e)",
+    "cert.pending": "En attente des résultats d'examen",
     "mark.abs": "Absent",
     "mark.abs_j": "Absence justifiée",
     "pabsences.title": "Absences",
@@ -380,9 +457,9 @@ FR: dict[str, str] = {
     "pincidents.none": "Aucun incident enregistré.",
     "alerts.title": "Alertes",
     "alerts.read_all": "Tout marquer comme lu",
-    "alerts.mark_read": "Lu",
+    "alerts.mark_read": "✓ Marquer comme lu",
     "alerts.none": "Aucune alerte.",
-    "alert.absence": "Absence non justifiée le {day} (heures {hours}).",
+    "alert.absence": "Absence non justifiée le {day} ({hours}).",
     "alert.incident": "Incident de comportement enregistré le {day}.",
     "alert.average": "La moyenne en {subject} (semestre {sem}) est passée de {before} à {after}.",
     "exams.title": "Examens et orientation",
@@ -449,24 +526,184 @@ FR: dict[str, str] = {
     "err.bad_pupil_code": "Code Massar non valide : une lettre puis neuf chiffres.",
     "err.duplicate_code": "Ce code est déjà utilisé.",
     "err.bad_sheet": "Feuille de notes non valide.",
+    "login.wait.account": "Trop d'échecs pour le compte ⁨{login}⁩ : attendez {n} s puis réessayez. Les autres comptes ne sont pas concernés.",
+    "login.wait.parents_here": "Trop d'échecs de connexion de parents sur cet ordinateur : attendez {n} s. Le personnel n'est pas concerné.",
+    "login.wait.staff_here": "Trop d'échecs de connexion du personnel sur cet ordinateur : attendez {n} s. Les parents ne sont pas concernés.",
+    "relogin.title": "Session terminée : mot de passe pour enregistrer",
+    "relogin.help": "Rien de ce que vous avez saisi n'est perdu : entrez votre mot de passe et ce sera enregistré aussitôt.",
+    "relogin.submit": "Se connecter et enregistrer",
+    "f.choose": "— choisir —",
+    "hours.full_day": "toute la journée",
+    "hours.present": "présent",
+    "absences.history": "Corrections de ce jour",
+    "err.hours_conflict": "Modifié entre-temps en « {theirs} » ; vous avez coché « {yours} ». Enregistrez à nouveau pour garder votre choix.",
+    "err.rollcall_conflicts": "Rien n'a été enregistré : quelqu'un d'autre a modifié l'absence de {n} élèves depuis l'ouverture de la page.",
+    "semesters.title": "Clôture des semestres",
+    "semesters.help": "Tant qu'un semestre est ouvert, les parents voient des moyennes provisoires, sans rang, sans moyenne annuelle ni décision. Clôturez le semestre quand toutes les notes sont saisies.",
+    "semesters.closed_by": "Clôturé par {who} le {when}.",
+    "semesters.open": "Ouvert : les moyennes sont provisoires.",
+    "semesters.close": "Clôturer le semestre",
+    "semesters.reopen": "Rouvrir le semestre",
+    "flash.semester_closed": "Semestre {n} clôturé.",
+    "flash.semester_reopened": "Semestre {n} rouvert.",
+    "nav.semesters": "Semestres",
+    "results.provisional": "provisoire",
+    "results.provisional_help": "Semestre en cours : moyenne provisoire ({n} matières notées sur {total}) ; le rang sera donné après la clôture.",
+    "results.rank_after": "après la clôture",
+    "results.annual_waiting": "La moyenne annuelle et la décision du conseil de classe seront affichées quand l'établissement aura clôturé les deux semestres.",
+    "results.no_marks": "Pas encore de notes.",
+    "alert.absence_corrected": "Correction : l'absence du {day} est maintenant : {hours}.",
+    "alert.absence_withdrawn": "Correction : l'absence du {day} est retirée (erreur de saisie).",
+    "grades.cell": "{name}, {what}",
+    "sync.offline": "Pas de connexion au serveur central depuis {since}. Les données sont gardées sur cet ordinateur et seront envoyées automatiquement dès le retour de la connexion.",
+    "sync.offline_never": "Le serveur central n'a encore jamais été joint. Les données sont gardées sur cet ordinateur et seront envoyées automatiquement dès qu'une connexion sera là.",
+    "sync.refused": "Le serveur central refuse cet ordinateur (clé de liaison invalide ou révoquée). Les données restent ici ; contactez la direction provinciale pour le relier à nouveau.",
+    "sync.failed": "La dernière synchronisation a échoué ; elle sera retentée automatiquement. Les données sont gardées sur cet ordinateur. Si cela dure, contactez la direction provinciale.",
+    "sync.waiting": "{n} modifications en attente.",
+    "sync.ok": "La dernière synchronisation a réussi.",
+    "sync.state_label": "État",
+    "classes.title": "Créer une classe",
+    "classes.help": "Créez la classe ici avant d'y inscrire des élèves : une faute de frappe ne crée jamais de classe.",
+    "classes.code": "Code de la classe (ex. 1APIC-3)",
+    "classes.level": "Niveau",
+    "classes.year": "Année scolaire",
+    "classes.submit": "Créer la classe",
+    "flash.class_created": "Classe {cls} créée ({year}).",
+    "err.class_exists": "Cette classe existe déjà.",
+    "err.level_of_code": "Le code de la classe ne correspond pas au niveau choisi.",
+    "reenrol.no_classes": "Aucune classe pour {year} pour l'instant.",
+    "register.pick_class": "Choisissez la classe dans la liste. Pour une nouvelle classe, utilisez « Créer une classe ».",
+    "justify.filter_pupil": "Élève",
+    "justify.all_pupils": "Tous les élèves",
+    "justify.only_open": "Non justifiées seulement",
+    "justify.hours": "Heures justifiées",
+    "justify.more": "{n} autres absences non affichées : utilisez le filtre.",
+    "f.choose_pupil": "— choisir l'élève —",
+    "slip.issued_on": "Remis le {when}",
+    "f.date_format": "ex. 02/04/2013",
+    "flash.slip_gone": "Cette fiche n'est plus disponible (session terminée). Le mot de passe imprimé reste valable ; pour en émettre un nouveau, cliquez sur « Réinitialiser ».",
+    "err.agent_unavailable": "La synchronisation n'a pas pu être lancée. Réessayez dans un moment.",
 }
 
 TEXTS = {"ar": AR, "fr": FR}
+
+# Counted messages: Arabic has six plural forms (CLDR: zero, one, two, few 3-10,
+# many 11-99, other), French two. A key listed here picks its form from `n`;
+# the text in AR/FR above is the `other` form.
+PLURALS: dict[str, dict[str, dict[str, str]]] = {
+    "ar": {
+        "flash.grades_saved": {
+            "zero": "لم تتغير أي نقطة.",
+            "one": "تم حفظ ورقة النقط (نقطة واحدة).",
+            "two": "تم حفظ ورقة النقط (نقطتان).",
+            "few": "تم حفظ ورقة النقط ({n} نقط).",
+        },
+        "flash.absences_saved": {
+            "zero": "لم يتغير أي غياب.",
+            "one": "تم تسجيل الغياب (تلميذ واحد).",
+            "two": "تم تسجيل الغياب (تلميذان).",
+            "few": "تم تسجيل الغياب ({n} تلاميذ).",
+            "many": "تم تسجيل الغياب ({n} تلميذا).",
+        },
+        "flash.reenrolled": {
+            "zero": "لم تتم إعادة تسجيل أي تلميذ.",
+            "one": "تمت إعادة تسجيل تلميذ واحد للسنة الدراسية {year}.",
+            "two": "تمت إعادة تسجيل تلميذين للسنة الدراسية {year}.",
+            "few": "تمت إعادة تسجيل {n} تلاميذ للسنة الدراسية {year}.",
+            "many": "تمت إعادة تسجيل {n} تلميذا للسنة الدراسية {year}.",
+        },
+        "err.sheet_has_errors": {
+            "one": "لم يتم حفظ أي شيء: خانة واحدة تحتاج إلى تصحيح.",
+            "two": "لم يتم حفظ أي شيء: خانتان تحتاجان إلى تصحيح.",
+            "few": "لم يتم حفظ أي شيء: {n} خانات تحتاج إلى تصحيح.",
+        },
+        "err.sheet_conflicts": {
+            "one": "لم يتم حفظ أي شيء: غيّر شخص آخر خانة واحدة منذ فتح الصفحة. راجعها ثم احفظ من جديد.",
+            "two": "لم يتم حفظ أي شيء: غيّر شخص آخر خانتين منذ فتح الصفحة. راجعهما ثم احفظ من جديد.",
+            "few": "لم يتم حفظ أي شيء: غيّر شخص آخر {n} خانات منذ فتح الصفحة. راجعها ثم احفظ من جديد.",
+        },
+        "err.rollcall_conflicts": {
+            "one": "لم يتم حفظ أي شيء: غيّر شخص آخر غياب تلميذ واحد منذ فتح الصفحة.",
+            "two": "لم يتم حفظ أي شيء: غيّر شخص آخر غياب تلميذين منذ فتح الصفحة.",
+            "few": "لم يتم حفظ أي شيء: غيّر شخص آخر غياب {n} تلاميذ منذ فتح الصفحة.",
+            "many": "لم يتم حفظ أي شيء: غيّر شخص آخر غياب {n} تلميذا منذ فتح الصفحة.",
+        },
+        "sync.waiting": {
+            "zero": "لا توجد تغييرات في الانتظار.",
+            "one": "تغيير واحد في الانتظار.",
+            "two": "تغييران في الانتظار.",
+            "few": "{n} تغييرات في الانتظار.",
+            "many": "{n} تغييرا في الانتظار.",
+        },
+        "justify.more": {
+            "one": "غياب آخر غير معروض: استعمل التصفية.",
+            "two": "غيابان آخران غير معروضين: استعمل التصفية.",
+            "few": "{n} غيابات أخرى غير معروضة: استعمل التصفية.",
+        },
+        **{
+            key: {
+                "one": text.replace("{n} ثانية", "ثانية واحدة"),
+                "two": text.replace("{n} ثانية", "ثانيتين"),
+                "few": text.replace("{n} ثانية", "{n} ثوان"),
+            }
+            for key, text in AR.items()
+            if key.startswith("login.wait.")
+        },
+    },
+    "fr": {
+        "flash.grades_saved": {"zero": "Aucune note n'a changé.", "one": "Feuille de notes enregistrée ({n} note)."},
+        "flash.absences_saved": {"zero": "Aucune absence n'a changé.", "one": "Absences enregistrées ({n} élève)."},
+        "flash.reenrolled": {"zero": "Aucun élève réinscrit.", "one": "{n} élève réinscrit pour l'année {year}."},
+        "err.sheet_has_errors": {"one": "Rien n'a été enregistré : {n} case à corriger."},
+        "err.sheet_conflicts": {
+            "one": "Rien n'a été enregistré : quelqu'un d'autre a modifié {n} case depuis l'ouverture de la page. "
+            "Vérifiez-la puis enregistrez à nouveau."
+        },
+        "err.rollcall_conflicts": {
+            "one": "Rien n'a été enregistré : quelqu'un d'autre a modifié l'absence d'{n} élève depuis l'ouverture "
+            "de la page."
+        },
+        "sync.waiting": {"zero": "Aucune modification en attente.", "one": "{n} modification en attente."},
+        "justify.more": {"one": "{n} autre absence non affichée : utilisez le filtre."},
+    },
+}
+
+
+def plural_form(lang: str, n: int) -> str:
+    if lang == "fr":
+        return "zero" if n == 0 else ("one" if n == 1 else "other")
+    if n == 0:
+        return "zero"
+    if n in (1, 2):
+        return "one" if n == 1 else "two"
+    rest = n % 100
+    return "few" if 3 <= rest <= 10 else ("many" if 11 <= rest <= 99 else "other")
+
+
 _FALLBACK_BY_STATUS = {400: "err.invalid_input", 403: "err.not_allowed", 404: "err.not_found", 409: "err.conflict"}
 
 
 def translator(lang: str) -> Callable[..., str]:
-    table = TEXTS[lang]
+    table, plurals = TEXTS[lang], PLURALS[lang]
 
     def t(key: str, **params: object) -> str:
         text = table[key]  # a missing key is a bug: tests render every page in both languages
+        n = params.get("n")
+        if key in plurals and isinstance(n, int):
+            forms = plurals[key]
+            form = plural_form(lang, n)
+            # French "zero" falls back to "one" (0 élève); any missing form to the main text
+            text = forms.get(form) or (forms.get("one") if form == "zero" and lang == "fr" else None) or text
+        if any(isinstance(v, Markup) for v in params.values()):
+            # a date or code wrapped for bidi: the message becomes markup, every other value escaped
+            return Markup(escape(text)).format(**params)
         return text.format(**params) if params else text
 
     return t
 
 
 def error_key(code: str, status: int) -> str:
-    """The message key of a domain error code (or of an HTTP status when there is no code)."""
+    """The message key of an error code (or of an HTTP status when there is no code)."""
     if code and f"err.{code}" in AR:
         return f"err.{code}"
     if not code:

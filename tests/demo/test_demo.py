@@ -102,3 +102,73 @@ def test_demo_syncs_and_serves_pages(tmp_path: Path) -> None:
             proc.wait()
         if proc.stdout:
             proc.stdout.close()
+
+
+def _start_demo(folder: Path, port: int, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    argv = [sys.executable, "-m", "cli", "demo", "--data", str(folder), "--port", str(port)]
+    proc = subprocess.Popen(
+        [*argv, "--pupils", "30"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 120
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "Press Ctrl-C" in line:
+            break
+    return proc, "".join(lines)
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout:
+        proc.stdout.close()
+
+
+def _parent_logs_in(client: httpx.Client, login: str, password: str) -> bool:
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    r = client.post("/login", data={"csrf": token, "login": login, "password": password})
+    return r.url.path == "/parent"
+
+
+def test_demo_restarts_at_once_and_prints_a_parent_password_that_works(tmp_path: Path) -> None:
+    port = _free_pair()
+    env = {k: v for k, v in os.environ.items() if k != "MASSAR_DATA"}
+    folder = tmp_path / "demo"
+    url = f"http://127.0.0.1:{port}/"
+    proc, out = _start_demo(folder, port, env)
+    try:
+        assert "Press Ctrl-C" in out, out
+        login, password = re.search(r"parent login: (\S+) / (\S+)", out).groups()
+        with httpx.Client(base_url=url, follow_redirects=True, timeout=10) as browser:
+            assert _parent_logs_in(browser, login, password)
+            _stop(proc)  # with the browser's connection still open: the port is left in TIME_WAIT
+    finally:
+        _stop(proc)
+    # the secretary printed a new slip for that pupil meanwhile: the old password no longer works
+    from domain.accounts import issue_parent_login
+    from syncclient.store import NodeStore
+
+    store = NodeStore.open(folder / "node")
+    try:
+        issue_parent_login(store.db, login.split("@")[0])
+    finally:
+        store.close()
+    proc, out = _start_demo(folder, port, env)  # at once, same port
+    try:
+        assert "Press Ctrl-C" in out, out
+        login2, password2 = re.search(r"parent login: (\S+) / (\S+)", out).groups()
+        with httpx.Client(base_url=url, follow_redirects=True, timeout=10) as browser:
+            assert login2 == login and _parent_logs_in(browser, login2, password2)
+    finally:
+        _stop(proc)

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from domain import sample
+import sample
 from protocol.auth import authorization_header
 from server.schools import add_school
 from server.store import DB_NAME, open_central

@@ -402,7 +402,7 @@ CASES = [
     pytest.param(signed(lambda w: with_field(w, 3, -1)), 400, "malformed_message", id="negative-pull-cursor"),
     pytest.param(signed(lambda w: with_field(w, 3, 1 << 63)), 400, "malformed_message", id="pull-cursor-over-63-bits"),
     pytest.param(signed(lambda w: with_field(w, 3, "0")), 400, "malformed_message", id="pull-cursor-a-string"),
-    pytest.param(signed(lambda w: with_field(w, 4, -5)), 400, "malformed_message", id="negative-clock"),
+    pytest.param(signed(lambda w: with_field(w, 4, -5)), 400, "bad_clock", id="negative-clock"),
     pytest.param(signed(lambda w: with_field(w, 5, 1)), 400, "malformed_message", id="want-pull-not-a-boolean"),
     pytest.param(
         signed(lambda w: with_field(w, 6, [[[99, 1, [], [], [], [], [], [], []]], None])),

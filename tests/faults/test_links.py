@@ -173,7 +173,7 @@ def test_a_flipped_bit_in_a_request_body_is_refused_and_nothing_applied(tmp_path
         central_before, node_before = store_digest(central.path), node_digest(store.path)
         with pytest.raises(ServerRefused) as refused:
             run(store)
-        assert refused.value.status in (400, 401) and refused.value.code in ("unauthorized", "checksum_mismatch")
+        assert refused.value.server_status in (400, 401) and refused.value.code in ("unauthorized", "checksum_mismatch")
         assert proxy.stats().flips == 1
         assert store_digest(central.path) == central_before, "the server applied a corrupted request"
         assert node_digest(store.path) == node_before

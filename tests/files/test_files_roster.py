@@ -31,7 +31,7 @@ def test_class_list_becomes_the_roster(node: Path, tmp_path: Path, suffix: str) 
 
     proc = massar("node", "import-roster", "--data", node, path, "--json")
 
-    assert json.loads(proc.stdout) == {"pupils": 9, "classes": 2}
+    assert json.loads(proc.stdout) == {"pupils": 9, "classes": 2, "moved": []}
     conn = sqlite3.connect(node / "node.sqlite")
     try:
         classes = dict(conn.execute("SELECT code, level FROM classes").fetchall())
@@ -85,7 +85,7 @@ def _bad(pupil: ClassListPupil, **changes: object) -> ClassListPupil:
         pytest.param(
             ".xlsx",
             lambda s1, s2: (s1, replace(s2, class_code="ZZZ-1")),
-            ["القسم", "ZZZ-1", "no known level"],
+            ["القسم", "ZZZ-1", "not a known Massar level"],
             id="unknown-level",
         ),
     ],

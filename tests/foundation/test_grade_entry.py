@@ -8,6 +8,7 @@ import pytest
 
 from domain.csvfiles import read_csv
 from domain.errors import FileRejected, InvalidInput, NotFound
+from domain.evaluation import rules_for
 from domain.grades import (
     GRADES_CSV_HEADER,
     GradeEntry,
@@ -16,7 +17,6 @@ from domain.grades import (
     parse_score,
     record_grades,
 )
-from domain.evaluation import rules_for
 from domain.pupils import Term
 from domain.rules import ACTIVITIES
 

@@ -26,7 +26,7 @@ def test_good_file_with_arabic_names(store, write_roster):
             (code(4), "Amrani", "Youssef", "M", "2016-09-01", "Tiznit", "5AP", "5AP"),
         ]
     )
-    assert import_roster_csv(store.db, store.term, path) == {"pupils": 4, "classes": 3}
+    assert import_roster_csv(store.db, store.term, path) == {"pupils": 4, "classes": 3, "moved": []}
     db = store.db
     row = db.execute(
         "SELECT school, last_name, first_name, last_name_ar, first_name_ar, gender, birth_date, birth_place, provisional "
@@ -47,7 +47,7 @@ def test_reimporting_the_same_file_changes_nothing(store, write_roster):
     path = write_roster([(code(1), "Alaoui", "Omar", "M", "2012-03-04", "Fès", "1APIC", "1APIC-1")])
     import_roster_csv(store.db, store.term, path)
     before = (_counts(store.db), store.db.execute("SELECT seq FROM _clock").fetchone())
-    assert import_roster_csv(store.db, store.term, path) == {"pupils": 1, "classes": 1}
+    assert import_roster_csv(store.db, store.term, path) == {"pupils": 1, "classes": 1, "moved": []}
     # identical rows are left alone: no new change is captured for sync either
     assert (_counts(store.db), store.db.execute("SELECT seq FROM _clock").fetchone()) == before
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import zlib
 from pathlib import Path
@@ -17,6 +18,17 @@ from protocol.tables import TABLES, ColumnType, TableSpec
 from protocol.version import MAGIC, PROTOCOL_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
+SPEC = (ROOT / "protocol" / "SPEC.md").read_text(encoding="utf-8")
+
+
+def spec_section(number: str) -> str:
+    """The text of SPEC.md section ``number`` ("11", "10.2"), up to the next heading of its level or above."""
+    level = "#" * (number.count(".") + 2)
+    match = re.search(rf"^{level} {re.escape(number)}\.? .*?(?=^#{{2,{len(level)}}} |\Z)", SPEC, re.M | re.S)
+    if match is None:
+        raise LookupError(f"SPEC.md has no section {number}")
+    return match.group(0)
+
 
 ints = st.integers(INT_MIN, INT_MAX)
 texts = st.text(max_size=24) | st.sampled_from(

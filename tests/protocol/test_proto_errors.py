@@ -9,7 +9,9 @@ from protocol.errors import ERRORS_BY_CODE, ProtocolError, VersionError
 
 
 def all_classes() -> list[type[ProtocolError]]:
-    return [getattr(errors, n) for n in errors.__all__ if isinstance(getattr(errors, n), type)]
+    """The protocol's own subtree (the module also holds the project's base, MassarError)."""
+    classes = [getattr(errors, n) for n in errors.__all__ if isinstance(getattr(errors, n), type)]
+    return [c for c in classes if issubclass(c, ProtocolError)]
 
 
 def test_codes_are_unique_snake_case_and_statuses_4xx() -> None:

@@ -1,11 +1,16 @@
-"""Bytes on the wire for realistic uploads; run with -s to see the report."""
+"""Frame sizes of realistic messages, checked against what SPEC.md section 8 states; -s prints them.
+
+Speeds are printed, never asserted (bench/ measures them). The README's byte
+targets over a real HTTP round trip are asserted in tests/sync/test_wire_bytes.py.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
-from protocol_testkit import load_training_tool
+from protocol_testkit import load_training_tool, spec_section
 
 from protocol import SyncRequest, SyncResponse, capabilities, decode_message, encode_message
 
@@ -15,6 +20,19 @@ NODE = "04512K"
 def report(name: str, frame: bytes, records: int) -> None:
     per = len(frame) / records if records else float("nan")
     print(f"\n[wire] {name}: {len(frame)} bytes, {records} records, {per:.2f} bytes/record")
+
+
+def stated_per_change() -> list[float]:
+    """The "about X bytes per change" figures of SPEC section 8, in their order: bulk, bursts, spread."""
+    return [float(x) for x in re.findall(r"about ([0-9.]+) bytes\s+per change", spec_section("8"))]
+
+
+def assert_as_stated(per: float, which: int) -> None:
+    # "about": the SPEC rounds; 5% covers its rounding, not a drift of the encoder.
+    stated = stated_per_change()[which]
+    assert abs(per - stated) <= 0.05 * stated, (
+        f"SPEC section 8 says about {stated} bytes per change, measured {per:.2f}"
+    )
 
 
 def test_semester_bulk_upload_size_and_speed() -> None:
@@ -36,6 +54,7 @@ def test_semester_bulk_upload_size_and_speed() -> None:
         len(changes),
     )
     print(f"[wire] encode {len(changes) / encoded:,.0f} changes/s, decode {len(changes) / decoded:,.0f} changes/s")
+    assert_as_stated(len(frame) / len(changes), 0)
 
 
 @pytest.mark.parametrize(
@@ -53,13 +72,30 @@ def test_day_delta_size(generator: str, label: str) -> None:
     report(
         f"a day's delta of 40 absences {label} (mean of {len(sizes)} days)", bytes(round(sum(sizes) / len(sizes))), 40
     )
+    assert_as_stated(sum(sizes) / len(sizes) / 40, 1 if generator == "day_delta" else 2)
 
 
 def test_empty_exchange_size() -> None:
-    req = encode_message(SyncRequest(NODE, capabilities.SUPPORTED, 123_456, [], (1_762_934_400_000 << 16) + 3))
-    resp = encode_message(
-        SyncResponse(
-            capabilities.SUPPORTED, 18_204, 1_762_934_401_000 << 16, [], 123_456, False, (1_762_934_701_000 << 16), 0
-        )
+    """SPEC section 8 states the frame sizes of an empty poll; the encoder produces exactly them."""
+    text = spec_section("8")
+    big = re.search(r"a (\d+)-byte request and a (\d+)-byte response", text)
+    small = re.search(r"each frame is (\d+) bytes shorter,\s+(\d+) and (\d+) bytes", text)
+    cursor, acked = (
+        int(re.sub(r"\D", "", m)) for m in re.findall(r"(?:pull cursor|`acked_seq`)\s+([0-9 ]+)", text)[:2]
     )
-    print(f"\n[wire] empty poll: request {len(req)} bytes, response {len(resp)} bytes")
+    assert big and small and (cursor, acked) == (123_456, 18_204)
+
+    def sizes(cursor: int) -> tuple[int, int]:
+        req = encode_message(SyncRequest(NODE, capabilities.SUPPORTED, cursor, [], (1_762_934_400_000 << 16) + 3))
+        resp = encode_message(
+            SyncResponse(
+                capabilities.SUPPORTED, acked, 1_762_934_401_000 << 16, [], cursor, False, (1_762_934_701_000 << 16), 0
+            )
+        )
+        return len(req), len(resp)
+
+    assert sizes(cursor) == (int(big[1]), int(big[2]))
+    assert sizes(65_535) == (int(small[2]), int(small[3]))
+    assert sizes(1_200) == (int(small[2]), int(small[3]))
+    assert int(big[1]) - int(small[2]) == int(big[2]) - int(small[3]) == int(small[1])
+    print(f"\n[wire] empty poll: request {sizes(cursor)[0]} bytes, response {sizes(cursor)[1]} bytes")

@@ -103,7 +103,7 @@ def test_a_revoked_token_is_refused_at_once(central, make_node, run_massar) -> N
 
     with pytest.raises(ServerRefused) as refused:
         sync(node)
-    assert (refused.value.status, refused.value.code) == (401, "unauthorized")
+    assert (refused.value.server_status, refused.value.code) == (401, "unauthorized")
 
     proc = run_massar("node", "sync", data=node.path.parent, check=False)
     assert proc.returncode != 0

@@ -132,7 +132,7 @@ class Client:
     def post(self, url: str, data: dict | list | None = None, *, csrf: str | None = None, **kw):
         token = self.token() if csrf is None else csrf
         pairs = [("csrf", token), *(data if isinstance(data, list) else (data or {}).items())]
-        headers = {"content-type": "application/x-www-form-urlencoded"}
+        headers = {"content-type": "application/x-www-form-urlencoded", **kw.pop("headers", {})}
         return self.c.post(url, content=urlencode(pairs).encode(), headers=headers, **kw)
 
     def login(self, who: str) -> None:

@@ -58,7 +58,7 @@ def test_an_untouched_cell_changed_since_is_refreshed_on_a_conflict_page(make_cl
     r = teacher.post("/staff/grades", with_values(old_page, s0_1="15"))
     assert r.status_code == 409
     again = dict(form_fields(r.text, "sheet"))
-    assert again["s2_1"] == "17"  # the secretary's mark, now shown, will not be reverted
+    assert again["s2_1"] == "17.00"  # the secretary's mark, now shown, will not be reverted
     assert teacher.post("/staff/grades", list(again.items())).status_code == 200
     assert marks(node) == [("A100000001", 1, 1500), ("C100000003", 1, 1700)]
 

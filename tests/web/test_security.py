@@ -62,19 +62,77 @@ def test_login_failure_and_success(client):
     assert client.get("/").url.path == "/staff"
 
 
-def test_login_rate_limited_per_account(client):
-    for _ in range(5):
+@pytest.fixture
+def clock(app):
+    """The login throttle's clock, moved by hand."""
+    now = [1000.0]
+    app.state.web.throttle.clock = lambda: now[0]
+    return now
+
+
+def test_failed_logins_slow_an_account_down_without_locking_it(client, clock):
+    for _ in range(3):  # a few typos cost nothing
+        assert client.post("/login", {"login": "sec", "password": "nope nope"}).status_code == 401
+    assert client.post("/login", {"login": "sec", "password": "nope nope"}).status_code == 401
+    r = client.post("/login", {"login": "sec", "password": STAFF_PASSWORD})
+    assert r.status_code == 429 and r.headers["retry-after"] == "1"
+    assert "\u2068sec\u2069" in r.text and "ثانية واحدة" in r.text  # who is slowed down, and for how long
+    # another account from the same client is not slowed down
+    assert client.post("/login", {"login": "dir", "password": STAFF_PASSWORD}).url.path == "/staff"
+    client.logout()
+    # delays grow with each failure: 1, 2, 4, 8 s...
+    for delay in (1, 2, 4, 8):
+        clock[0] += delay + 0.1
         assert client.post("/login", {"login": "sec", "password": "nope nope"}).status_code == 401
     r = client.post("/login", {"login": "sec", "password": STAFF_PASSWORD})
-    assert r.status_code == 429
-    # another account from the same client is still allowed (per-client limit is higher)
-    assert client.post("/login", {"login": "dir", "password": STAFF_PASSWORD}).url.path == "/staff"
+    assert r.status_code == 429 and r.headers["retry-after"] == "16"
+    # ...but the owner is never locked out for good: after the wait the right password works
+    clock[0] += 16.1
+    assert client.post("/login", {"login": "sec", "password": STAFF_PASSWORD}).url.path == "/staff"
 
 
-def test_login_rate_limited_per_client(client):
+def test_parents_typos_at_the_terminal_never_slow_down_the_secretary(client, clock):
+    for i in range(40):
+        client.post("/login", {"login": f"K{i:09d}", "password": "wrong"})
+    r = client.post("/login", {"login": "A100000001", "password": client.node.passwords["A100000001"]})
+    assert r.status_code == 429 and "الآباء" in r.text
+    assert int(r.headers["retry-after"]) <= 30  # a short pause for the next family, not a lock
+    assert client.post("/login", {"login": "sec", "password": STAFF_PASSWORD}).url.path == "/staff"
+
+
+def test_staff_guessing_from_one_client_is_slowed_down(client, clock):
     for i in range(20):
         client.post("/login", {"login": f"guess{i}", "password": "x"})
-    assert client.post("/login", {"login": "dir", "password": STAFF_PASSWORD}).status_code == 429
+    r = client.post("/login", {"login": "dir", "password": STAFF_PASSWORD})
+    assert r.status_code == 429 and "الأطر" in r.text
+    # the parents at that machine are not concerned
+    r = client.post("/login", {"login": "A100000001", "password": client.node.passwords["A100000001"]})
+    assert r.url.path == "/parent"
+
+
+def test_a_rotated_forwarded_for_header_does_not_escape_the_limit(client, clock):
+    for i in range(20):
+        client.post("/login", {"login": f"guess{i}", "password": "x"}, headers={"x-forwarded-for": f"10.0.0.{i}"})
+    r = client.post("/login", {"login": "dir", "password": STAFF_PASSWORD}, headers={"x-forwarded-for": "10.9.9.9"})
+    assert r.status_code == 429
+
+
+def test_forwarded_for_counts_only_from_a_configured_proxy(node, make_client):
+    from syncclient.web import create_app
+
+    c = make_client(create_app(node.folder, secret_key=b"k" * 32, trusted_proxies={"testclient"}))
+    for i in range(20):
+        c.post("/login", {"login": f"guess{i}", "password": "x"}, headers={"x-forwarded-for": "10.0.0.1"})
+    r = c.post("/login", {"login": "dir", "password": STAFF_PASSWORD}, headers={"x-forwarded-for": "10.0.0.2"})
+    assert r.url.path == "/staff"  # another machine behind the proxy
+    c.logout()
+    r = c.post("/login", {"login": "dir", "password": STAFF_PASSWORD}, headers={"x-forwarded-for": "10.0.0.1"})
+    assert r.status_code == 429
+
+
+def test_a_parent_may_leave_out_the_login_domain(client):
+    r = client.post("/login", {"login": " a100000001 ", "password": client.node.passwords["A100000001"]})
+    assert r.url.path == "/parent"
 
 
 @pytest.mark.parametrize("who", [None, "dir", "A100000001"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from . import grades, home, incidents, justify, logins, reenrol, register, rollcall, sync
+from . import classes, grades, home, incidents, justify, logins, reenrol, register, rollcall, semesters, sync
 
 routes: list[Route] = [
     *home.routes,
@@ -14,7 +14,9 @@ routes: list[Route] = [
     *justify.routes,
     *incidents.routes,
     *register.routes,
+    *classes.routes,
     *reenrol.routes,
     *logins.routes,
+    *semesters.routes,
     *sync.routes,
 ]

@@ -28,14 +28,14 @@ from domain.gradesheet import (
 )
 
 from ...alerts import refresh_average_alerts
-from ..core import Web, get_page, post_page
+from ..core import Web, format_cell, get_page, post_page
 from ..translations import translator
 from .forms import fields, on_error
 
 
 def _choice(web: Web, params: QueryParams | FormData) -> tuple[dict | None, dict | None, int | None, list[dict]]:
     cls = web.class_of(params.get("class"))
-    subjects = pupils.subjects_of_level(web.db, cls["level"]) if cls else []
+    subjects = pupils.subjects_of_level(web.db, cls["level"], web.store.term.year) if cls else []
     subject = None
     if cls and params.get("subject"):
         code = str(params.get("subject")).strip().upper()
@@ -48,22 +48,22 @@ def _choice(web: Web, params: QueryParams | FormData) -> tuple[dict | None, dict
     return cls, subject, semester, subjects
 
 
-def _put(values: dict[str, str], i: int, a: int, text: str) -> None:
-    """One cell's text into the form's fields: a score box and an absence choice."""
+def _put(values: dict[str, str], i: int, a: int, text: str, lang: str) -> None:
+    """One stored cell into the form's fields: a score box (written as the bulletin writes it) and an absence choice."""
     values.pop(f"s{i}_{a}", None)
     values.pop(f"x{i}_{a}", None)
     if text in (ABSENT, JUSTIFIED):
         values[f"x{i}_{a}"] = text
     elif text:
-        values[f"s{i}_{a}"] = text
+        values[f"s{i}_{a}"] = format_cell(text, lang)
 
 
-def _sheet_values(rows: list[dict], state: SheetState, assessments: list[int]) -> dict[str, str]:
+def _sheet_values(rows: list[dict], state: SheetState, assessments: list[int], lang: str) -> dict[str, str]:
     values: dict[str, str] = {}
     for i, p in enumerate(rows):
         cells = [state.cells.get((p["code"], a), "") for a in assessments]
         for a, text in zip(assessments, cells, strict=True):
-            _put(values, i, a, text)
+            _put(values, i, a, text, lang)
         values[f"r{i}"] = state.remarks.get(p["code"], "")
         values[f"o{i}"] = shown_field(cells, values[f"r{i}"])
     return values
@@ -82,9 +82,14 @@ def grade_sheet(web: Web, request: Request) -> Response:
     ctx = _context(web, cls, subject, semester, subjects)
     if cls and subject and semester:
         rows = web.pupils_of_class(cls["code"])
-        assessments = assessments_of(cls["cycle"])
+        assessments = assessments_of(subject["tests"])
         state = stored_sheet(web.db, web.store.term, cls["code"], subject["code"], semester)
-        ctx.update(sheet=True, rows=rows, assessments=assessments, values=_sheet_values(rows, state, assessments))
+        ctx.update(
+            sheet=True,
+            rows=rows,
+            assessments=assessments,
+            values=_sheet_values(rows, state, assessments, web.lang(request)),
+        )
     return web.render(request, "staff/grades.html", ctx)
 
 
@@ -92,7 +97,7 @@ def _cell_label(t, text: str) -> str:
     return {ABSENT: t("grades.abs"), JUSTIFIED: t("grades.just"), "": t("grades.empty")}.get(text, text)
 
 
-def _reshow_values(form: FormData, rows: list[SheetRow], plan: SheetSave, scale: int) -> dict[str, str]:
+def _reshow_values(form: FormData, rows: list[SheetRow], plan: SheetSave, scale: int, lang: str) -> dict[str, str]:
     """What the page shows again: what was typed, and the current stored value of untouched cells.
 
     The hidden "shown" value of a conflicting cell becomes the current one, so saving
@@ -111,7 +116,7 @@ def _reshow_values(form: FormData, rows: list[SheetRow], plan: SheetSave, scale:
             except InvalidInput:
                 untouched = False
             if untouched:
-                _put(values, i, a, now)
+                _put(values, i, a, now, lang)
             shown_cells.append(now if untouched or (row.pupil, a) in conflicts else shown)
         remark_now = plan.stored.remarks.get(row.pupil, "")
         remark_shown = remark_now if row.shown_remark is None else row.shown_remark
@@ -133,7 +138,7 @@ def grade_sheet_save(web: Web, request: Request, form: FormData) -> Response:
     term = web.store.term
     class_rows = web.pupils_of_class(cls["code"])
     in_class = [p["code"] for p in class_rows]
-    assessments = assessments_of(cls["cycle"])
+    assessments = assessments_of(subject["tests"])
     choice = SheetChoice(cls["code"], cls["scale"], cls["cycle"], subject["code"], semester)
     rows = rows_from_fields(fields(form), assessments)
     posted = [r.pupil for r in rows if r.pupil in in_class]
@@ -159,7 +164,7 @@ def grade_sheet_save(web: Web, request: Request, form: FormData) -> Response:
             errors[key] = t("err.cell_conflict", theirs=_cell_label(t, c.theirs), yours=_cell_label(t, c.yours))
         ctx = _context(web, cls, subject, semester, subjects)
         ctx.update(sheet=True, rows=class_rows, assessments=assessments, errors=errors)
-        ctx["values"] = _reshow_values(form, rows, plan, cls["scale"])
+        ctx["values"] = _reshow_values(form, rows, plan, cls["scale"], web.lang(request))
         if plan.conflicts:
             ctx["error"] = t("err.sheet_conflicts", n=len(plan.conflicts))
         else:

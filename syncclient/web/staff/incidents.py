@@ -24,6 +24,7 @@ def _form(
     rows = web.pupils_of_class(cls["code"]) if cls else []
     recent = incidents.recent_of_class(web.db, web.store.term, cls["code"]) if cls else []
     ctx = {"title_key": "incidents.title", "classes": web.classes(), "cls": cls, "rows": rows, "recent": recent}
+    ctx["names"] = {p["code"]: p for p in rows}
     ctx.update({"values": {"day": dt.date.today().isoformat(), **values}, "error": error})
     return web.render(request, "staff/incidents.html", ctx, status=status)
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain import reenrolment
+from domain import pupils, reenrolment
 from domain.errors import InvalidInput
 from domain.gradesheet import row_indexes
 
@@ -27,6 +27,8 @@ def _form(
         placed = reenrolment.placements(web.db, term)
         values = {f"n{i}": placed.get(p["code"], "") for i, p in enumerate(rows)}
     ctx = {"title_key": "reenrol.title", "classes": web.classes(), "cls": cls, "rows": rows, "next_year": following}
+    ctx["next_classes"] = web.classes(following)
+    ctx["levels"] = pupils.levels(web.db)
     ctx.update({"values": values, "error": error})
     return web.render(request, "staff/reenrol.html", ctx, status=status)
 
@@ -47,7 +49,7 @@ def reenrol_save(web: Web, request: Request, form: FormData) -> Response:
     values = {f"n{i}": text(form, f"n{i}", 20) for i in row_indexes(form, "n")}
     on_error(request, lambda message, status: _form(web, request, cls, values, message, status))
     choices = [(str(form.get(f"p{i}", "")), values.get(f"n{i}", "")) for i in row_indexes(form)]
-    count = reenrolment.reenrol(web.db, web.store.term, choices, from_class=cls["code"], create_classes=True)
+    count = reenrolment.reenrol(web.db, web.store.term, choices, from_class=cls["code"])
     if count:
         web.local_write()
     web.flash(request, "flash.reenrolled", n=count, year=reenrolment.next_year(web.store.term.year))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from starlette.datastructures import FormData
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..core import Web, get_page, post_page
-from ..status import format_timestamp
+from ...errors import AgentUnavailable
+from ..core import Web, get_page, ltr, post_page
+from ..status import error_kind, format_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,13 @@ log = logging.getLogger(__name__)
 def sync_page(web: Web, request: Request) -> Response:
     web.require_staff(request, "sync")
     status = web.status()
-    ctx = {"title_key": "sync.title", "status": status, "last": format_timestamp(status.get("last_sync"))}
+    last = format_timestamp(status.get("last_sync"))
+    ctx = {
+        "title_key": "sync.title",
+        "status": status,
+        "last": ltr(last),
+        "problem": error_kind(status.get("last_error")),
+    }
     ctx["agent"] = web.agent is not None
     return web.render(request, "staff/sync.html", ctx)
 
@@ -33,9 +39,9 @@ def sync_now(web: Web, request: Request, form: FormData) -> Response:
     else:
         try:
             web.agent.request_sync()  # type: ignore[attr-defined]
-        except Exception:
+        except Exception as exc:  # whatever broke the agent, the page says so and the log keeps the cause
             log.exception("the sync agent refused a sync request")
-            raise HTTPException(503) from None
+            raise AgentUnavailable("the sync agent could not be woken") from exc
         web.flash(request, "flash.sync_requested")
     return web.redirect("/staff/sync")
 
