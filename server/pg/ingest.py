@@ -21,7 +21,8 @@ from protocol import hlc as hlc_clock
 from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES, ColumnType, TableSpec
 
-from ..ingest import InvalidRow, PushResult, check_scope
+from ..errors import InvalidRow
+from ..ingest import PushResult, check_scope
 from .plan import PushPlan, plan_push
 from .schema import APPLYING, KEY_SLOTS
 from .sql import key_slots, keys_in, scalar

@@ -20,13 +20,14 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from domain.errors import Conflict, DomainError, NotFound
+from domain.errors import Conflict, NotFound, NotInitialised
 from domain.grades import GradeEntry
 from protocol import hlc as hlc_clock
 from protocol.records import Change
 from protocol.tables import BY_NAME
 
-from ..ingest import InvalidRow, PushResult
+from ..errors import InvalidRow, StoreUnavailable
+from ..ingest import PushResult
 from ..pull import PullBatch
 from . import ingest, pull
 from .schema import PG_MIGRATIONS, ensure_year_partitions, migrate
@@ -34,15 +35,6 @@ from .sql import scalar, upsert_sql
 
 T = TypeVar("T")
 _RETRIES = 5
-
-
-class DatabaseUnavailable(DomainError):
-    code = "database_unavailable"
-    status = 503
-
-
-class NotInitialised(DomainError):
-    code = "not_initialised"
 
 
 def _now() -> str:
@@ -82,7 +74,7 @@ class PgCentral:
                         )
                     migrate(conn)  # a newer release's migrations
         except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(f"cannot reach PostgreSQL at {redact(dsn)}: {exc}".splitlines()[0]) from exc
+            raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(dsn)}: {exc}".splitlines()[0]) from exc
         self._years: set[str] = set()  # school years whose partitions exist
         self.pool = ConnectionPool(
             dsn, min_size=1, max_size=max_size or pool_size(), kwargs={"autocommit": True}, open=True, timeout=60
@@ -100,7 +92,7 @@ class PgCentral:
             with self.pool.connection() as conn:
                 yield conn
         except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(f"PostgreSQL connection failed: {exc}".splitlines()[0]) from exc
+            raise StoreUnavailable(f"PostgreSQL connection failed: {exc}".splitlines()[0]) from exc
 
     def _retrying(self, work: Callable[[psycopg.Connection], T], *, isolation: str | None = None) -> T:
         """Run `work` in one transaction; a deadlock or serialization failure reruns it whole."""
@@ -288,4 +280,4 @@ class SqlReader:
         return self.conn.execute(sql.replace("%", "%%").replace("?", "%s"), params)
 
 
-__all__ = ["PG_MIGRATIONS", "DatabaseUnavailable", "NotInitialised", "PgCentral"]
+__all__ = ["PG_MIGRATIONS", "PgCentral"]

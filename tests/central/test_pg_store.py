@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from protocol.records import Change
-from server.ingest import InvalidRow
+from server.errors import InvalidRow
 from server.pg.store import PgCentral
 from server.schools import add_school
 
