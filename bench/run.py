@@ -31,9 +31,9 @@ from domain.grades import GradeEntry, record_grades
 from domain.pupils import Term
 from protocol.tables import BY_NAME
 from syncclient.store import NodeStore
+from tests.support.netproxy import NetProxy
 
 from .floor import floor
-from .netproxy import NetProxy
 from .serve import ServerThread
 from .systems import PEERS, OursSystem, ours_available
 

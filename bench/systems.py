@@ -123,7 +123,7 @@ class _OursNode:
         self.folder = folder
 
     def prepare(self) -> int:
-        from syncclient.changelog import pending_count
+        from syncclient.outbox import pending_count
         from syncclient.store import NodeStore
 
         store = NodeStore.open(self.folder)

@@ -22,7 +22,7 @@ from .output import emit
 def register(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None:
     p = common(sub.add_parser("export-grades", help="write a class's marks as Massar's grade sheet (.xlsx)"))
     p.add_argument("--class", dest="class_code", required=True, help="e.g. 1APIC-1")
-    p.add_argument("--subject", required=True, help="the catalogue's code (MATH) or Massar's (0070)")
+    p.add_argument("--subject", required=True, help="the catalogue's code (MATH) or Massar's (0019)")
     p.add_argument("--semester", required=True, choices=["1", "2"])
     p.add_argument(
         "-o", "--output", type=Path, metavar="FILE", help="default: export_notesCC_<CLASS>_<MASSARCODE>.xlsx here"

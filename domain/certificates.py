@@ -9,6 +9,7 @@ no published weights for the local exam were found (README, "Marking rules").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -78,6 +79,7 @@ def certificate(db: sqlite_utils.Database, year: str, pupil: str, continuous: De
     def of(exam: str) -> dict[str, Decimal]:
         return {s: v for (e, s), v in marks.items() if e == exam}
 
+    combine: Callable[[Decimal, Decimal, Decimal], Decimal]
     if cycle == "primary" and level_year == 6:
         kind = "6ap"
         parts = {
@@ -111,7 +113,8 @@ def certificate(db: sqlite_utils.Database, year: str, pupil: str, continuous: De
     else:
         return None
     missing = [name for name, value in parts.items() if value is None]
-    score = None if missing else round2(combine(*parts.values()))  # type: ignore[arg-type]
+    a, b, c = parts.values()
+    score = None if a is None or b is None or c is None else round2(combine(a, b, c))
     return {
         "kind": kind,
         "parts": {k: _num(v) for k, v in parts.items()},

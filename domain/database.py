@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,9 +12,12 @@ from pathlib import Path
 import sqlite_utils
 
 from .catalogue import seed_reference_data
-from .level_codes import LEVELS
+from .clock import SYSTEM_CLOCK, Clock
 
 Migration = Callable[[sqlite_utils.Database], None]
+NOW_MS_FUNCTION = "massar_now_ms"
+"""The SQL name of the injected clock (see domain/clock.py), read by the capture triggers."""
+BUSY_TIMEOUT_S = 30
 
 
 def schema_sql() -> str:
@@ -39,43 +44,39 @@ def execute_script(db: sqlite_utils.Database, sql: str) -> None:
         db.conn.execute(pending)
 
 
-def _domain_schema(db: sqlite_utils.Database) -> None:
+def domain_schema(db: sqlite_utils.Database) -> None:
+    """Migration 1 of both replicas: the domain tables and the reference data."""
     execute_script(db, schema_sql())
     seed_reference_data(db)
 
 
-# Migration 1 is shared; each side appends its own bookkeeping after it.
-DOMAIN_MIGRATIONS: tuple[Migration, ...] = (_domain_schema,)
+# One lock per database file, shared by every connection this process opens on it.
+_WRITERS: dict[Path, threading.Lock] = {}
+_WRITER_OF: weakref.WeakKeyDictionary[sqlite_utils.Database, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITERS_GUARD = threading.Lock()
 
 
-def upgrade_to_evaluation_rules(db: sqlite_utils.Database) -> None:
-    """Bring a file made before evaluation rules to the current schema (both sides).
-
-    Levels gain their year within the cycle and every Massar code; the
-    `coefficients` table gives way to `evaluation_rules` (keyed by school year).
-    Idempotent, because a fresh file already has the current schema.sql."""
-    levels = {c.name for c in db["levels"].columns}
-    if "year" not in levels:
-        db.conn.execute("ALTER TABLE levels ADD COLUMN year INTEGER NOT NULL DEFAULT 1 CHECK (year BETWEEN 1 AND 6)")
-    execute_script(db, schema_sql())
-    seed_reference_data(db)
-    for level in LEVELS:
-        db.conn.execute(
-            "UPDATE levels SET year = ? WHERE code = ? AND year IS NOT ?", [level.year, level.code, level.year]
-        )
-    db.conn.execute("UPDATE subjects SET massar_code = '0019' WHERE code = 'MATH' AND massar_code = '0070'")
-    db.conn.execute("DROP TABLE IF EXISTS coefficients")
+class WriterBusy(sqlite3.OperationalError):
+    """Another writer of this process held the file for longer than SQLite's own busy timeout."""
 
 
-def open_database(path: str | Path) -> sqlite_utils.Database:
-    """Open (or create) a replica file with the pragmas every process needs."""
-    conn = sqlite3.connect(str(path), timeout=30, check_same_thread=False, isolation_level=None)
+def register_clock(conn: sqlite3.Connection, clock: Clock = SYSTEM_CLOCK) -> None:
+    """Give a connection the clock the capture triggers read; without it a synced table refuses writes."""
+    conn.create_function(NOW_MS_FUNCTION, 0, clock.now_ms)
+
+
+def open_database(path: str | Path, *, clock: Clock = SYSTEM_CLOCK) -> sqlite_utils.Database:
+    """Open (or create) a replica file with the pragmas every process needs and the injected clock."""
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None)
     db = sqlite_utils.Database(conn)
     conn.execute("PRAGMA journal_mode=WAL")
     # NORMAL in WAL mode is durable against process crashes (what SIGKILL tests);
     # only an OS crash may lose the last transactions, never corrupt them.
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
+    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
+    register_clock(conn, clock)
+    with _WRITERS_GUARD:
+        _WRITER_OF[db] = _WRITERS.setdefault(Path(path).resolve(), threading.Lock())
     return db
 
 
@@ -85,20 +86,32 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Databa
 
     The outermost level takes the write lock up front (BEGIN IMMEDIATE) so two
     processes never deadlock upgrading a read lock; nested levels are savepoints.
+    Before BEGIN, this process's writers of one file queue on a Python lock:
+    SQLite's busy handler polls with sleeps of up to 100 ms and serves nobody in
+    order, so with dozens of syncs at once unlucky writers slept for seconds
+    while the file sat free. The lock wakes the next writer as soon as the last
+    one commits; other processes (the CLI) still meet SQLite's busy timeout.
     """
     if db.conn.in_transaction:
         with db.atomic():
             yield db
         return
-    db.conn.execute("BEGIN IMMEDIATE")
+    lock = _WRITER_OF.get(db)
+    if lock is not None and not lock.acquire(timeout=BUSY_TIMEOUT_S):
+        raise WriterBusy("database is locked: another writer of this process held it too long")
     try:
-        yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
-    else:
-        db.conn.execute("COMMIT")
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+            raise
+        else:
+            db.conn.execute("COMMIT")
+    finally:
+        if lock is not None:
+            lock.release()
 
 
 @contextmanager
@@ -115,14 +128,15 @@ def read_snapshot(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             db.conn.execute("COMMIT")
 
 
-def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration]) -> int:
+def migrate(db: sqlite_utils.Database, migrations: Sequence[Migration | None]) -> int:
     """Apply the migrations not yet applied, each in its own transaction; returns the version."""
     current = db.conn.execute("PRAGMA user_version").fetchone()[0]
     for number, migration in enumerate(migrations, start=1):
         if number <= current:
             continue
         with write_transaction(db):
-            migration(db)
+            if migration is not None:
+                migration(db)
             db.conn.execute(f"PRAGMA user_version = {number}")
         current = number
     return current

@@ -18,10 +18,12 @@ __all__ = [
     "MAX_SKEW_MS",
     "check",
     "clamp",
+    "corrected",
     "counter",
     "offset_ms",
     "pack",
     "receive",
+    "skew_bound",
     "tick",
     "unpack",
     "wall_ms",
@@ -83,6 +85,17 @@ def clamp(hlc: int, server_now_hlc: int) -> int:
     last-writer-wins comparison until real time caught up with it.
     """
     return min(check(hlc), check(server_now_hlc) + MAX_SKEW)
+
+
+def skew_bound(server_now_hlc: int) -> int:
+    """The greatest stamp the server accepts as is (``clamp`` without the check, for hot loops)."""
+    return server_now_hlc + MAX_SKEW
+
+
+def corrected(local: int, server_hlc: int, clamp_hlc: int) -> int:
+    """A node's clock after a sync answer: a clock beyond the server's clamp is pulled
+    back to the server's time; otherwise it only moves forward to it."""
+    return server_hlc if local > clamp_hlc else max(local, server_hlc)
 
 
 def offset_ms(server_hlc: int, local_now_ms: int) -> int:

@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from domain.clock import SYSTEM_CLOCK, Clock
 from protocol.auth import parse_authorization
 from protocol.errors import MassarError, VersionError
 from protocol.limits import DEFAULT_LIMITS, Limits
@@ -38,14 +39,18 @@ def refusal(exc: MassarError) -> tuple[int, dict[str, str]]:
 
 
 def create_app(
-    location: Path | str | CentralStore, *, limits: Limits = DEFAULT_LIMITS, intake: IntakePolicy | None = None
+    location: Path | str | CentralStore,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    intake: IntakePolicy | None = None,
+    clock: Clock = SYSTEM_CLOCK,
 ) -> Starlette:
     """The central server over a data folder (SQLite), a postgresql:// URL, or an open store.
 
     A store passed in stays the caller's to close; one opened here is closed at shutdown.
     """
-    owned = not hasattr(location, "push")
-    store: CentralStore = open_store(location) if owned else location  # type: ignore[arg-type]
+    owned = isinstance(location, (str, Path))
+    store = open_store(location, clock=clock) if isinstance(location, (str, Path)) else location
 
     bodies = BodyIntake(limits.max_frame_bytes, intake)
 
@@ -60,13 +65,14 @@ def create_app(
     async def exchange(request: Request) -> Response:
         creds = parse_authorization(request.headers.get("authorization"))
         request.state.school = creds.school
+        request.state.counter = creds.counter
         # Headers first: a stranger's body is never read (see server/intake.py).
         await run_in_threadpool(precheck, store, creds)
 
         def work(body: bytes) -> Response:
             key = authenticate(store, creds, "POST", SYNC_PATH, body)
             request.state.key_ok = True
-            reply = handle_sync(store, creds, key, body, limits)
+            reply = handle_sync(store, creds, key, body, limits, clock)
             return Response(reply.body, headers={"s": reply.mac})
 
         async with bodies.admitted(request) as read_body:
@@ -97,7 +103,7 @@ def create_app(
             log.info("refused %s: %s", school, error.reason)
         if school and getattr(request.state, "key_ok", False):
             try:
-                await run_in_threadpool(store.record_sync, school, error=f"{error.code}: {error}")
+                await run_in_threadpool(store.record_refusal, school, request.state.counter, f"{error.code}: {error}")
             except Exception:  # the refusal still goes out; the operator reads the cause in the log
                 log.exception("could not record the failed sync of %s", school)
         body = json.dumps(answer, ensure_ascii=False).encode()

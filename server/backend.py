@@ -2,11 +2,12 @@
 
     CentralStore (protocol)
      ├── SqliteCentral   `--data DIR`: one SQLite file; a directorate, the demo, tests
-     └── PgCentral       `--database postgresql://USER@HOST/DB`: the national centre
+     └── PgCentral       `--database postgresql://USER@HOST/DB`: the national centre (server/pg/)
 
 The HTTP app, the sync exchange and the operators' commands speak only to
 this interface; the sync rules themselves (scope, exactly-once, conflict
-resolution) are the same for both and are tested against both.
+resolution: server/ingest.py) are the same for both, and the sync suites run
+against both.
 """
 
 from __future__ import annotations
@@ -14,18 +15,32 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import sqlite_utils
 
+from domain.clock import SYSTEM_CLOCK, Clock, iso_now
+from domain.database import read_snapshot, write_transaction
 from domain.grades import GradeEntry
 from protocol.records import Change
 
+from .errors import ReplayedRequest
 from .ingest import PushResult, apply_push
 from .pull import PullBatch, pull_changes
-from .store import central_write, open_central
+from .store import open_central
 from .versions import next_server_hlc
+
+
+@dataclass(frozen=True)
+class Served:
+    """What one sync request did: the push's acknowledgement, the clock, the page, the conflict count."""
+
+    pushed: PushResult
+    server_hlc: int
+    page: PullBatch | None
+    conflicts: int
 
 
 class CentralStore(Protocol):
@@ -39,21 +54,31 @@ class CentralStore(Protocol):
         """The school's derived node key (hex), whether it is revoked, its last request counter; None if unknown."""
         ...
 
-    def burn_counter(self, code: str, counter: int) -> bool:
-        """Record `counter` as used if it is above the last one; False for a replay."""
+    def sync(
+        self,
+        school: str,
+        counter: int,
+        changes: Sequence[Change],
+        *,
+        pull_cursor: int | None,
+        page_size: int,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> Served:
+        """One sync request's writes: spend the counter (ReplayedRequest if used), apply the push,
+        read a page after `pull_cursor` (None: no pull) and record the sync."""
         ...
 
-    def push(self, school: str, changes: Sequence[Change]) -> tuple[PushResult, int]:
-        """Apply a push in one write transaction; returns the acknowledgement and the server clock."""
+    def record_refusal(self, code: str, counter: int, error: str) -> None:
+        """A refused request of an authenticated school: its error kept, its counter spent."""
+        ...
+
+    def push(self, school: str, changes: Sequence[Change], clock: Clock = SYSTEM_CLOCK) -> tuple[PushResult, int]:
+        """Apply a push alone (benchmarks, tests); returns the acknowledgement and the server clock."""
         ...
 
     def pull(self, school: str, cursor: int, limit: int) -> tuple[PullBatch, int]:
         """A page of versions after `cursor` and the school's conflict count, from one snapshot."""
         ...
-
-    def conflict_count(self, school: str) -> int: ...
-
-    def record_sync(self, code: str, *, error: str | None, pull_cursor: int | None = None) -> None: ...
 
     def add_school(self, code: str, name: str, node_key: str) -> None: ...
 
@@ -84,13 +109,13 @@ def is_database_url(location: str) -> bool:
     return location.startswith(("postgresql://", "postgres://"))
 
 
-def open_store(location: str | Path, *, create: bool = False) -> CentralStore:
+def open_store(location: str | Path, *, create: bool = False, clock: Clock = SYSTEM_CLOCK) -> CentralStore:
     """`postgresql://...` opens PostgreSQL; anything else is the SQLite centre's data folder."""
     if isinstance(location, str) and is_database_url(location):
         from .pg.store import PgCentral
 
-        return PgCentral(location, create=create)
-    return SqliteCentral(Path(location), create=create)
+        return PgCentral(location, create=create, clock=clock)
+    return SqliteCentral(Path(location), create=create, clock=clock)
 
 
 class SqliteCentral:
@@ -98,9 +123,10 @@ class SqliteCentral:
 
     backend = "sqlite"
 
-    def __init__(self, folder: Path, *, create: bool = False) -> None:
+    def __init__(self, folder: Path, *, create: bool = False, clock: Clock = SYSTEM_CLOCK) -> None:
         self.folder = folder
-        open_central(folder, create=create).conn.close()  # migrate once, up front
+        self.clock = clock
+        open_central(folder, create=create, clock=clock).conn.close()  # migrate once, up front
         self._local = threading.local()
         self._opened: list[sqlite_utils.Database] = []
         self._lock = threading.Lock()
@@ -112,7 +138,7 @@ class SqliteCentral:
     def db(self) -> sqlite_utils.Database:
         db: sqlite_utils.Database | None = getattr(self._local, "db", None)
         if db is None:
-            db = self._local.db = open_central(self.folder)
+            db = self._local.db = open_central(self.folder, clock=self.clock)
             with self._lock:
                 self._opened.append(db)
         return db
@@ -128,41 +154,57 @@ class SqliteCentral:
         row = self.db.execute("SELECT node_key, revoked, last_counter FROM _schools WHERE code = ?", [code]).fetchone()
         return None if row is None else (row[0], bool(row[1]), int(row[2]))
 
-    def burn_counter(self, code: str, counter: int) -> bool:
-        db = self.db
-        with central_write(db):
-            burnt = db.conn.execute(
-                "UPDATE _schools SET last_counter = ? WHERE code = ? AND last_counter < ?", [counter, code, counter]
-            ).rowcount
-        return bool(burnt)
+    def sync(
+        self,
+        school: str,
+        counter: int,
+        changes: Sequence[Change],
+        *,
+        pull_cursor: int | None,
+        page_size: int,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> Served:
+        """One write transaction: a failure anywhere leaves the file as it was."""
+        from .schools import record_sync
 
-    def push(self, school: str, changes: Sequence[Change]) -> tuple[PushResult, int]:
         db = self.db
-        with central_write(db):
-            server_hlc = next_server_hlc(db)
+        with write_transaction(db):
+            burnt = db.conn.execute(
+                "UPDATE _schools SET last_counter = ? WHERE code = ? AND last_counter < ?", [counter, school, counter]
+            ).rowcount
+            if not burnt:
+                raise ReplayedRequest(f"request counter {counter} was already used (replayed request)")
+            server_hlc = next_server_hlc(db, clock)
+            pushed = apply_push(db, school, changes, server_hlc)
+            page = pull_changes(db, school, pull_cursor, page_size) if pull_cursor is not None else None
+            conflicts = self._conflict_count(db, school)
+            record_sync(db, school, at=iso_now(clock), pull_cursor=page.cursor if page else None)
+        return Served(pushed, server_hlc, page, conflicts)
+
+    def record_refusal(self, code: str, counter: int, error: str) -> None:
+        from .schools import record_refusal
+
+        record_refusal(self.db, code, counter, error)
+
+    def push(self, school: str, changes: Sequence[Change], clock: Clock = SYSTEM_CLOCK) -> tuple[PushResult, int]:
+        db = self.db
+        with write_transaction(db):
+            server_hlc = next_server_hlc(db, clock)
             return apply_push(db, school, changes, server_hlc), server_hlc
 
     def pull(self, school: str, cursor: int, limit: int) -> tuple[PullBatch, int]:
-        from domain.database import read_snapshot
-
         db = self.db
         with read_snapshot(db):
-            page = pull_changes(db, school, cursor, limit)
-            conflicts = db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [school]).fetchone()[0]
-        return page, conflicts
+            return pull_changes(db, school, cursor, limit), self._conflict_count(db, school)
 
-    def conflict_count(self, school: str) -> int:
-        return int(self.db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [school]).fetchone()[0])
-
-    def record_sync(self, code: str, *, error: str | None, pull_cursor: int | None = None) -> None:
-        from .schools import record_sync
-
-        record_sync(self.db, code, error=error, pull_cursor=pull_cursor)
+    @staticmethod
+    def _conflict_count(db: sqlite_utils.Database, school: str) -> int:
+        return int(db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [school]).fetchone()[0])
 
     def add_school(self, code: str, name: str, node_key: str) -> None:
         from .schools import register_school
 
-        register_school(self.db, code, name, node_key)
+        register_school(self.db, code, name, node_key, clock=self.clock)
 
     def revoke_school(self, code: str) -> None:
         from .schools import revoke_school
@@ -185,7 +227,7 @@ class SqliteCentral:
     def upsert(self, table: str, rows: Sequence[tuple]) -> None:
         from domain.rows import upsert_rows
 
-        with central_write(self.db) as db:
+        with write_transaction(self.db) as db:
             upsert_rows(db, table, rows)
 
     def correct_grade(self, year: str, entry: GradeEntry) -> str:
@@ -197,8 +239,6 @@ class SqliteCentral:
 
     @contextmanager
     def reader(self) -> Iterator[sqlite_utils.Database]:
-        from domain.database import read_snapshot
-
         with read_snapshot(self.db) as db:
             yield db
 

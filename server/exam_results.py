@@ -22,13 +22,12 @@ import sqlite_utils
 from domain.certificates import EXAMS
 from domain.codes import check_pupil_code, check_school_year
 from domain.csvfiles import read_csv
+from domain.database import write_transaction
 from domain.errors import FileRejected, InvalidInput, RowError
 from domain.evaluation import rules_for
 from domain.grades import parse_score
 from domain.rows import upsert_rows
 from domain.rules import hundredths
-
-from .store import central_write
 
 if TYPE_CHECKING:
     from .backend import CentralStore
@@ -42,7 +41,7 @@ def import_exam_results(store: CentralStore | sqlite_utils.Database, path: str |
     """Check the whole file, then write every mark in one transaction, as central edits."""
     if isinstance(store, sqlite_utils.Database):
         rows = checked_exam_results(store, path)
-        with central_write(store):
+        with write_transaction(store):
             upsert_rows(store, "exam_results", rows)
     else:
         with store.reader() as db:

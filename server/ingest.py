@@ -10,6 +10,11 @@ Rules (the same on every replica because only the server decides):
     concurrent: the greater (hlc, origin) wins, the loser goes to
     `_conflicts`, and a losing incoming edit re-issues the winner with a
     new version number so the node pulls it back.
+
+`apply_push` runs these steps in the caller's write transaction, each a
+function of its own: `unapplied` -> `check_scope` / `check_pupils_and_dates`
+-> `resolve` (a `Plan` of accepted edits, conflicts and re-issues) ->
+`write_plan` -> `check_grade_scales` -> `acknowledge`.
 """
 
 from __future__ import annotations
@@ -18,31 +23,90 @@ import datetime as dt
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import sqlite_utils
 
+from domain.replication import KEY_SLOTS, applying_remote
 from domain.rows import delete_keys, upsert_rows
-from protocol import hlc as hlc_clock
+from protocol import hlc
 from protocol.records import Change
-from protocol.tables import BY_NAME, TABLES, ColumnType
+from protocol.tables import BY_NAME, TABLES, ColumnType, TableSpec
 
 from .errors import InvalidRow, ScopeViolation
-from .store import KEY_SLOTS
 from .versions import current_sseq
 
 _CHUNK = 400
+_KEY_COLS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
 
 
 class Version(NamedTuple):
+    """The current version of one record, as `_versions` holds it."""
+
     school: str | None
     sseq: int
     hlc: int
     origin: str
     seq: int
     deleted: bool
+
+
+class VersionRow(NamedTuple):
+    """One row of `_versions`, in its column order (written as is)."""
+
+    tbl: int
+    k1: object
+    k2: object
+    k3: object
+    k4: object
+    k5: object
+    school: str | None
+    sseq: int
+    hlc: int
+    origin: str
+    seq: int
+    deleted: bool
+
+
+class ConflictRow(NamedTuple):
+    """One row of `_conflicts`, in its column order: the losing side of two concurrent edits."""
+
+    tbl: str
+    record: str
+    school: str
+    winner_origin: str
+    winner_hlc: int
+    loser_origin: str
+    loser_hlc: int
+    loser_seq: int
+    loser_row: str | None
+    at: str
+
+
+class Reissue(NamedTuple):
+    """A winner that stays, renumbered so that the losing node pulls it back."""
+
+    sseq: int
+    tbl: int
+    k1: object
+    k2: object
+    k3: object
+    k4: object
+    k5: object
+
+
+@dataclass
+class Plan:
+    """What one push does, decided before anything is written."""
+
+    upserts: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+    deletes: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
+    versions: list[VersionRow] = field(default_factory=list)
+    reissues: list[Reissue] = field(default_factory=list)
+    conflicts: list[ConflictRow] = field(default_factory=list)
+    newest_hlc: int = 0
 
 
 @dataclass(frozen=True)
@@ -52,16 +116,41 @@ class PushResult:
     conflicts: int
 
 
-def _existing_versions(db: sqlite_utils.Database, wire_id: int, slots: Sequence[tuple]) -> dict[tuple, Version]:
+class VersionNumbers:
+    """Hands out the server's version numbers in order; stored once with `store`.
+
+    Safe because the caller holds the write transaction: nobody else takes numbers meanwhile.
+    """
+
+    def __init__(self, last: int) -> None:
+        self.last = last
+
+    def take(self) -> int:
+        self.last += 1
+        return self.last
+
+    def store(self, db: sqlite_utils.Database) -> None:
+        db.conn.execute("UPDATE _clock SET sseq = ? WHERE id = 1", [self.last])
+
+
+def acknowledged_seq(db: sqlite_utils.Database, school: str) -> int:
+    return db.execute("SELECT acked_seq FROM _schools WHERE code = ?", [school]).fetchone()[0]
+
+
+def unapplied(changes: Sequence[Change], acked: int) -> list[Change]:
+    """The changes not applied before: a seq at or below the acknowledgement was (exactly once)."""
+    return [c for c in changes if c.seq > acked]
+
+
+def existing_versions(db: sqlite_utils.Database, wire_id: int, slots: Sequence[tuple]) -> dict[tuple, Version]:
     """Current versions of these records, keyed by their padded key slots."""
     found: dict[tuple, Version] = {}
-    cols = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
     for start in range(0, len(slots), _CHUNK):
         part = slots[start : start + _CHUNK]
         values = ", ".join(["(" + ", ".join("?" * KEY_SLOTS) + ")"] * len(part))
         sql = (
-            f"SELECT {cols}, school, sseq, hlc, origin, seq, deleted FROM _versions "
-            f"WHERE tbl = ? AND ({cols}) IN (VALUES {values})"
+            f"SELECT {_KEY_COLS}, school, sseq, hlc, origin, seq, deleted FROM _versions "
+            f"WHERE tbl = ? AND ({_KEY_COLS}) IN (VALUES {values})"
         )
         params: list = [wire_id]
         for p in part:
@@ -102,12 +191,12 @@ _DATE_COLUMNS = {
 _ABOUT_A_PUPIL = {t.name for t in TABLES if "pupil" in t.key}
 
 
-def check_pupils_and_dates(db: sqlite_utils.Database, school: str, changes: Sequence[Change]) -> None:
+def check_pupils_and_dates(db: sqlite_utils.Database, school: str, changes: Sequence[Change], today: dt.date) -> None:
     """Before anything is written: no row about another school's pupil, no date outside 1900..today.
 
     A pupil unknown to the centre is allowed (its roster row may come in a later chunk).
     """
-    last = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()  # a day of time-zone slack
+    last = (today + dt.timedelta(days=1)).isoformat()  # a day of time-zone slack
     pupils: set[str] = set()
     for c in changes:
         spec = BY_NAME[c.table]
@@ -128,133 +217,145 @@ def check_pupils_and_dates(db: sqlite_utils.Database, school: str, changes: Sequ
             raise ScopeViolation(f"pupil {foreign[0]} belongs to school {foreign[1]}, not {school}")
 
 
-def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change], server_hlc: int) -> PushResult:
-    """Apply in the caller's write transaction; returns the new acknowledgement."""
-    acked = db.execute("SELECT acked_seq FROM _schools WHERE code = ?", [school]).fetchone()[0]
-    fresh = [c for c in changes if c.seq > acked]
-    if not fresh:
-        return PushResult(acked, 0, 0)
-    check_scope(school, fresh)
-    check_pupils_and_dates(db, school, fresh)
+def _json(values: Iterable | None) -> str | None:
+    return None if values is None else json.dumps(list(values), ensure_ascii=False)
+
+
+class Lookups(NamedTuple):
+    """How `resolve` reads the store it decides for (SQLite here, PostgreSQL in server/pg/ingest.py)."""
+
+    # a table's records' current versions, keyed by their key slots
+    versions: Callable[[TableSpec, list[tuple]], dict[tuple, Version]]
+    # a record's row as stored now (the losing side of a conflict), or None
+    row: Callable[[str, tuple], list | None]
+    # a record's key as `_versions` stores it
+    slots: Callable[[TableSpec, tuple], tuple]
+
+
+def sqlite_lookups(db: sqlite_utils.Database) -> Lookups:
+    return Lookups(
+        versions=lambda spec, slots: existing_versions(db, spec.wire_id, slots),
+        row=lambda table, key: _current_row(db, table, key),
+        slots=lambda spec, key: key + (0,) * (KEY_SLOTS - len(spec.key)),
+    )
+
+
+def resolve(
+    db: sqlite_utils.Database | Lookups,
+    school: str,
+    changes: Sequence[Change],
+    server_hlc: int,
+    numbers: VersionNumbers,
+) -> Plan:
+    """Decide every change: a new version (its row written), or the loser of a conflict (kept aside).
+
+    Reads nothing but through `Lookups`, so both backends decide alike."""
+    look = db if isinstance(db, Lookups) else sqlite_lookups(db)
+    plan = Plan()
+    bound = hlc.skew_bound(server_hlc)  # hlc.clamp, hoisted out of the loop
+    at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
     by_table: dict[str, list[Change]] = defaultdict(list)
-    for c in fresh:
+    for c in changes:
         by_table[c.table].append(c)
-
-    # Version numbers are handed out in this loop and the counter stored once at the end
-    # (we hold the write lock, so nobody else can take the same numbers).
-    next_sseq = current_sseq(db) + 1
-    version_rows: list[tuple] = []
-    upserts: dict[str, list] = defaultdict(list)
-    deletes: dict[str, list] = defaultdict(list)
-    rebump: list[tuple] = []
-    conflicts: list[tuple] = []
-    newest = 0
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    bound = server_hlc + hlc_clock.MAX_SKEW  # hlc.clamp, hoisted out of the loop
-
-    def record(c: Change) -> str:
-        return json.dumps(list(c.key), ensure_ascii=False)
-
     for table, group in by_table.items():
         spec = BY_NAME[table]
         wire_id = spec.wire_id
-        pad = (0,) * (KEY_SLOTS - len(spec.key))
-        group_slots = [c.key + pad for c in group]
-        existing = _existing_versions(db, wire_id, group_slots)
-        table_upserts, table_deletes = upserts[table], deletes[table]
+        group_slots = [look.slots(spec, c.key) for c in group]
+        current = look.versions(spec, group_slots)
+        upserts, deletes = plan.upserts[table], plan.deletes[table]
         for c, slots in zip(group, group_slots, strict=True):
-            v = existing.get(slots)
+            v = current.get(slots)
             stamped = c.hlc if c.hlc <= bound else bound
             if v is not None:
                 if v.school not in (None, school):
                     raise ScopeViolation(f"{table} {list(c.key)} belongs to school {v.school}")
                 if v.origin != school and c.base != v.sseq:
                     # Concurrent edits: the greater (hlc, origin) wins, the loser is kept.
-                    if (stamped, school) > (v.hlc, v.origin):
-                        lost = None if v.deleted else _current_row(db, table, c.key)
-                        conflicts.append(
-                            (
-                                table,
-                                record(c),
-                                school,
-                                school,
-                                stamped,
-                                v.origin,
-                                v.hlc,
-                                v.seq,
-                                None if lost is None else json.dumps(lost, ensure_ascii=False),
-                                now,
-                            )
-                        )
-                    else:
-                        rebump.append((next_sseq, wire_id, *slots))
-                        next_sseq += 1
-                        conflicts.append(
-                            (
-                                table,
-                                record(c),
-                                school,
-                                v.origin,
-                                v.hlc,
-                                school,
-                                stamped,
-                                c.seq,
-                                None if c.row is None else json.dumps(list(c.row), ensure_ascii=False),
-                                now,
+                    record = _json(c.key) or "[]"
+                    if (stamped, school) <= (v.hlc, v.origin):
+                        plan.reissues.append(Reissue(numbers.take(), wire_id, *slots))
+                        plan.conflicts.append(
+                            ConflictRow(
+                                table, record, school, v.origin, v.hlc, school, stamped, c.seq, _json(c.row), at
                             )
                         )
                         continue
+                    lost = None if v.deleted else look.row(table, c.key)
+                    plan.conflicts.append(
+                        ConflictRow(table, record, school, school, stamped, v.origin, v.hlc, v.seq, _json(lost), at)
+                    )
             deleted = c.row is None
-            version_rows.append((wire_id, *slots, school, next_sseq, stamped, school, c.seq, deleted))
-            next_sseq += 1
+            version = VersionRow(wire_id, *slots, school, numbers.take(), stamped, school, c.seq, deleted)
+            plan.versions.append(version)
             if deleted:
-                table_deletes.append(c.key)
+                deletes.append(c.key)
             else:
-                table_upserts.append(c.row)
-            if stamped > newest:
-                newest = stamped
-            existing[slots] = Version(school, 0, stamped, school, c.seq, deleted)
-    db.conn.execute("UPDATE _clock SET sseq = ? WHERE id = 1", [next_sseq - 1])
-    db.conn.execute("UPDATE _clock SET applying = 1 WHERE id = 1")
+                upserts.append(c.row)
+            if stamped > plan.newest_hlc:
+                plan.newest_hlc = stamped
+            current[slots] = Version(school, version.sseq, stamped, school, c.seq, deleted)
+    return plan
+
+
+def write_plan(db: sqlite_utils.Database, plan: Plan) -> None:
+    """Rows, versions, re-issues and conflicts of a resolved push (captured by nobody: already versioned)."""
     try:
-        for table, rows in upserts.items():
-            if rows:
-                upsert_rows(db, table, rows)
-        for table, keys in deletes.items():
-            if keys:
-                delete_keys(db, table, keys)
+        with applying_remote(db):
+            for table, rows in plan.upserts.items():
+                if rows:
+                    upsert_rows(db, table, rows)
+            for table, keys in plan.deletes.items():
+                if keys:
+                    delete_keys(db, table, keys)
     except sqlite3.IntegrityError as exc:
         raise InvalidRow(f"a pushed row breaks the schema: {exc}") from exc
-    finally:
-        db.conn.execute("UPDATE _clock SET applying = 0 WHERE id = 1")
     db.conn.executemany(
         "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET school = excluded.school, "
         "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, "
         "deleted = excluded.deleted",
-        version_rows,
+        plan.versions,
     )
     db.conn.executemany(
         "UPDATE _versions SET sseq = ? WHERE tbl = ? AND k1 = ? AND k2 = ? AND k3 = ? AND k4 = ? AND k5 = ?",
-        rebump,
+        plan.reissues,
     )
     db.conn.executemany(
         "INSERT INTO _conflicts (tbl, record, school, winner_origin, winner_hlc, loser_origin, loser_hlc, loser_seq, "
         "loser_row, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        conflicts,
+        plan.conflicts,
     )
-    if upserts.get("grades"):
-        _check_grade_scales(db, upserts["grades"])
-    if newest:
+    if plan.newest_hlc:
         # The server's clock must not fall behind a version it stores, or its own next
         # correction of that record would carry an older stamp than the version it replaces.
-        db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [newest])
-    new_acked = max(c.seq for c in fresh)
-    db.conn.execute("UPDATE _schools SET acked_seq = ? WHERE code = ?", [max(acked, new_acked), school])
-    return PushResult(max(acked, new_acked), len(version_rows), len(conflicts))
+        db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [plan.newest_hlc])
 
 
-def _check_grade_scales(db: sqlite_utils.Database, rows: Sequence[tuple]) -> None:
+def acknowledge(db: sqlite_utils.Database, school: str, acked: int, changes: Sequence[Change]) -> int:
+    new_acked = max(acked, max(c.seq for c in changes))
+    db.conn.execute("UPDATE _schools SET acked_seq = ? WHERE code = ?", [new_acked, school])
+    return new_acked
+
+
+def apply_push(db: sqlite_utils.Database, school: str, changes: Sequence[Change], server_hlc: int) -> PushResult:
+    """Apply in the caller's write transaction; returns the new acknowledgement."""
+    acked = acknowledged_seq(db, school)
+    fresh = unapplied(changes, acked)
+    if not fresh:
+        return PushResult(acked, 0, 0)
+    check_scope(school, fresh)
+    today = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).date()
+    check_pupils_and_dates(db, school, fresh, today)
+    numbers = VersionNumbers(current_sseq(db))
+    plan = resolve(db, school, fresh, server_hlc, numbers)
+    numbers.store(db)
+    write_plan(db, plan)
+    if plan.upserts.get("grades"):
+        check_grade_scales(db, plan.upserts["grades"])
+    return PushResult(acknowledge(db, school, acked, fresh), len(plan.versions), len(plan.conflicts))
+
+
+def check_grade_scales(db: sqlite_utils.Database, rows: Sequence[tuple]) -> None:
     """A mark must fit its class's scale (/10 in primary), not only the table's 0..20.
 
     Only marks above 10 can break a scale, so only their pupils' classes are looked up.

@@ -2,40 +2,36 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from typing import TYPE_CHECKING
 
 import sqlite_utils
 
+from domain.clock import SYSTEM_CLOCK, Clock, iso_now
 from domain.codes import check_school_code
 from domain.database import write_transaction
 from domain.errors import Conflict, NotFound
 from protocol.auth import node_key_from_token
 
-from .store import central_write
-
 if TYPE_CHECKING:
     from .backend import CentralStore
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-
-
-def add_school(store: CentralStore | sqlite_utils.Database, code: str, name: str) -> str:
+def add_school(
+    store: CentralStore | sqlite_utils.Database, code: str, name: str, *, clock: Clock = SYSTEM_CLOCK
+) -> str:
     """Register a school; returns its node token, which is shown once and never stored."""
     code = check_school_code(code)
     token = secrets.token_urlsafe(24)
     key = node_key_from_token(code, token).hex()
     if isinstance(store, sqlite_utils.Database):
-        register_school(store, code, name, key)
+        register_school(store, code, name, key, clock=clock)
     else:
         store.add_school(code, name, key)
     return token
 
 
-def register_school(db: sqlite_utils.Database, code: str, name: str, key: str) -> None:
+def register_school(db: sqlite_utils.Database, code: str, name: str, key: str, *, clock: Clock = SYSTEM_CLOCK) -> None:
     with write_transaction(db):
         row = db.execute("SELECT revoked FROM _schools WHERE code = ?", [code]).fetchone()
         if row and not row[0]:
@@ -45,7 +41,7 @@ def register_school(db: sqlite_utils.Database, code: str, name: str, key: str) -
         db.conn.execute(
             "INSERT INTO _schools (code, name, node_key, created_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (code) DO UPDATE SET name = excluded.name, node_key = excluded.node_key, revoked = 0",
-            [code, name, key, _now()],
+            [code, name, key, iso_now(clock)],
         )
         db.conn.execute(
             "INSERT INTO schools (code, name) VALUES (?, ?) ON CONFLICT (code) DO UPDATE SET name = excluded.name",
@@ -58,9 +54,8 @@ def revoke_school(store: CentralStore | sqlite_utils.Database, code: str) -> Non
     if not isinstance(store, sqlite_utils.Database):
         store.revoke_school(code)
         return
-    db = store
-    with write_transaction(db):
-        cur = db.conn.execute("UPDATE _schools SET revoked = 1 WHERE code = ?", [code])
+    with write_transaction(store):
+        cur = store.conn.execute("UPDATE _schools SET revoked = 1 WHERE code = ?", [code])
         if cur.rowcount == 0:
             raise NotFound(f"unknown school {code}", code="unknown_school")
 
@@ -92,13 +87,19 @@ def list_schools(store: CentralStore | sqlite_utils.Database) -> list[dict]:
     ]
 
 
-def record_sync(db: sqlite_utils.Database, code: str, *, error: str | None, pull_cursor: int | None = None) -> None:
-    with central_write(db):
-        if error is None:
-            db.conn.execute(
-                "UPDATE _schools SET last_sync = ?, last_error = NULL, pull_cursor = COALESCE(?, pull_cursor) "
-                "WHERE code = ?",
-                [_now(), pull_cursor, code],
-            )
-        else:
-            db.conn.execute("UPDATE _schools SET last_error = ? WHERE code = ?", [error, code])
+def record_sync(db: sqlite_utils.Database, code: str, *, at: str, pull_cursor: int | None) -> None:
+    """A served sync, in the request's write transaction."""
+    db.conn.execute(
+        "UPDATE _schools SET last_sync = ?, last_error = NULL, pull_cursor = COALESCE(?, pull_cursor) WHERE code = ?",
+        [at, pull_cursor, code],
+    )
+
+
+def record_refusal(db: sqlite_utils.Database, code: str, counter: int, error: str) -> None:
+    """A refused request of an authenticated school: the operator sees why, and its counter is spent
+    (the request's own transaction was rolled back), so a replay of it is refused as a replay."""
+    with write_transaction(db):
+        db.conn.execute(
+            "UPDATE _schools SET last_error = ?, last_counter = max(last_counter, ?) WHERE code = ?",
+            [error, counter, code],
+        )

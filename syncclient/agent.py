@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from domain.clock import SYSTEM_CLOCK, Clock
+
 from .errors import ServerUnreachable, SyncClientError
 from .session import SyncResult, sync_once
 from .status import node_status
@@ -33,8 +35,10 @@ class SyncAgent:
         min_backoff: float = 5.0,
         max_backoff: float = 600.0,
         timeout: float = 60.0,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.folder = folder
+        self.clock = clock  # stamps the node's edits and requests; scheduling uses time.monotonic
         self.interval, self.debounce = interval, debounce
         self.min_backoff, self.max_backoff = min_backoff, max_backoff
         self.timeout = timeout
@@ -75,7 +79,7 @@ class SyncAgent:
         self._wake.set()
 
     def status(self) -> dict[str, Any]:
-        store = NodeStore.open(self.folder)
+        store = NodeStore.open(self.folder, clock=self.clock)
         try:
             status = node_status(store)
         finally:
@@ -99,7 +103,7 @@ class SyncAgent:
                 self._requested = False
             self.syncing = True
             try:
-                self.last_result = sync_once(self.folder, timeout=self.timeout)
+                self.last_result = sync_once(self.folder, timeout=self.timeout, clock=self.clock)
                 self._failures = 0
                 next_due = time.monotonic() + self.interval
             except ServerUnreachable as exc:

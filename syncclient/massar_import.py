@@ -197,7 +197,7 @@ def remember_sheet(store: NodeStore, class_code: str, subject: str, sheet: Grade
     (GUID, school code, pupils' hidden IDs, names and row order, header texts) in
     the node's local settings, to write the same sheet should the file be lost.
     Local to this node; never synced."""
-    memory = {
+    memory: dict[str, Any] = {
         "file_name": source.name,
         "school_code": sheet.school_code,
         "guid": sheet.massar_guid,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from domain.clock import SYSTEM_CLOCK, Clock, iso_now
 from domain.database import read_snapshot, write_transaction
 from protocol import capabilities
 from protocol.auth import authorization_header, macs_equal, response_mac
@@ -25,8 +26,8 @@ from protocol.errors import ProtocolError
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
 
 from .errors import BadResponse, NotConfigured, ServerRefused, ServerUnreachable, SyncClientError
-from .inbox import apply_response, now_iso
-from .outbox import pending_changes
+from .inbox import apply_response
+from .outbox import node_hlc, pending_after, pending_changes, pending_count
 from .store import NodeStore
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class SyncSession:
                 self._remember(error=str(exc))
                 raise
             failures = 0
-            applied = apply_response(db, self.school, response)
+            applied = apply_response(db, self.school, response, self.store.clock.now_ms())
             result.pushed += applied.acknowledged
             result.pulled += applied.pulled
             result.conflicts = response.conflicts
@@ -128,14 +129,12 @@ class SyncSession:
                 if self.ceiling >= MAX_BUDGET:
                     self.ceiling = None
             self.budget = min(MAX_BUDGET, self.budget * 2, int(self.ceiling * 0.75) if self.ceiling else MAX_BUDGET)
-            more_push = db.execute(
-                "SELECT EXISTS (SELECT 1 FROM _outbox WHERE seq > ?)", [response.acked_seq]
-            ).fetchone()[0]
+            more_push = pending_after(db, response.acked_seq)
             if not response.more_pull and not more_push:
                 break
             if pushed_count and applied.acknowledged == 0 and not response.more_pull and not applied.resequenced:
                 break  # the server acknowledged nothing new: do not loop on it
-        result.pending = db.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0]
+        result.pending = pending_count(db)
         self._remember(error=None)
         return result
 
@@ -143,7 +142,7 @@ class SyncSession:
         db = self.store.db
         with read_snapshot(db):
             cursor = int(self.store.setting("pull_cursor", 0))
-            hlc = db.execute("SELECT hlc FROM _clock").fetchone()[0]
+            hlc = node_hlc(db)
             limit = min(MAX_CHUNK_RECORDS, max(64, int(self.budget / self.bytes_per_change * 1.25)))
             changes = pending_changes(db, self.school, limit)
         while True:
@@ -189,7 +188,7 @@ class SyncSession:
         """Strictly increasing, and at least the wall clock in ms so a restored backup cannot replay."""
         with write_transaction(self.store.db):
             last = int(self.store.setting("request_counter", 0))
-            counter = max(last + 1, int(time.time() * 1000))
+            counter = max(last + 1, self.store.clock.now_ms())
             self.store.set_setting("request_counter", counter)
         return counter
 
@@ -197,16 +196,16 @@ class SyncSession:
         with write_transaction(self.store.db):
             self.store.set_setting("chunk_budget", self.budget)
             if error is None:
-                self.store.set_setting("last_sync", now_iso())
+                self.store.set_setting("last_sync", iso_now(self.store.clock))
                 self.store.set_setting("last_error", None)
             else:
                 self.store.set_setting("last_error", error)
-                self.store.set_setting("last_error_at", now_iso())
+                self.store.set_setting("last_error_at", iso_now(self.store.clock))
 
 
-def sync_once(folder: Path, *, timeout: float = 60.0) -> SyncResult:
+def sync_once(folder: Path, *, timeout: float = 60.0, clock: Clock = SYSTEM_CLOCK) -> SyncResult:
     """Open the node in `folder` and sync it fully; raises SyncClientError when it cannot."""
-    store = NodeStore.open(folder)
+    store = NodeStore.open(folder, clock=clock)
     try:
         session = SyncSession(store, timeout=timeout)
         try:

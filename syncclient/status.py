@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .outbox import pending_count
 from .store import NodeStore
 
 
@@ -18,7 +19,7 @@ def node_status(store: NodeStore) -> dict[str, Any]:
         "school": store.school,
         "year": store.setting("year"),
         "server": store.setting("server"),
-        "pending_changes": db.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0],
+        "pending_changes": pending_count(db),
         "last_sync": store.setting("last_sync"),
         "last_error": store.setting("last_error"),
         "last_error_at": store.setting("last_error_at"),

@@ -8,47 +8,33 @@ from typing import Any
 
 import sqlite_utils
 
+from domain.clock import SYSTEM_CLOCK, Clock
 from domain.codes import check_school_code, school_year_of
-from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, upgrade_to_evaluation_rules, write_transaction
+from domain.database import open_database, write_transaction
 from domain.errors import InvalidInput, NotInitialised
+from domain.migrations import upgrade
 from domain.pupils import Term
+from domain.replication import Side
 
-from .alerts import install_alerts
-from .changelog import install_change_capture
-from .node_tables import install_node_tables
-
-
-def _evaluation_rules(db: sqlite_utils.Database) -> None:
-    """Node migration 4: evaluation rules and every level code; forget versions of the retired wire table 2."""
-    upgrade_to_evaluation_rules(db)
-    db.conn.execute("DELETE FROM _base WHERE tbl = 2")
-
-
-NODE_MIGRATIONS = (
-    *DOMAIN_MIGRATIONS,
-    install_change_capture,
-    install_alerts,
-    _evaluation_rules,
-    install_node_tables,  # 5: web sessions, semester closures, roll-call corrections
-)
 DB_NAME = "node.sqlite"
 
 
 class NodeStore:
     """One school's replica: the domain tables plus sync bookkeeping."""
 
-    def __init__(self, db: sqlite_utils.Database, path: Path) -> None:
+    def __init__(self, db: sqlite_utils.Database, path: Path, clock: Clock = SYSTEM_CLOCK) -> None:
         self.db = db
         self.path = path
+        self.clock = clock
 
     @classmethod
-    def open(cls, folder: Path) -> NodeStore:
+    def open(cls, folder: Path, *, clock: Clock = SYSTEM_CLOCK) -> NodeStore:
         path = folder / DB_NAME
         if not path.exists():
             raise NotInitialised(f"no school node in {folder}: run `massar node init --data {folder} --school CODE`")
-        db = open_database(path)
-        migrate(db, NODE_MIGRATIONS)
-        return cls(db, path)
+        db = open_database(path, clock=clock)
+        upgrade(db, Side.NODE)
+        return cls(db, path, clock)
 
     @classmethod
     def init(
@@ -60,13 +46,14 @@ class NodeStore:
         year: str | None = None,
         server: str | None = None,
         node_key: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> NodeStore:
         school = check_school_code(school)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / DB_NAME
-        db = open_database(path)
-        migrate(db, NODE_MIGRATIONS)
-        store = cls(db, path)
+        db = open_database(path, clock=clock)
+        upgrade(db, Side.NODE)
+        store = cls(db, path, clock)
         existing = store.setting("school")
         if existing and existing != school:
             raise InvalidInput(f"{folder} already holds school {existing}", code="other_school")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -14,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from syncclient.store import NodeStore
+from tests.support.digests import database_digest
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,21 +37,6 @@ def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[object]
         for row in rows:
             writer.writerow(["" if v is None else v for v in row])
     return path
-
-
-def db_digest(path: Path) -> str:
-    """A hash of every row of every table (data, outbox and clock alike)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        h = hashlib.sha256()
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        for table in tables:
-            h.update(table.encode())
-            for row in sorted(repr(r) for r in conn.execute(f"SELECT * FROM {table}")):
-                h.update(row.encode())
-        return h.hexdigest()
-    finally:
-        conn.close()
 
 
 @pytest.fixture
@@ -95,7 +79,7 @@ def _run_massar(*args: str, data: Path | str | None = None, check: bool = True) 
 @pytest.fixture
 def digest() -> Callable[[Path], str]:
     """digest(node_dir): a hash of every row of the node's database."""
-    return lambda folder: db_digest(Path(folder) / "node.sqlite")
+    return lambda folder: database_digest(Path(folder) / "node.sqlite")
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from domain.database import DOMAIN_MIGRATIONS, migrate, open_database, write_transaction
+from domain.database import migrate, open_database, write_transaction
+from domain.migrations import DOMAIN_ONLY
 from domain.rows import as_tuple, upsert_rows
 
 from .common import SCHOOL_TABLES, ChangeTracker, post_gzip_json, read_json
@@ -41,7 +42,7 @@ def rest_app(folder: Path, *, tokens: dict[str, str]) -> Starlette:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "rest.sqlite"
     setup = open_database(path)
-    migrate(setup, DOMAIN_MIGRATIONS)
+    migrate(setup, DOMAIN_ONLY)
     with write_transaction(setup):
         setup.conn.execute(
             "CREATE TABLE IF NOT EXISTS _log (seq INTEGER PRIMARY KEY, tbl TEXT, origin TEXT, n INTEGER)"

@@ -1,12 +1,15 @@
-"""Applying a node's push to PostgreSQL: the same decisions as the SQLite centre, written in bulk.
+"""Applying a node's push to PostgreSQL: the SQLite centre's decisions, written in bulk.
 
-Bulk path: the planned rows go through COPY into per-connection temporary
-staging tables, then one INSERT ... SELECT ... ON CONFLICT per table. The
-version numbers (the pull cursor) are handed out last, under the `_clock`
-row lock, which is held only from there to COMMIT: pushes of different
-schools run in parallel and queue only for that final step, so versions
-become visible in the order of their numbers (a pull can never skip one
-that commits later).
+The checks and the decisions are server/ingest.py's own (`check_scope`,
+`check_pupils_and_dates`, `resolve`, `check_grade_scales`), reading through
+PostgreSQL lookups; only the writing differs. The planned rows go through
+COPY into per-connection temporary staging tables, then one INSERT ... SELECT
+... ON CONFLICT per table, each record written once in its final state. The
+version numbers (the pull cursor) are handed out last, under the `_clock` row
+lock, which is held only from there to COMMIT: pushes of different schools
+run in parallel and queue only for that final step, so versions become
+visible in the order of their numbers (a pull can never skip one that
+commits later).
 """
 
 from __future__ import annotations
@@ -17,49 +20,42 @@ from functools import cache
 
 import psycopg
 
-from protocol import hlc as hlc_clock
+from protocol import hlc
 from protocol.records import Change
-from protocol.tables import BY_NAME, TABLES, ColumnType, TableSpec
+from protocol.tables import BY_NAME, TableSpec
 
 from ..errors import InvalidRow
-from ..ingest import PushResult, check_scope
-from .plan import PushPlan, plan_push
+from ..ingest import (
+    Lookups,
+    Plan,
+    PushResult,
+    Version,
+    VersionNumbers,
+    check_grade_scales,
+    check_pupils_and_dates,
+    check_scope,
+    resolve,
+    unapplied,
+)
 from .schema import APPLYING, KEY_SLOTS
-from .sql import key_slots, keys_in, scalar
+from .sql import SqlReader, key_slots, keys_in, scalar
 
-_FIRST_DATE = "1900-01-01"
-_DATE_COLUMNS = {
-    t.name: [i for i, c in enumerate(t.columns) if c.type is ColumnType.DATE] for t in TABLES if not t.national
-}
-_ABOUT_A_PUPIL = {t.name for t in TABLES if "pupil" in t.key}
 _SLOT_COLS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
+_VERSION_COLS = ("tbl", "k1", "k2", "k3", "k4", "k5", "school", "sseq", "hlc", "origin", "seq", "deleted")
+_YEAR = BY_NAME["grades"].column_names.index("year")
 
 
-def check_dates(changes: Sequence[Change], today: dt.date) -> None:
-    last = (today + dt.timedelta(days=1)).isoformat()
-    for c in changes:
-        row = c.row
-        for i in _DATE_COLUMNS.get(c.table, ()) if row is not None else ():
-            value = row[i]  # type: ignore[index]
-            if value is not None and not _FIRST_DATE <= str(value) <= last:
-                name = BY_NAME[c.table].columns[i].name
-                raise InvalidRow(f"{c.table}.{name} {value} is outside {_FIRST_DATE}..{last}")
+def grade_years(changes: Sequence[Change], today: dt.date) -> set[str]:
+    """The school years of the pushed marks; one outside 1990..next year is refused (each year is a table)."""
+    years = {str(c.row[_YEAR]) for c in changes if c.table == "grades" and c.row is not None}
+    for year in years:
+        first = year[:4]
+        if not (first.isdigit() and year == f"{first}/{int(first) + 1}" and 1990 <= int(first) <= today.year + 1):
+            raise InvalidRow(f"grades.year {year!r} is not a school year between 1990 and {today.year + 1}")
+    return years
 
 
-def check_pupils(conn: psycopg.Connection, school: str, changes: Sequence[Change]) -> None:
-    from ..errors import ScopeViolation
-
-    pupils = sorted({str(c.key[BY_NAME[c.table].key.index("pupil")]) for c in changes if c.table in _ABOUT_A_PUPIL})
-    if not pupils:
-        return
-    foreign = conn.execute(
-        "SELECT code, school FROM pupils WHERE code = ANY(%s) AND school != %s LIMIT 1", [pupils, school], prepare=False
-    ).fetchone()
-    if foreign:
-        raise ScopeViolation(f"pupil {foreign[0]} belongs to school {foreign[1]}, not {school}")
-
-
-def existing_versions(conn: psycopg.Connection, spec: TableSpec, slots: Sequence[tuple]) -> dict[tuple, tuple]:
+def existing_versions(conn: psycopg.Connection, spec: TableSpec, slots: Sequence[tuple]) -> dict[tuple, Version]:
     """Current versions of these records, keyed by their text key slots."""
     columns: list[Sequence[str]] = list(zip(*slots, strict=True)) if slots else [[] for _ in range(KEY_SLOTS)]
     rows = conn.execute(
@@ -68,7 +64,7 @@ def existing_versions(conn: psycopg.Connection, spec: TableSpec, slots: Sequence
         [spec.wire_id, *map(list, columns)],
         prepare=False,  # a generic plan cannot see the array's size and scans the table: plan each time
     ).fetchall()
-    return {tuple(r[:KEY_SLOTS]): r[KEY_SLOTS:] for r in rows}
+    return {tuple(r[:KEY_SLOTS]): Version(r[5], r[6], r[7], r[8], r[9], bool(r[10])) for r in rows}
 
 
 def current_row(conn: psycopg.Connection, table: str, key: tuple) -> list | None:
@@ -76,6 +72,14 @@ def current_row(conn: psycopg.Connection, table: str, key: tuple) -> list | None
     where = " AND ".join(f"{k} = %s" for k in spec.key)
     row = conn.execute(f"SELECT {', '.join(spec.column_names)} FROM {table} WHERE {where}", list(key)).fetchone()
     return None if row is None else list(row)
+
+
+def lookups(conn: psycopg.Connection) -> Lookups:
+    return Lookups(
+        versions=lambda spec, slots: existing_versions(conn, spec, slots),
+        row=lambda table, key: current_row(conn, table, key),
+        slots=key_slots,
+    )
 
 
 @cache
@@ -109,82 +113,61 @@ def _upsert_from_stage(table: str) -> str:
     )
 
 
-def write_rows(conn: psycopg.Connection, plan: PushPlan) -> None:
-    """The domain rows of the plan, with capture triggers quiet (these are the node's edits, not the centre's)."""
+def final_versions(plan: Plan) -> dict[tuple, tuple]:
+    """One version per record, the last the push made (one INSERT cannot write a record twice)."""
+    return {(v[0], *v[1 : 1 + KEY_SLOTS]): v for v in plan.versions}
+
+
+def write_rows(conn: psycopg.Connection, plan: Plan, last: dict[tuple, tuple]) -> None:
+    """Each record's final row (or its deletion), with capture triggers quiet: these are the node's edits."""
     # Transaction-local: it ends with the transaction (no other table of the push has capture triggers).
     conn.execute(f"SET LOCAL {APPLYING} = 'on'")
+    deleted_at = 1 + KEY_SLOTS + 5
     try:
-        for table, rows in plan.upserts.items():
-            if rows:
+        for table in {*plan.upserts, *plan.deletes}:
+            spec = BY_NAME[table]
+            rows = {tuple(r[i] for i in spec.key_indexes): r for r in plan.upserts.get(table, ())}
+            keys = dict.fromkeys(plan.deletes.get(table, ()))
+            ups = [r for k, r in rows.items() if not last[(spec.wire_id, *key_slots(spec, k))][deleted_at]]
+            downs = [k for k in keys if last[(spec.wire_id, *key_slots(spec, k))][deleted_at]]
+            if ups:
                 stage = _ensure_stage(conn, table, table)
-                _copy(conn, stage, BY_NAME[table].column_names, rows)
+                _copy(conn, stage, spec.column_names, ups)
                 conn.execute(_upsert_from_stage(table))
-        for table, keys in plan.deletes.items():
-            if keys:
-                spec = BY_NAME[table]
+            if downs:
                 conn.execute(
-                    f"DELETE FROM {table} WHERE {keys_in(spec)}", [list(col) for col in zip(*keys, strict=True)]
+                    f"DELETE FROM {table} WHERE {keys_in(spec)}",
+                    [list(col) for col in zip(*downs, strict=True)],
+                    prepare=False,
                 )
     except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
         raise InvalidRow(f"a pushed row breaks the schema: {exc.diag.message_primary or exc}") from exc
 
 
-_YEAR = BY_NAME["grades"].column_names.index("year")
-
-
-def grade_years(changes: Sequence[Change], today: dt.date) -> set[str]:
-    """The school years of the pushed marks; one outside 1990..next year is refused (each year is a table)."""
-    years = {str(c.row[_YEAR]) for c in changes if c.table == "grades" and c.row is not None}
-    for year in years:
-        first = year[:4]
-        if not (first.isdigit() and year == f"{first}/{int(first) + 1}" and 1990 <= int(first) <= today.year + 1):
-            raise InvalidRow(f"grades.year {year!r} is not a school year between 1990 and {today.year + 1}")
-    return years
-
-
-def check_grade_scales(conn: psycopg.Connection, rows: Sequence[tuple]) -> None:
-    spec = BY_NAME["grades"]
-    year_i, pupil_i, score_i, subject_i = (spec.column_names.index(c) for c in ("year", "pupil", "score", "subject"))
-    suspects = {(r[year_i], r[pupil_i]): r for r in rows if r[score_i] is not None and r[score_i] > 1000}
-    if not suspects:
-        return
-    years, pupils = zip(*suspects, strict=True)
-    bad = conn.execute(
-        "SELECT e.year, e.pupil, l.scale FROM enrolments e "
-        "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
-        "JOIN levels l ON l.code = c.level "
-        "WHERE (e.year, e.pupil) IN (SELECT * FROM unnest(%s::text[], %s::text[])) AND l.scale * 100 < 2000 LIMIT 1",
-        [list(years), list(pupils)],
-        prepare=False,
-    ).fetchone()
-    if bad:
-        row = suspects[(bad[0], bad[1])]
-        raise InvalidRow(f"score {row[score_i] / 100} of {bad[1]} in {row[subject_i]} is out of the scale 0-{bad[2]}")
-
-
-def write_versions(conn: psycopg.Connection, plan: PushPlan, server_hlc: int) -> None:
+def write_versions(
+    conn: psycopg.Connection, plan: Plan, last: dict[tuple, tuple], numbers: VersionNumbers, server_hlc: int
+) -> None:
     """Hand out the version numbers under the `_clock` row lock (held until COMMIT) and store them."""
-    count = plan.version_count
+    count = numbers.last
     head = scalar(
         conn.execute(
             "UPDATE _clock SET sseq = sseq + %s, hlc = GREATEST(hlc, %s, %s) WHERE id = 1 RETURNING sseq",
-            [count, server_hlc, plan.newest],
+            [count, server_hlc, plan.newest_hlc],
         )
     )
-    base = head - count  # plan offsets run 1..count
-    if plan.versions:
+    base = head - count  # the plan's numbers run 1..count
+    if last:
         stage = _ensure_stage(conn, "versions", "_versions")
-        cols = ("tbl", "k1", "k2", "k3", "k4", "k5", "school", "sseq", "hlc", "origin", "seq", "deleted")
-        _copy(conn, stage, cols, [(*v[:7], base + v[7], *v[8:]) for v in plan.versions])
+        _copy(conn, stage, _VERSION_COLS, [(*v[:7], base + v[7], *v[8:11], int(v[11])) for v in last.values()])
         conn.execute(
-            f"INSERT INTO _versions ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {stage} "
+            f"INSERT INTO _versions ({', '.join(_VERSION_COLS)}) SELECT {', '.join(_VERSION_COLS)} FROM {stage} "
             "ON CONFLICT (tbl, k1, k2, k3, k4, k5) DO UPDATE SET school = excluded.school, sseq = excluded.sseq, "
             "hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, deleted = excluded.deleted"
         )
-    if plan.rebumps:
+    if plan.reissues:
         conn.cursor().executemany(
             "UPDATE _versions SET sseq = %s WHERE tbl = %s AND k1 = %s AND k2 = %s AND k3 = %s AND k4 = %s AND k5 = %s",
-            [(base + r[0], *r[1:]) for r in plan.rebumps],
+            [(base + r[0], *r[1:]) for r in plan.reissues],
         )
 
 
@@ -192,24 +175,19 @@ def apply_push(conn: psycopg.Connection, school: str, changes: Sequence[Change],
     """Apply in the caller's transaction (the school's own pushes take turns on an advisory lock)."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtext('massar_school'), hashtext(%s))", [school])
     acked = scalar(conn.execute("SELECT acked_seq FROM _schools WHERE code = %s", [school]))
-    fresh = [c for c in changes if c.seq > acked]
+    fresh = unapplied(changes, acked)
     if not fresh:
         return PushResult(acked, 0, 0)
     check_scope(school, fresh)
-    check_dates(fresh, dt.datetime.now(dt.UTC).date())
-    check_pupils(conn, school, fresh)
-    plan = plan_push(
-        school,
-        fresh,
-        bound=server_hlc + hlc_clock.MAX_SKEW,
-        existing=lambda spec, slots: existing_versions(conn, spec, slots),
-        current_row=lambda table, key: current_row(conn, table, key),
-        slots_of=key_slots,
-        now=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    )
-    write_rows(conn, plan)
+    reader = SqlReader(conn)
+    today = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).date()
+    check_pupils_and_dates(reader, school, fresh, today)  # type: ignore[arg-type]
+    numbers = VersionNumbers(0)  # relative: real numbers are taken last, in write_versions
+    plan = resolve(lookups(conn), school, fresh, server_hlc, numbers)
+    last = final_versions(plan)
+    write_rows(conn, plan, last)
     if plan.upserts.get("grades"):
-        check_grade_scales(conn, plan.upserts["grades"])
+        check_grade_scales(reader, plan.upserts["grades"])  # type: ignore[arg-type]
     if plan.conflicts:
         conn.cursor().executemany(
             "INSERT INTO _conflicts (tbl, record, school, winner_origin, winner_hlc, loser_origin, loser_hlc, "
@@ -218,5 +196,5 @@ def apply_push(conn: psycopg.Connection, school: str, changes: Sequence[Change],
         )
     new_acked = max(acked, max(c.seq for c in fresh))
     conn.execute("UPDATE _schools SET acked_seq = %s WHERE code = %s", [new_acked, school])
-    write_versions(conn, plan, server_hlc)
-    return PushResult(new_acked, plan.applied, len(plan.conflicts))
+    write_versions(conn, plan, last, numbers, server_hlc)
+    return PushResult(new_acked, len(plan.versions), len(plan.conflicts))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -54,3 +55,13 @@ def scalar(cur: psycopg.Cursor[Any]) -> Any:
     if row is None:
         raise RuntimeError("the query returned no row")
     return row[0]
+
+
+class SqlReader:
+    """Enough of sqlite_utils.Database for the domain's portable read queries: `?` parameters, cursors."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self.conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
+        return self.conn.execute(sql.replace("%", "%%").replace("?", "%s"), params)

@@ -20,25 +20,23 @@ from typing import Any, TypeVar
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from domain.clock import SYSTEM_CLOCK, Clock, iso_now
 from domain.errors import Conflict, NotFound, NotInitialised
 from domain.grades import GradeEntry
 from protocol import hlc as hlc_clock
 from protocol.records import Change
 from protocol.tables import BY_NAME
 
-from ..errors import InvalidRow, StoreUnavailable
+from ..backend import Served
+from ..errors import InvalidRow, ReplayedRequest, StoreUnavailable
 from ..ingest import PushResult
 from ..pull import PullBatch
 from . import ingest, pull
 from .schema import PG_MIGRATIONS, ensure_year_partitions, migrate
-from .sql import scalar, upsert_sql
+from .sql import SqlReader, scalar, upsert_sql
 
 T = TypeVar("T")
 _RETRIES = 5
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def pool_size() -> int:
@@ -60,8 +58,11 @@ def redact(dsn: str) -> str:
 class PgCentral:
     backend = "postgresql"
 
-    def __init__(self, dsn: str, *, create: bool = False, max_size: int | None = None) -> None:
+    def __init__(
+        self, dsn: str, *, create: bool = False, max_size: int | None = None, clock: Clock = SYSTEM_CLOCK
+    ) -> None:
         self.dsn = dsn
+        self.clock = clock
         try:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 if create:
@@ -125,21 +126,61 @@ class PgCentral:
             ).fetchone()
         return None if row is None else (row[0], bool(row[1]), int(row[2]))
 
-    def burn_counter(self, code: str, counter: int) -> bool:
+    def sync(
+        self,
+        school: str,
+        counter: int,
+        changes: Sequence[Change],
+        *,
+        pull_cursor: int | None,
+        page_size: int,
+        clock: Clock = SYSTEM_CLOCK,
+    ) -> Served:
+        """The push commits with its spent counter in one transaction (the version numbers handed out
+        last: `ingest.write_versions`); the page is then read from a fresh snapshot, so the `_clock`
+        lock is not held while it is read, and it includes what this push re-issued."""
+        pushed, server_hlc = self._push(school, changes, clock, counter=counter)
+        if pull_cursor is not None:
+            page, conflicts = self.pull(school, pull_cursor, page_size)
+        else:
+            page = None
+            with self.connection() as conn:
+                conflicts = scalar(conn.execute("SELECT count(*) FROM _conflicts WHERE school = %s", [school]))
         with self.connection() as conn:
-            cur = conn.execute(
-                "UPDATE _schools SET last_counter = %s WHERE code = %s AND last_counter < %s", [counter, code, counter]
+            conn.execute(
+                "UPDATE _schools SET last_sync = %s, last_error = NULL, pull_cursor = COALESCE(%s, pull_cursor) "
+                "WHERE code = %s",
+                [iso_now(clock), page.cursor if page else None, school],
             )
-            return cur.rowcount == 1
+        return Served(pushed, server_hlc, page, conflicts)
 
-    def push(self, school: str, changes: Sequence[Change]) -> tuple[PushResult, int]:
+    def record_refusal(self, code: str, counter: int, error: str) -> None:
+        with self.connection() as conn:
+            conn.execute(
+                "UPDATE _schools SET last_error = %s, last_counter = GREATEST(last_counter, %s) WHERE code = %s",
+                [error, counter, code],
+            )
+
+    def push(self, school: str, changes: Sequence[Change], clock: Clock = SYSTEM_CLOCK) -> tuple[PushResult, int]:
         """Apply a push in one transaction; returns the acknowledgement and the server clock it ran at."""
+        return self._push(school, changes, clock, counter=None)
 
-        self.ensure_years(ingest.grade_years(changes, dt.datetime.now(dt.UTC).date()))
+    def _push(
+        self, school: str, changes: Sequence[Change], clock: Clock, *, counter: int | None
+    ) -> tuple[PushResult, int]:
+        now_ms = clock.now_ms()
+        self.ensure_years(ingest.grade_years(changes, dt.datetime.fromtimestamp(now_ms / 1000, dt.UTC).date()))
 
         def work(conn: psycopg.Connection) -> tuple[PushResult, int]:
+            if counter is not None:
+                burnt = conn.execute(
+                    "UPDATE _schools SET last_counter = %s WHERE code = %s AND last_counter < %s",
+                    [counter, school, counter],
+                ).rowcount
+                if not burnt:
+                    raise ReplayedRequest(f"request counter {counter} was already used (replayed request)")
             last = scalar(conn.execute("SELECT hlc FROM _clock WHERE id = 1"))
-            server_hlc = hlc_clock.tick(last, time.time_ns() // 1_000_000)
+            server_hlc = hlc_clock.tick(last, now_ms)
             result = ingest.apply_push(conn, school, changes, server_hlc)
             if not result.applied:
                 # Nothing written, no _clock lock taken: still keep the clock moving forward.
@@ -163,21 +204,6 @@ class PgCentral:
 
         return self._retrying(work, isolation="REPEATABLE READ READ ONLY")
 
-    def conflict_count(self, school: str) -> int:
-        with self.connection() as conn:
-            return scalar(conn.execute("SELECT count(*) FROM _conflicts WHERE school = %s", [school]))
-
-    def record_sync(self, code: str, *, error: str | None, pull_cursor: int | None = None) -> None:
-        with self.connection() as conn:
-            if error is None:
-                conn.execute(
-                    "UPDATE _schools SET last_sync = %s, last_error = NULL, "
-                    "pull_cursor = COALESCE(%s, pull_cursor) WHERE code = %s",
-                    [_now(), pull_cursor, code],
-                )
-            else:
-                conn.execute("UPDATE _schools SET last_error = %s WHERE code = %s", [error, code])
-
     # --- operators' commands -----------------------------------------------------------
 
     def add_school(self, code: str, name: str, node_key: str) -> None:
@@ -191,7 +217,7 @@ class PgCentral:
             conn.execute(
                 "INSERT INTO _schools (code, name, node_key, created_at) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (code) DO UPDATE SET name = excluded.name, node_key = excluded.node_key, revoked = 0",
-                [code, name, node_key, _now()],
+                [code, name, node_key, iso_now(self.clock)],
             )
             conn.execute(
                 "INSERT INTO schools (code, name) VALUES (%s, %s) ON CONFLICT (code) DO UPDATE SET name = excluded.name",
@@ -268,16 +294,6 @@ class PgCentral:
             conn.cursor().executemany(upsert_sql(table), rows)
 
         self._retrying(work)
-
-
-class SqlReader:
-    """Enough of sqlite_utils.Database for the domain's portable read queries: `?` parameters, cursors."""
-
-    def __init__(self, conn: psycopg.Connection) -> None:
-        self.conn = conn
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor:
-        return self.conn.execute(sql.replace("%", "%%").replace("?", "%s"), params)
 
 
 __all__ = ["PG_MIGRATIONS", "PgCentral"]

@@ -11,8 +11,8 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench.netproxy import HttpFramer, NetProxy
-from bench.serve import ServerThread
+from tests.support.netproxy import HttpFramer, NetProxy
+from tests.support.servers import ServerThread
 
 
 async def _echo(request: Request) -> Response:

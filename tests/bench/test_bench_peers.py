@@ -9,11 +9,11 @@ import pytest
 
 import sample
 from bench.floor import floor, pack
-from bench.netproxy import NetProxy
 from bench.systems import CouchSystem, RestSystem
 from domain.pupils import Term
 from protocol.tables import BY_NAME
 from syncclient.store import NodeStore
+from tests.support.netproxy import NetProxy
 
 TERM = Term("C01234", "2025/2026")
 

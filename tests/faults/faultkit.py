@@ -23,6 +23,7 @@ import httpx
 
 from protocol.auth import node_key_from_token
 from protocol.tables import BY_NAME, TABLES
+from tests.support.servers import ServerThread
 
 REPO = Path(__file__).resolve().parents[2]
 YEAR = "2024/2025"  # a past school year: every sample date is in the past, whatever the day
@@ -138,50 +139,6 @@ def table_hashes(path: Path, school: str | None, tables: tuple[str, ...] = SCHOO
             rows = school_rows(conn, table, school)
             out[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()[:16])
         return out
-    finally:
-        conn.close()
-
-
-# Columns of `_schools` a refused request may legitimately move: the burnt counter, the last error.
-_SCHOOL_VOLATILE = {"last_counter", "last_error", "last_sync"}
-
-
-def store_digest(path: Path) -> str:
-    """A hash of every row of every table of a SQLite file (the volatile `_schools` columns aside)."""
-    conn = _connect_ro(path)
-    try:
-        h = hashlib.sha256()
-        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        for name in names:
-            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
-            if name == "_schools":
-                cols = [c for c in cols if c not in _SCHOOL_VOLATILE]
-            h.update(name.encode())
-            for row in sorted(repr(r) for r in conn.execute(f"SELECT {', '.join(cols)} FROM {name}")):
-                h.update(row.encode())
-        return h.hexdigest()
-    finally:
-        conn.close()
-
-
-# Bookkeeping a failed sync may move on the node without applying anything.
-_NODE_VOLATILE = ("request_counter", "chunk_budget", "last_error", "last_error_at", "last_sync")
-
-
-def node_digest(path: Path) -> str:
-    """Every row of every table of the node, except the settings a failed attempt legitimately moves."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        h = hashlib.sha256()
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").fetchall():
-            sql = f"SELECT * FROM {name}"
-            if name == "_node":
-                sql += f" WHERE k NOT IN ({', '.join('?' * len(_NODE_VOLATILE))})"
-            rows = conn.execute(sql, _NODE_VOLATILE if name == "_node" else ()).fetchall()
-            h.update(name.encode())
-            for row in sorted(map(repr, rows)):
-                h.update(row.encode())
-        return h.hexdigest()
     finally:
         conn.close()
 
@@ -320,7 +277,6 @@ class CentralThread:
 
 @contextlib.contextmanager
 def central_thread(folder: Path) -> Iterator[CentralThread]:
-    from bench.serve import ServerThread
     from server.app import create_app
     from server.store import open_central
 

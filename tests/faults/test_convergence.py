@@ -23,7 +23,6 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
 import sample
-from bench.netproxy import NetProxy
 from cli import main as massar_main
 from domain import absences, grades, incidents
 from domain.pupils import Term
@@ -32,6 +31,7 @@ from syncclient import session as session_module
 from syncclient.errors import ServerUnreachable
 from syncclient.session import SyncSession
 from syncclient.store import NodeStore
+from tests.support.netproxy import NetProxy
 
 from .faultkit import NATIONAL_TABLES, REPORT, SCALE, SCHOOL_TABLES, YEAR, central_thread, node_key, table_hashes
 

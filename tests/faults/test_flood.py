@@ -27,8 +27,9 @@ from server.schools import add_school
 from server.store import DB_NAME, open_central
 from syncclient.session import SyncSession
 from syncclient.store import NodeStore
+from tests.support.digests import central_digest
 
-from .faultkit import REPORT, YEAR, ServerProcess, free_port, node_key, store_digest
+from .faultkit import REPORT, YEAR, ServerProcess, free_port, node_key
 
 pytestmark = [pytest.mark.faults, pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")]
 
@@ -118,7 +119,7 @@ def test_floods_keep_memory_bounded_and_honest_syncs_answered(site: Site) -> Non
     pid = site.server.proc.pid  # type: ignore[union-attr]
     honest_sync(site)  # warm up: the server's steady state includes one real sync
     baseline = memory_kib(pid)["VmRSS"]
-    before = store_digest(site.central_db)
+    before = central_digest(site.central_db)
     port = site.server.port
     body = os.urandom(BODY)
     counter = int(time.time() * 1000) * 1000 + 10**9  # fresh: above anything the honest node uses today
@@ -187,7 +188,7 @@ def test_floods_keep_memory_bounded_and_honest_syncs_answered(site: Site) -> Non
     assert slow_result.get("status") in (408, None), slow_result
     # The attackers changed nothing: the central store differs only by the honest school's own sync.
     after_grades = site.node.db.execute("SELECT COUNT(*) FROM grades").fetchone()[0]
-    assert store_digest(site.central_db) != before  # the honest edit arrived
+    assert central_digest(site.central_db) != before  # the honest edit arrived
     from .faultkit import query
 
     assert query(site.central_db, "SELECT COUNT(*) FROM grades WHERE school = ?", [HONEST])[0][0] == after_grades
@@ -210,13 +211,13 @@ def test_floods_keep_memory_bounded_and_honest_syncs_answered(site: Site) -> Non
 def test_a_body_that_cannot_be_bounded_is_refused_before_it_is_read(
     site: Site, authorization: str, length: str | None, status: int
 ) -> None:
-    before = store_digest(site.central_db)
+    before = central_digest(site.central_db)
     with socket.create_connection(("127.0.0.1", site.server.port), timeout=30) as sock:
         head = f"POST /s HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\n"
         head += f"Content-Length: {length}\r\n" if length is not None else "Transfer-Encoding: chunked\r\n"
         sock.sendall((head + "\r\n").encode())  # no body at all: the answer must not wait for one
         assert read_status(sock) == status
-    assert store_digest(site.central_db) == before
+    assert central_digest(site.central_db) == before
     REPORT.hostile("hostile_flood")
 
 

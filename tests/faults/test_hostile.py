@@ -26,8 +26,9 @@ from protocol.tables import BY_NAME
 from protocol.version import MAGIC, PROTOCOL_VERSION
 from syncclient.session import SyncSession
 from syncclient.store import NodeStore
+from tests.support.digests import central_digest, node_digest
 
-from .faultkit import REPORT, YEAR, CentralThread, central_thread, node_key, query, store_digest
+from .faultkit import REPORT, YEAR, CentralThread, central_thread, node_key, query
 
 pytestmark = pytest.mark.faults
 
@@ -539,13 +540,13 @@ def test_hostile_request_is_refused_with_its_code_and_changes_nothing(
     world: World, build: Case, status: int, code: str
 ) -> None:
     body, headers = build(world)
-    before = store_digest(world.central.path)
+    before = central_digest(world.central.path)
     reply = world.post(body, headers)
     assert reply.status_code == status, f"{reply.status_code} {reply.text[:300]}"
     assert 400 <= reply.status_code < 500
     assert reply.headers["content-type"].startswith("application/json")
     assert reply.json()["error"] == code, reply.text[:300]
-    assert store_digest(world.central.path) == before, "a refused request changed the central store"
+    assert central_digest(world.central.path) == before, "a refused request changed the central store"
     # The server goes on serving: a good sync of another school succeeds right after.
     session = SyncSession(world.other_node)
     try:
@@ -729,7 +730,6 @@ WEB_CASES = [
 def test_hostile_web_form_is_refused_and_changes_nothing(web: WebWorld, build, csrf: str, status: int) -> None:
     from urllib.parse import urlencode
 
-    from .faultkit import node_digest
 
     url, pairs = build(web)
     token = {"good": web.token(), "forged": "f" * 43, "missing": None, "other-session": web.token(web.other)}[csrf]

@@ -1,4 +1,4 @@
-"""Cut and bad links: a sync through bench.netproxy.NetProxy that throttles, delays, cuts, truncates
+"""Cut and bad links: a sync through tests.support.netproxy.NetProxy that throttles, delays, cuts, truncates
 and flips bits. Slow links finish; cut links finish without re-sending what the server acknowledged;
 a corrupted request is refused by the server, a corrupted or cut answer is refused by the node, and
 nothing of either is applied until a clean retry."""
@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import sample
-from bench.netproxy import NetProxy
 from domain.grades import GradeEntry, record_grades
 from domain.pupils import Term
 from protocol.messages import SyncRequest, decode_message
@@ -20,16 +19,16 @@ from syncclient import session as session_module
 from syncclient.errors import ServerRefused, ServerUnreachable
 from syncclient.session import SyncSession
 from syncclient.store import NodeStore
+from tests.support.digests import central_digest, node_digest
+from tests.support.netproxy import NetProxy
 
 from .faultkit import (
     REPORT,
     YEAR,
     CentralThread,
     central_thread,
-    node_digest,
     node_key,
     query,
-    store_digest,
     table_hashes,
 )
 
@@ -170,12 +169,12 @@ def test_a_flipped_bit_in_a_request_body_is_refused_and_nothing_applied(tmp_path
         proxy,
         store,
     ):
-        central_before, node_before = store_digest(central.path), node_digest(store.path)
+        central_before, node_before = central_digest(central.path), node_digest(store.path)
         with pytest.raises(ServerRefused) as refused:
             run(store)
         assert refused.value.server_status in (400, 401) and refused.value.code in ("unauthorized", "checksum_mismatch")
         assert proxy.stats().flips == 1
-        assert store_digest(central.path) == central_before, "the server applied a corrupted request"
+        assert central_digest(central.path) == central_before, "the server applied a corrupted request"
         assert node_digest(store.path) == node_before
         assert "unauthorized" in (store.setting("last_error") or "") or "checksum" in (
             store.setting("last_error") or ""
@@ -237,7 +236,7 @@ def test_a_request_cut_inside_its_body_is_dropped_quietly(tmp_path: Path, monkey
 
     monkeypatch.setattr(session_module, "MAX_ATTEMPTS", 2)
     with linked_node(tmp_path, 30, cut_up_after=600) as (central, proxy, store):
-        before = store_digest(central.path)
+        before = central_digest(central.path)
         uvicorn_log = logging.getLogger("uvicorn.error")  # does not propagate to the root logger
         uvicorn_log.addHandler(caplog.handler)
         try:
@@ -246,7 +245,7 @@ def test_a_request_cut_inside_its_body_is_dropped_quietly(tmp_path: Path, monkey
         finally:
             uvicorn_log.removeHandler(caplog.handler)
         proxy.configure(cut_up_after=None)
-        assert store_digest(central.path) == before
+        assert central_digest(central.path) == before
         assert proxy.stats().cuts == 2
         run(store)
         assert_converged(central, store)

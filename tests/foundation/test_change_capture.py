@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from domain.database import write_transaction
+from domain.database import register_clock, write_transaction
 from domain.grades import delete_grade
 from protocol.tables import BY_NAME, TABLES
 
@@ -134,16 +134,22 @@ def test_applying_flag_suppresses_capture(school):
     assert set(_outbox(school.db)) - set(before) == {_grade_key(school, assessment=2)}
 
 
-def test_a_raw_sqlite3_connection_is_captured_too(school):
-    before = _outbox(school.db)
+def test_a_raw_sqlite3_connection_writes_captured_or_not_at_all(school):
+    """A bare sqlite3 connection has no clock for the triggers: its write fails whole, nothing uncaptured.
+    Given the replica's clock, it is captured like any other."""
+    before, digest_before = _outbox(school.db), school.db.execute("SELECT COUNT(*) FROM grades").fetchone()
+    insert = (
+        "INSERT INTO grades (school, year, pupil, subject, semester, assessment, score) "
+        "VALUES (?, ?, ?, 'SVT', 2, 3, 1500)"
+    )
     raw = sqlite3.connect(school.path)
     try:
+        with pytest.raises(sqlite3.OperationalError, match="massar_now_ms"), raw:
+            raw.execute(insert, [school.term.school, school.term.year, P])
+        assert school.db.execute("SELECT COUNT(*) FROM grades").fetchone() == digest_before
+        register_clock(raw)
         with raw:
-            raw.execute(
-                "INSERT INTO grades (school, year, pupil, subject, semester, assessment, score) "
-                "VALUES (?, ?, ?, 'SVT', 2, 3, 1500)",
-                [school.term.school, school.term.year, P],
-            )
+            raw.execute(insert, [school.term.school, school.term.year, P])
     finally:
         raw.close()
     assert set(_outbox(school.db)) - set(before) == {_grade_key(school, "SVT", 2, 3)}

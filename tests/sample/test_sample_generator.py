@@ -10,7 +10,8 @@ import pytest
 
 import sample
 from domain.codes import MASSAR_CODE, level_of_class
-from domain.database import DOMAIN_MIGRATIONS, migrate, open_database
+from domain.database import migrate, open_database
+from domain.migrations import DOMAIN_ONLY as DOMAIN_MIGRATIONS
 from domain.pupils import Term
 from syncclient.store import NodeStore
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,42 +17,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
+from domain.replication import key_slots
 from protocol.auth import node_key_from_token
 from protocol.tables import BY_NAME
 from server.app import create_app
 from server.backend import CentralStore, open_store
 from server.pg.sql import key_slots as pg_key_slots
 from server.schools import add_school
-from server.store import DB_NAME, key_slots, open_central
+from server.store import DB_NAME, open_central
 from syncclient.store import NodeStore
+from tests.support.clock import ManualClock
+from tests.support.servers import ServerThread
 
 from .helpers import YEAR
 
+# In-process replicas read a hand-moved clock that starts this far behind the real one, so a
+# `massar` subprocess (real clock) always acts after them unless a test moves the clock past it.
+BEHIND_REAL_TIME_MS = 10_000
 
-class ThreadedServer:
-    """uvicorn.Server in a background thread (no signal handlers off the main thread), stopped cleanly."""
 
-    def __init__(self, app: object) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn-test", daemon=True)
-
-    def start(self) -> int:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        return self.server.servers[0].sockets[0].getsockname()[1]
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
-        if self.thread.is_alive():
-            raise RuntimeError("the test server did not stop")
+@pytest.fixture
+def clock() -> ManualClock:
+    """The clock of `central` and of every `make_node` node: moves only when a test advances it."""
+    return ManualClock(time.time_ns() // 1_000_000 - BEHIND_REAL_TIME_MS)
 
 
 @dataclass
@@ -63,6 +50,7 @@ class Central:
     folder: Path
     url: str
     port: int
+    clock: ManualClock
     store: CentralStore
     dsn: str | None = None  # set when the centre runs on PostgreSQL
     tokens: dict[str, str] = field(default_factory=dict)
@@ -86,10 +74,10 @@ class Central:
     def db(self) -> Iterator[Any]:
         """Read access with SQLite-style SQL (`?` parameters) on either backend, closed on exit."""
         if self.dsn is not None:
-            with self.store.reader() as reader:  # type: ignore[attr-defined]
+            with self.store.reader() as reader:
                 yield reader
             return
-        conn = open_central(self.folder)
+        conn = open_central(self.folder, clock=self.clock)
         try:
             yield conn
         finally:
@@ -159,15 +147,16 @@ def central_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def central(tmp_path: Path, central_backend: str, request: pytest.FixtureRequest) -> Iterator[Central]:
+def central(
+    tmp_path: Path, clock: ManualClock, central_backend: str, request: pytest.FixtureRequest
+) -> Iterator[Central]:
     folder = tmp_path / "central"
     dsn = request.getfixturevalue("postgres_dsn") if central_backend == "postgresql" else None
-    store = open_store(dsn or folder, create=True)
-    server = ThreadedServer(create_app(dsn or folder))
+    store = open_store(dsn or folder, create=True, clock=clock)
     try:
-        port = server.start()
+        server = ServerThread(create_app(dsn or folder, clock=clock), lifespan="on").start()
         try:
-            yield Central(folder, f"http://127.0.0.1:{port}", port, store, dsn)
+            yield Central(folder, server.url, server.port, clock, store, dsn)
         finally:
             server.stop()
     finally:
@@ -189,6 +178,7 @@ def make_node(tmp_path: Path, central: Central) -> Iterator[Callable[..., NodeSt
             year=year,
             server=server or central.url,
             node_key=node_key_from_token(code, token).hex(),
+            clock=central.clock,
         )
         opened.append(store)
         return store

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -36,22 +35,6 @@ def rows(db: sqlite_utils.Database, table: str, school: str | None = None) -> se
     if school is not None and not spec.national:
         return set(map(tuple, db.execute(sql + " WHERE school = ?", [school]).fetchall()))
     return set(map(tuple, db.execute(sql).fetchall()))
-
-
-def table_digest(path: Path, tables: tuple[str, ...] | None = None) -> str:
-    """A hash of every row of the given tables (default: every table but `_schools`, whose counter moves)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
-        names = [n for n in names if (n in tables if tables is not None else n != "_schools")]
-        h = hashlib.sha256()
-        for name in names:
-            h.update(name.encode())
-            for row in sorted(repr(r) for r in conn.execute(f"SELECT * FROM {name}")):
-                h.update(row.encode())
-        return h.hexdigest()
-    finally:
-        conn.close()
 
 
 def school_row(central_path: Path, school: str) -> tuple:

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from decimal import Decimal
 
-from bench.netproxy import NetProxy
 from domain.grades import GradeEntry, record_grades
 from syncclient.agent import SyncAgent
+from tests.support.netproxy import NetProxy
 
 from .helpers import fill_school, rows
 
@@ -39,12 +39,12 @@ def test_agent_syncs_soon_after_a_local_write(central, make_node) -> None:
         assert _wait(lambda: agent.status()["last_sync"] is not None and agent.status()["pending_changes"] == 0)
         pupil = sample.pupils[0]
         subject = sample.subjects[sample.level_of(pupil)][0]
-        record_grades(store.db, store.term, [GradeEntry(pupil, subject, 2, 4, Decimal("13.25"))])
+        record_grades(store.db, store.term, [GradeEntry(pupil, subject, 2, 1, Decimal("13.25"))])
         assert agent.status()["pending_changes"] == 1
         agent.notify_local_write()
         # With an hour between periodic syncs, only the write can have triggered this one.
         with central.db() as db:
-            assert _wait(lambda: (pupil, subject, 2, 4, 1325) in {r[2:7] for r in rows(db, "grades", "A001")})
+            assert _wait(lambda: (pupil, subject, 2, 1, 1325) in {r[2:7] for r in rows(db, "grades", "A001")})
         assert _wait(lambda: agent.status()["pending_changes"] == 0)
     finally:
         agent.stop()

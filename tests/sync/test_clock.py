@@ -4,24 +4,19 @@ the central clamps its stamps, corrects the node's clock, and a later correction
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 
 import pytest
 
 from domain.grades import GradeEntry, record_grades
+from domain.replication import key_slots
 from protocol import hlc as hlc_clock
 from protocol.tables import BY_NAME
-from server.store import key_slots
 
 from .helpers import fill_school, sync
 
 FIVE_YEARS_MS = 5 * 365 * 24 * 3600 * 1000
 GRADES = BY_NAME["grades"]
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _score(db, key) -> int:
@@ -44,7 +39,8 @@ def _edit(db, term, key, score: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["offset", "hlc"])
-def test_a_clock_years_ahead_is_clamped_corrected_and_does_not_win_later(central, make_node, how: str) -> None:
+def test_a_clock_years_ahead_is_clamped_corrected_and_does_not_win_later(central, make_node, clock, how: str) -> None:
+    _now_ms = clock.now_ms
     node = make_node("SA01")
     fill_school(node, seed=9, pupils=15, absence_days=2)
     sync(node)
@@ -82,7 +78,7 @@ def test_a_clock_years_ahead_is_clamped_corrected_and_does_not_win_later(central
     # node still stamped with its bad clock (its edit would be clamped to now + MAX_SKEW).
     _edit(node.db, node.term, key, "12")
     node_edit = node.db.execute("SELECT hlc FROM _outbox").fetchone()[0]
-    time.sleep(0.005)
+    clock.advance(5)
     with central.db() as db:
         _edit(db, node.term, key, "13")
     _, correction = _version(central, key)

@@ -8,7 +8,6 @@ An edit made after pulling the correction is sequential, not a conflict.
 from __future__ import annotations
 
 import json
-import time
 from decimal import Decimal
 
 import pytest
@@ -78,7 +77,8 @@ def test_concurrent_edits_resolve_to_the_later_clock_and_keep_the_loser(
         # The node's clock runs a minute late: its edit is earlier than the correction.
         node.db.execute("UPDATE _clock SET offset_ms = -60000")
         _secretary_edits(node, key, "12.25")
-        time.sleep(0.005)
+        # The correction comes from a `massar` subprocess, on the real clock: later than the
+        # in-process node's clock by construction (tests/sync/conftest.py), no sleep needed.
         _directorate_corrects(run_massar, central, key, "13.5")
     else:
         # The correction first; the node's edit is a minute later (inside MAX_SKEW, not clamped).

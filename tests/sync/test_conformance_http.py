@@ -28,8 +28,7 @@ from server.app import create_app
 from server.intake import IntakePolicy
 from server.schools import add_school
 from server.store import open_central
-
-from .conftest import ThreadedServer
+from tests.support.servers import ServerThread
 
 SPEC = (Path(__file__).resolve().parents[2] / "protocol" / "SPEC.md").read_text(encoding="utf-8")
 SCHOOL = "04512K"
@@ -131,15 +130,14 @@ class Server:
             http.close()
 
 
-def start_server(folder: Path, intake: IntakePolicy | None = None) -> tuple[ThreadedServer, Server]:
+def start_server(folder: Path, intake: IntakePolicy | None = None) -> tuple[ServerThread, Server]:
     db = open_central(folder, create=True)
     try:
         token = add_school(db, SCHOOL, "Collège 04512K")
     finally:
         db.conn.close()
-    server = ThreadedServer(create_app(folder, intake=intake))
-    port = server.start()
-    return server, Server(port, node_key_from_token(SCHOOL, token))
+    server = ServerThread(create_app(folder, intake=intake), lifespan="on").start()
+    return server, Server(server.port, node_key_from_token(SCHOOL, token))
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from domain.database import write_transaction
 from domain.grades import delete_grade
+from domain.replication import key_slots
 from domain.rows import delete_keys
 from protocol.messages import SyncRequest
 from protocol.tables import BY_NAME
-from server.store import key_slots
 
 from .helpers import SCHOOL_TABLES, RecordingTransport, fill_school, recording_client, rows, sync
 

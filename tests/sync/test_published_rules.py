@@ -201,3 +201,18 @@ def test_baccalaureate_takes_the_better_session_per_subject(central, make_node, 
     assert cert["kind"] == "bac"
     assert cert["parts"] == {"continuous": 12.13, "regional": 12.33, "national": 12.0}
     assert (cert["score"], cert["passed"]) == (12.12, True)
+
+
+def test_import_exam_results_command(central, make_node, tmp_path: Path, run_massar) -> None:
+    node = make_node("SA01")
+    pupil = _pupil(node, "3APIC-1")
+    sync(node)
+    good = _exam_csv(tmp_path, [(YEAR, pupil, "regional", "MATH", "14.5")])
+    out = run_massar("server", "import-exam-results", good, "--json", data=central.folder)
+    assert json.loads(out.stdout) == {"marks": 1, "pupils": 1, "schools": 1}
+    bad = _exam_csv(tmp_path, [(YEAR, pupil, "regional", "MATH", "21"), (YEAR, "K999999999", "local", "FRA", "9")])
+    proc = run_massar("server", "import-exam-results", bad, data=central.folder, check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "2 bad row(s)" in proc.stderr and "out of the scale 0-20" in proc.stderr and "not enrolled" in proc.stderr
+    sync(node)
+    assert node.db.execute("SELECT exam, subject, score FROM exam_results").fetchall() == [("regional", "MATH", 1450)]

@@ -7,13 +7,13 @@ from __future__ import annotations
 import httpx
 
 import sample
-from bench.netproxy import NetProxy
 from protocol import capabilities
 from protocol.messages import SyncRequest, SyncResponse, encode_message
 from protocol.tables import BY_NAME
 from syncclient.errors import ServerUnreachable
 from syncclient.outbox import pending_changes
 from syncclient.session import MIN_BUDGET, SyncSession
+from tests.support.netproxy import NetProxy
 
 from .conftest import both_backends
 from .helpers import SCHOOL_TABLES, RecordingTransport, rows

@@ -10,8 +10,9 @@ from protocol.framing import encode_frame
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
 from protocol.version import MAGIC, PROTOCOL_VERSION
 from syncclient.outbox import pending_changes
+from tests.support.digests import central_digest
 
-from .helpers import fill_school, next_counter, node_key, post_signed, school_row, sync, table_digest
+from .helpers import fill_school, next_counter, node_key, post_signed, school_row, sync
 
 
 def _request(node, caps=capabilities.SUPPORTED) -> bytes:
@@ -39,7 +40,7 @@ def test_another_protocol_version_gets_426_naming_the_side_to_upgrade(central, n
     body = bytearray(_request(node))
     assert body[: len(MAGIC)] == MAGIC and body[len(MAGIC)] == PROTOCOL_VERSION
     body[len(MAGIC)] = version
-    before, school_before = table_digest(central.path), school_row(central.path, "SA01")
+    before, school_before = central_digest(central.path), school_row(central.path, "SA01")
 
     reply = post_signed(central.url, bytes(body), school="SA01", key=node_key(node), counter=next_counter(node))
 
@@ -50,21 +51,21 @@ def test_another_protocol_version_gets_426_naming_the_side_to_upgrade(central, n
     assert str(version) in message and str(PROTOCOL_VERSION) in message
     # The node shows this to a secretary: it must say plainly whether the server or the node upgrades.
     assert f"{who} must" in message, message
-    assert table_digest(central.path) == before
+    assert central_digest(central.path) == before
     assert school_row(central.path, "SA01") == school_before
 
 
 @pytest.mark.parametrize("dropped", sorted(capabilities.REQUIRED))
 def test_a_request_without_a_required_capability_gets_400(central, node, dropped: str) -> None:
     body = _request(node, capabilities.SUPPORTED - {dropped})
-    before, school_before = table_digest(central.path), school_row(central.path, "SA01")
+    before, school_before = central_digest(central.path), school_row(central.path, "SA01")
 
     reply = post_signed(central.url, body, school="SA01", key=node_key(node), counter=next_counter(node))
 
     assert reply.status_code == 400, reply.text
     assert reply.json()["error"] == "missing_capability"
     assert dropped in reply.json()["message"]
-    assert table_digest(central.path) == before
+    assert central_digest(central.path) == before
     assert school_row(central.path, "SA01") == school_before
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
 
 import pytest
+
+from tests.support.servers import ServerThread
 
 pytestmark = pytest.mark.browser
 
@@ -22,30 +21,12 @@ ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(node):
-    import uvicorn
-
     from syncclient.web import create_app
 
-    app = create_app(node.folder, idle_timeout=3)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", server_header=False))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert srv.started
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with ServerThread(create_app(node.folder, idle_timeout=3), server_header=False) as srv:
+        yield srv.url
 
 
 @pytest.fixture

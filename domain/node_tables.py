@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from domain.database import execute_script
+from .database import execute_script
 
 NODE_TABLES_SQL = """
-CREATE TABLE _web_sessions (
+CREATE TABLE IF NOT EXISTS _web_sessions (
     id TEXT PRIMARY KEY,
     login TEXT NOT NULL,
     role TEXT NOT NULL,
@@ -26,14 +26,14 @@ CREATE TABLE _web_sessions (
     seen REAL NOT NULL,
     data TEXT NOT NULL DEFAULT '{}'
 );
-CREATE TABLE _semester_closures (
+CREATE TABLE IF NOT EXISTS _semester_closures (
     year TEXT NOT NULL,
     semester INTEGER NOT NULL CHECK (semester IN (1, 2)),
     closed_by TEXT NOT NULL,
     closed_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S', 'now')),
     PRIMARY KEY (year, semester)
 );
-CREATE TABLE _absence_corrections (
+CREATE TABLE IF NOT EXISTS _absence_corrections (
     id INTEGER PRIMARY KEY,
     pupil TEXT NOT NULL,
     day TEXT NOT NULL,
@@ -42,15 +42,15 @@ CREATE TABLE _absence_corrections (
     by TEXT,
     at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%S', 'now'))
 );
-CREATE INDEX _absence_corrections_by_day ON _absence_corrections (day, pupil);
-CREATE TRIGGER _alert_absence_corrected AFTER UPDATE OF hours ON absences
+CREATE INDEX IF NOT EXISTS _absence_corrections_by_day ON _absence_corrections (day, pupil);
+CREATE TRIGGER IF NOT EXISTS _alert_absence_corrected AFTER UPDATE OF hours ON absences
 WHEN (OLD.hours & ~NEW.hours) != 0
 BEGIN
   UPDATE _alerts SET read_at = NULL,
     detail = json_object('hours', NEW.hours & ~NEW.justified, 'corrected', 1, 'was', OLD.hours & ~OLD.justified)
   WHERE pupil = NEW.pupil AND kind = 'absence' AND ref = NEW.day;
 END;
-CREATE TRIGGER _alert_absence_withdrawn AFTER DELETE ON absences
+CREATE TRIGGER IF NOT EXISTS _alert_absence_withdrawn AFTER DELETE ON absences
 BEGIN
   UPDATE _alerts SET read_at = NULL,
     detail = json_object('hours', 0, 'corrected', 1, 'was', OLD.hours & ~OLD.justified)
@@ -60,5 +60,5 @@ END;
 
 
 def install_node_tables(db: sqlite_utils.Database) -> None:
-    """Node migration: web sessions, semester closures, roll-call corrections."""
+    """Node migration 5 (domain/migrations.py): web sessions, semester closures, roll-call corrections."""
     execute_script(db, NODE_TABLES_SQL)

@@ -1,0 +1,111 @@
+"""Every schema change of both replicas, numbered, in one list.
+
+A file's `PRAGMA user_version` is the number of the last step applied to it.
+Each step says what it does to a school node and to the central server (one
+side may have nothing to do: the number still advances, so both sides count
+alike). A shared change (a domain table, the capture triggers) is one step with
+the same function on both sides. Add a step at the end; never edit or reorder
+a released one: tests/support/fixtures/ holds databases of earlier releases
+that tests/schema upgrades and compares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlite_utils
+
+from . import replication
+from .alert_tables import install_alerts
+from .catalogue import seed_reference_data
+from .database import Migration, domain_schema, execute_script, migrate, schema_sql
+from .level_codes import LEVELS
+from .node_tables import install_node_tables
+from .replication import Side
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int
+    summary: str
+    node: Migration | None
+    central: Migration | None
+
+    def on(self, side: Side) -> Migration | None:
+        return self.node if side is Side.NODE else self.central
+
+
+def _node_capture(db: sqlite_utils.Database) -> None:
+    replication.install_capture(db, Side.NODE)
+
+
+def _central_capture(db: sqlite_utils.Database) -> None:
+    replication.install_capture(db, Side.CENTRAL)
+
+
+def _evaluation_rules(db: sqlite_utils.Database) -> None:
+    """Bring a file made before evaluation rules to the current schema (both sides).
+
+    Levels gain their year within the cycle and every Massar code; the
+    `coefficients` table gives way to `evaluation_rules` (keyed by school year).
+    Idempotent, because a fresh file already has the current schema.sql."""
+    levels = {c.name for c in db["levels"].columns}
+    if "year" not in levels:
+        db.conn.execute("ALTER TABLE levels ADD COLUMN year INTEGER NOT NULL DEFAULT 1 CHECK (year BETWEEN 1 AND 6)")
+    execute_script(db, schema_sql())
+    seed_reference_data(db)
+    for level in LEVELS:
+        db.conn.execute(
+            "UPDATE levels SET year = ? WHERE code = ? AND year IS NOT ?", [level.year, level.code, level.year]
+        )
+    db.conn.execute("UPDATE subjects SET massar_code = '0019' WHERE code = 'MATH' AND massar_code = '0070'")
+    db.conn.execute("DROP TABLE IF EXISTS coefficients")
+
+
+def _node_evaluation_rules(db: sqlite_utils.Database) -> None:
+    """Node: evaluation rules and every level code; forget versions of the retired wire table 2."""
+    _evaluation_rules(db)
+    db.conn.execute("DELETE FROM _base WHERE tbl = 2")
+
+
+def _central_evaluation_rules(db: sqlite_utils.Database) -> None:
+    """Centre: levels and evaluation rules become published (synced, captured) tables;
+    the retired `coefficients` (wire id 2) leaves with its versions."""
+    _evaluation_rules(db)
+    db.conn.execute("DELETE FROM _versions WHERE tbl = 2")
+    replication.install_capture(db, Side.CENTRAL)
+
+
+STEPS: tuple[Step, ...] = (
+    Step(1, "domain tables and reference data", domain_schema, domain_schema),
+    Step(
+        2,
+        "replication bookkeeping and change capture",
+        replication.install_node_bookkeeping,
+        replication.install_central_bookkeeping,
+    ),
+    Step(3, "node: parents' alerts; centre: drop the unused sseq index", install_alerts, replication.drop_sseq_index),
+    Step(
+        4,
+        "levels and evaluation rules (wire ids 5, 6); coefficients retired",
+        _node_evaluation_rules,
+        _central_evaluation_rules,
+    ),
+    Step(5, "node: web sessions, semester closures, roll-call corrections", install_node_tables, None),
+    Step(6, "capture triggers read the injected clock (massar_now_ms)", _node_capture, _central_capture),
+)
+
+if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):
+    raise ValueError("migration steps must be numbered 1, 2, 3... in order")
+
+DOMAIN_ONLY: tuple[Migration, ...] = (domain_schema,)
+"""The domain tables alone: peers of the bench and the sample generator's tests."""
+
+
+def latest() -> int:
+    return STEPS[-1].number
+
+
+def upgrade(db: sqlite_utils.Database, side: Side) -> int:
+    """Bring a replica's file to the latest step; returns its version."""
+    return migrate(db, [step.on(side) for step in STEPS])

@@ -1,0 +1,48 @@
+"""One hash of a replica's database, for "a refused request changes nothing" assertions."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Collection, Mapping
+from pathlib import Path
+
+# What a refused request may legitimately move on the centre: the spent counter, the error shown to operators.
+CENTRAL_VOLATILE: Mapping[str, Collection[str]] = {"_schools": ("last_counter", "last_error", "last_sync")}
+# Node settings a failed sync attempt moves without applying anything.
+NODE_VOLATILE_SETTINGS = ("request_counter", "chunk_budget", "last_error", "last_error_at", "last_sync")
+
+
+def database_digest(
+    path: Path,
+    *,
+    skip_columns: Mapping[str, Collection[str]] | None = None,
+    skip_settings: Collection[str] = (),
+) -> str:
+    """A SHA-256 of every row of every table (order-free), minus the named volatile columns and `_node` settings."""
+    skip_columns = skip_columns or {}
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        h = hashlib.sha256()
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for name in names:
+            cols = [r[1] for r in conn.execute(f"PRAGMA table_info({name})") if r[1] not in skip_columns.get(name, ())]
+            sql, params = f"SELECT {', '.join(cols)} FROM {name}", list(skip_settings)
+            if name == "_node" and params:
+                sql += f" WHERE k NOT IN ({', '.join('?' * len(params))})"
+            else:
+                params = []
+            h.update(name.encode())
+            for row in sorted(repr(r) for r in conn.execute(sql, params)):
+                h.update(row.encode())
+        return h.hexdigest()
+    finally:
+        conn.close()
+
+
+def central_digest(path: Path) -> str:
+    return database_digest(path, skip_columns=CENTRAL_VOLATILE)
+
+
+def node_digest(path: Path) -> str:
+    return database_digest(path, skip_settings=NODE_VOLATILE_SETTINGS)
