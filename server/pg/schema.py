@@ -29,6 +29,8 @@ CENTRAL = "central"
 PARTITIONED_BY_YEAR = ("grades",)
 # Set (transaction-local) while a node's push is applied, so capture triggers stay quiet.
 APPLYING = "massar.applying"
+# Set (transaction-local) to the store's clock, in ms, before central edits: the capture triggers read it.
+NOW_MS = "massar.now_ms"
 
 PgMigration = Callable[[psycopg.Connection], None]
 
@@ -94,10 +96,12 @@ CREATE TABLE _conflicts (
 CREATE INDEX _conflicts_by_school ON _conflicts (school);
 """
 
-# The server clock's tick, as in server.store: never behind the wall clock, always forward.
+# The server clock's tick, as the SQLite centre's: never behind the wall clock, always forward.
+# The wall clock is the store's injected clock when a transaction set it (SET LOCAL), else the server's.
 _TICK = (
     "UPDATE _clock SET sseq = sseq + 1, seq = seq + 1, hlc = GREATEST(hlc + 1, "
-    f"(extract(epoch FROM clock_timestamp()) * 1000)::bigint << {hlc_clock.COUNTER_BITS}) "
+    f"COALESCE(NULLIF(current_setting('{NOW_MS}', true), '')::bigint, "
+    f"(extract(epoch FROM clock_timestamp()) * 1000)::bigint) << {hlc_clock.COUNTER_BITS}) "
     "WHERE id = 1 RETURNING sseq, seq, hlc INTO v_sseq, v_seq, v_hlc;"
 )
 

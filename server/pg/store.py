@@ -32,7 +32,7 @@ from ..errors import InvalidRow, ReplayedRequest, StoreUnavailable
 from ..ingest import PushResult
 from ..pull import PullBatch
 from . import ingest, pull
-from .schema import PG_MIGRATIONS, ensure_year_partitions, migrate
+from .schema import NOW_MS, PG_MIGRATIONS, ensure_year_partitions, migrate
 from .sql import SqlReader, scalar, upsert_sql
 
 T = TypeVar("T")
@@ -253,6 +253,7 @@ class PgCentral:
         """Upsert national rows in one transaction; the capture triggers give them versions."""
 
         def work(conn: psycopg.Connection) -> dict[str, int]:
+            self._stamp(conn)
             counts = {}
             for table, rows in data.items():
                 cols = BY_NAME[table].column_names
@@ -291,9 +292,14 @@ class PgCentral:
             self.ensure_years({r[BY_NAME["grades"].column_names.index("year")] for r in rows})
 
         def work(conn: psycopg.Connection) -> None:
+            self._stamp(conn)
             conn.cursor().executemany(upsert_sql(table), rows)
 
         self._retrying(work)
+
+    def _stamp(self, conn: psycopg.Connection) -> None:
+        """Central edits in this transaction are stamped by the store's clock (injected in tests)."""
+        conn.execute("SELECT set_config(%s, %s, true)", [NOW_MS, str(self.clock.now_ms())])
 
 
 __all__ = ["PG_MIGRATIONS", "PgCentral"]

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from domain.grades import GradeEntry
 from domain.replication import key_slots
 from protocol.auth import node_key_from_token
 from protocol.tables import BY_NAME
@@ -133,6 +134,10 @@ class Central:
 
     def revoke_school(self, code: str) -> None:
         self.store.revoke_school(code)
+
+    def correct_grade(self, year: str, entry: GradeEntry) -> str:
+        """A directorate's correction, on the centre's clock; returns the pupil's school."""
+        return self.store.correct_grade(year, entry)
 
 
 BACKENDS = ["sqlite", "postgresql"]

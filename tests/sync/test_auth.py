@@ -13,9 +13,11 @@ from protocol.auth import authorization_header, node_key_from_token
 from protocol.messages import SyncRequest, encode_message
 from syncclient.errors import ServerRefused
 from syncclient.outbox import pending_changes
-from tests.support.digests import central_digest
 
-from .helpers import fill_school, next_counter, node_key, post_signed, school_row, sync
+from .conftest import both_backends
+from .helpers import fill_school, next_counter, node_key, post_signed, sync
+
+pytestmark = both_backends
 
 
 def _push_body(node) -> bytes:
@@ -59,14 +61,14 @@ def test_a_bad_credential_is_refused_and_changes_nothing(central, make_node, for
     node = make_node("SA01")
     fill_school(node, seed=1, pupils=10, absence_days=2)
     body, headers = forge(node, _push_body(node), next_counter(node))
-    before, school_before = central_digest(central.path), school_row(central.path, "SA01")
+    before, school_before = central.digest(), central.school_row("SA01")
 
     reply = post_signed(central.url, body, school="SA01", key=b"", counter=0, headers=headers)
 
     assert reply.status_code == status, reply.text
     assert reply.json()["error"] == code
-    assert central_digest(central.path) == before
-    assert school_row(central.path, "SA01") == school_before
+    assert central.digest() == before
+    assert central.school_row("SA01") == school_before
     # The real node still syncs afterwards (a forged request burns no counter of it).
     assert sync(node).pending == 0
 
@@ -78,8 +80,8 @@ def test_a_replayed_request_is_refused(central, make_node) -> None:
 
     first = post_signed(central.url, body, school="SA01", key=node_key(node), counter=counter)
     assert first.status_code == 200
-    assert school_row(central.path, "SA01")[2] > 0  # the first one was applied
-    before, school_before = central_digest(central.path), school_row(central.path, "SA01")
+    assert central.school_row("SA01")[2] > 0  # the first one was applied
+    before, school_before = central.digest(), central.school_row("SA01")
 
     # Refused from its headers (the counter is not above the last one): the one answer of every bad credential.
     again = post_signed(central.url, body, school="SA01", key=node_key(node), counter=counter)
@@ -88,8 +90,8 @@ def test_a_replayed_request_is_refused(central, make_node) -> None:
     # An older counter with a valid signature is refused just the same.
     older = post_signed(central.url, body, school="SA01", key=node_key(node), counter=counter - 1)
     assert (older.status_code, older.json()["error"]) == (401, "unauthorized")
-    assert central_digest(central.path) == before
-    assert school_row(central.path, "SA01") == school_before
+    assert central.digest() == before
+    assert central.school_row("SA01") == school_before
 
 
 def test_a_revoked_token_is_refused_at_once(central, make_node, run_massar) -> None:
@@ -100,7 +102,7 @@ def test_a_revoked_token_is_refused_at_once(central, make_node, run_massar) -> N
     assert node.db.execute("SELECT COUNT(*) FROM _outbox").fetchone()[0] == 1
 
     central.revoke_school("SA01")
-    before, school_before = central_digest(central.path), school_row(central.path, "SA01")
+    before, school_before = central.digest(), central.school_row("SA01")
 
     with pytest.raises(ServerRefused) as refused:
         sync(node)
@@ -115,5 +117,5 @@ def test_a_revoked_token_is_refused_at_once(central, make_node, run_massar) -> N
 
     status = json.loads(run_massar("node", "status", "--json", data=node.path.parent).stdout)
     assert "revoked" in status["last_error"] and status["pending_changes"] == 1
-    assert central_digest(central.path) == before
-    assert school_row(central.path, "SA01") == school_before
+    assert central.digest() == before
+    assert central.school_row("SA01") == school_before

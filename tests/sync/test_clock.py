@@ -9,11 +9,13 @@ from decimal import Decimal
 import pytest
 
 from domain.grades import GradeEntry, record_grades
-from domain.replication import key_slots
 from protocol import hlc as hlc_clock
 from protocol.tables import BY_NAME
 
+from .conftest import both_backends
 from .helpers import fill_school, sync
+
+pytestmark = both_backends
 
 FIVE_YEARS_MS = 5 * 365 * 24 * 3600 * 1000
 GRADES = BY_NAME["grades"]
@@ -27,11 +29,12 @@ def _score(db, key) -> int:
 
 
 def _version(central, key) -> tuple:
-    with central.db() as db:
-        return db.execute(
-            "SELECT origin, hlc FROM _versions WHERE tbl = ? AND k1 = ? AND k2 = ? AND k3 = ? AND k4 = ? AND k5 = ?",
-            [GRADES.wire_id, *key_slots(tuple(key))],
-        ).fetchone()
+    found = central.version_of("grades", tuple(key))
+    return None if found is None else found[:2]
+
+
+def _correct(central, key, score: str) -> None:
+    central.correct_grade(key[0], GradeEntry(key[1], key[2], key[3], key[4], Decimal(score)))
 
 
 def _edit(db, term, key, score: str) -> None:
@@ -79,8 +82,7 @@ def test_a_clock_years_ahead_is_clamped_corrected_and_does_not_win_later(central
     _edit(node.db, node.term, key, "12")
     node_edit = node.db.execute("SELECT hlc FROM _outbox").fetchone()[0]
     clock.advance(5)
-    with central.db() as db:
-        _edit(db, node.term, key, "13")
+    _correct(central, key, "13")
     _, correction = _version(central, key)
     assert correction > node_edit
 
@@ -93,7 +95,6 @@ def test_a_clock_years_ahead_is_clamped_corrected_and_does_not_win_later(central
     assert [(o, json.loads(r)[6]) for o, r in lost] == [("SA01", 1200)]
 
     # And a correction made after everything reaches the node like any other.
-    with central.db() as db:
-        _edit(db, node.term, key, "14.5")
+    _correct(central, key, "14.5")
     assert sync(node).pulled == 1
     assert _score(node.db, key) == 1450
