@@ -47,7 +47,7 @@ def _national(args: argparse.Namespace) -> int:
     from .national import format_national, run_national
 
     started = time.perf_counter()
-    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     sizes = [int(float(s)) for s in args.sizes.split(",")] if args.sizes else None
     result = run_national(
         args.quick, backends, sizes, log=lambda m: print(f"{time.perf_counter() - started:7.1f}s {m}", file=sys.stderr)

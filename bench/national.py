@@ -259,36 +259,45 @@ def grow(
     return {"backend": backend, "points": points, "extrapolation": extrapolate(points, template)}
 
 
+def _fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    """Least-squares line through the points: (slope, intercept)."""
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    var = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / var if var else 0.0
+    return slope, my - slope * mx
+
+
 def extrapolate(points: list[dict[str, Any]], template: Template) -> dict[str, Any]:
-    """Linear in the measured slope between the last two checkpoints (or from zero with one)."""
+    """Least-squares lines through every checkpoint, extended to national size.
+
+    Size is linear in the changes stored. Latency and ingest rate are fitted too; a latency trend
+    that does not rise in step at every checkpoint is reported as noise, not extended."""
     if not points:
         return {}
-    last = points[-1]
-    prev = points[-2] if len(points) > 1 else {"changes": 0, "db_bytes": 0}
-    grown = last["changes"] - prev["changes"]
-    bytes_per_change = (last["db_bytes"] - prev["db_bytes"]) / grown if grown else last["db_bytes"] / last["changes"]
+    xs = [float(p["changes"]) for p in points]
     marks_share = sum(1 for c in template.semester if c.table == "grades") / template.per_school
     changes_for_marks = NATIONAL_MARKS / marks_share
-    rate = last["ingest_changes_per_s"] or 1
-    p50_s = last["sync_p50_ms"] / 1000
-    p50_trend = None
-    if len(points) > 1 and grown:
-        # ms per change stored; a fall between two checkpoints is noise, not a trend
-        p50_trend = max(0.0, (last["sync_p50_ms"] - prev["sync_p50_ms"]) / grown)
-    p50_at_national = (
-        last["sync_p50_ms"] + p50_trend * (changes_for_marks - last["changes"]) if p50_trend is not None else None
-    )
-    daily_sync_s = NATIONAL_SCHOOLS * (p50_at_national / 1000 if p50_at_national else p50_s)
-    disk = bytes_per_change * changes_for_marks
-    return {
-        "bytes_per_change": round(bytes_per_change, 1),
+    size_slope, size_0 = _fit(xs, [float(p["db_bytes"]) for p in points])
+    rates = [float(p["ingest_changes_per_s"] or 0) for p in points]
+    p50s = [float(p["sync_p50_ms"]) for p in points]
+    rising = all(b > a for a, b in zip(p50s, p50s[1:], strict=False))
+    p50_slope, p50_0 = _fit(xs, p50s)
+    out: dict[str, Any] = {
+        "bytes_per_change": round(size_slope, 1),
         "changes_for_300M_marks": round(changes_for_marks),
-        "db_size_at_300M_marks_gb": round(disk / 1e9, 1),
-        "ingest_hours_for_300M_marks_at_measured_rate": round(changes_for_marks / rate / 3600, 1),
-        "sync_p50_ms_at_300M_marks": round(p50_at_national, 1) if p50_at_national is not None else None,
-        "server_s_for_25000_daily_syncs_one_at_a_time": round(daily_sync_s),
-        "note": "linear in the slope of the last two checkpoints; the machine's disk and cores are the limit named",
+        "db_size_at_300M_marks_gb": round((size_0 + size_slope * changes_for_marks) / 1e9, 1),
+        "ingest_changes_per_s_trend": "falling"
+        if all(b < a for a, b in zip(rates, rates[1:], strict=False))
+        else "flat",
+        "ingest_hours_for_300M_marks_at_last_rate": round(changes_for_marks / (rates[-1] or 1) / 3600, 1),
+        "sync_p50_ms_trend": "rising" if rising else "no steady trend (noise between checkpoints)",
     }
+    p50_national = p50_0 + p50_slope * changes_for_marks if rising else p50s[-1]
+    out["sync_p50_ms_at_300M_marks"] = round(p50_national, 1)
+    # 25,000 schools' daily syncs, one at a time, at that latency: the share of a day the server is busy.
+    out["share_of_a_day_for_25000_daily_syncs_one_at_a_time"] = round(NATIONAL_SCHOOLS * p50_national / 1000 / 86400, 3)
+    return out
 
 
 def run_national(
