@@ -15,7 +15,7 @@ from domain.guardians import record_guardian
 from domain.rules import FULL_DAY, mask_hours
 from syncclient.store import NodeStore
 
-from . import files_commands, node_sync_commands, serve_command, year_commands
+from . import bundle_commands, files_commands, link_commands, node_sync_commands, serve_command, year_commands
 from .grade_options import add_grade_options, grade_entry_from_args
 from .options import data_dir
 from .output import emit
@@ -130,6 +130,8 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=cmd_report)
 
     node_sync_commands.register(sub, _common)
+    bundle_commands.register_node(sub, _common)
+    link_commands.register(sub, _common)
     serve_command.register(sub, _common)
     files_commands.register(sub, _common)
     p = _common(sub.add_parser("admit", help="enrol a pupil arriving from another school (same Massar code)"))
@@ -148,8 +150,7 @@ def register(sub: Any) -> None:
 def cmd_init(args: Any) -> int:
     node_key = device = None
     if args.token:
-        if not args.server:
-            raise InvalidInput("--token goes with --server URL", code="missing_server")
+        # A token without --server: a school that exchanges only through bundles (USB stick, phone).
         from protocol.auth import device_of_token, node_key_from_token
 
         device = device_of_token(args.school, args.token)

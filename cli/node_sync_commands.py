@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from domain.errors import InvalidInput
 from syncclient.rejected import discard, list_rejected, retry
 from syncclient.session import sync_once
 from syncclient.status import node_status
@@ -17,6 +18,9 @@ from .output import emit
 def register(sub: Any, common: Callable[..., Any]) -> None:
     p = common(sub.add_parser("sync", help="sync with the central server now"))
     p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for one answer")
+    p.add_argument(
+        "--budget", type=int, metavar="BYTES", help="spend at most this many bytes, most urgent changes first"
+    )
     p.set_defaults(handler=cmd_sync)
     p = common(sub.add_parser("status", help="pending changes, last sync, last error, conflicts"))
     p.set_defaults(handler=cmd_status)
@@ -28,11 +32,19 @@ def register(sub: Any, common: Callable[..., Any]) -> None:
 
 
 def cmd_sync(args: Any) -> int:
-    result = sync_once(data_dir(args.data), timeout=args.timeout)
+    if args.budget is not None and args.budget < 0:
+        raise InvalidInput("--budget must be a number of bytes, 0 or more", code="bad_budget")
+    result = sync_once(data_dir(args.data), timeout=args.timeout, byte_budget=args.budget)
+    head = (
+        f"stopped at the budget of {args.budget} bytes: {result.pending} change(s) left for the next sync; "
+        if result.stopped_at_budget
+        else "in sync: "
+    )
     emit(
         args,
         {"ok": True, **result.as_json()},
-        f"in sync: pushed {result.pushed}, pulled {result.pulled} in {result.requests} request(s)"
+        head
+        + f"pushed {result.pushed}, pulled {result.pulled} in {result.requests} request(s)"
         + (f" ({result.failures} retried)" if result.failures else "")
         + (f"; {result.conflicts} conflict(s) on record" if result.conflicts else "")
         + (f"; {result.rejected} change(s) refused: see `massar node rejected`" if result.rejected else ""),

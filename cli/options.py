@@ -24,13 +24,13 @@ def add_tls_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--keyfile", type=Path, metavar="PEM", help="the certificate's private key")
 
 
-def tls_settings(args: Any) -> dict[str, str]:
-    """uvicorn's ssl_* settings from --certfile/--keyfile, both or neither, each readable."""
+def tls_settings(args: Any) -> tuple[str, str] | None:
+    """(certfile, keyfile) for uvicorn's ssl_* settings from --certfile/--keyfile, both or neither, each a file."""
     if bool(args.certfile) != bool(args.keyfile):
         raise InvalidInput("--certfile and --keyfile go together", code="missing_tls_file")
     if not args.certfile:
-        return {}
+        return None
     for path in (args.certfile, args.keyfile):
         if not Path(path).is_file():
             raise InvalidInput(f"no such file: {path}", code="no_file")
-    return {"ssl_certfile": str(args.certfile), "ssl_keyfile": str(args.keyfile)}
+    return str(args.certfile), str(args.keyfile)

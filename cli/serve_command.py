@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from syncclient.notify.sender import SmsAgent
@@ -31,7 +32,7 @@ def register(sub: Any, common: Callable[..., argparse.ArgumentParser]) -> None:
     p.set_defaults(handler=cmd_serve)
 
 
-def _agent_for(folder) -> Any | None:
+def _agent_for(folder: Path) -> Any | None:
     store = NodeStore.open(folder)
     try:
         server = store.setting("server")
@@ -47,7 +48,7 @@ def _agent_for(folder) -> Any | None:
     return SyncAgent(folder)
 
 
-def _default_callback(folder, host: str, port: int) -> None:
+def _default_callback(folder: Path, host: str, port: int) -> None:
     """Delivery reports come back to this web app unless `notify --callback` said otherwise."""
     store = NodeStore.open(folder)
     try:
@@ -77,7 +78,14 @@ def cmd_serve(args: Any) -> int:
     try:
         # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides.
         uvicorn.run(
-            app, host=args.host, port=args.port, server_header=False, log_level="info", proxy_headers=False, **tls
+            app,
+            host=args.host,
+            port=args.port,
+            server_header=False,
+            log_level="info",
+            proxy_headers=False,
+            ssl_certfile=tls[0] if tls else None,
+            ssl_keyfile=tls[1] if tls else None,
         )
     finally:
         sms.stop()

@@ -16,6 +16,7 @@ from server.publish import publish_file
 from server.schools import add_device, add_school, list_schools, revoke_device, revoke_school
 from server.store import open_central
 
+from . import bundle_commands
 from .grade_options import add_grade_options, grade_entry_from_args
 from .options import add_tls_options, data_dir, tls_settings
 from .output import emit as _emit
@@ -76,6 +77,7 @@ def register(sub: Any) -> None:
     _common(sub.add_parser("schools", help="each school's last sync, pending ack, last error")).set_defaults(
         handler=cmd_schools
     )
+    bundle_commands.register_server(sub, _common)
 
 
 def _year(args: Any) -> str:
@@ -106,7 +108,8 @@ def cmd_serve(args: Any) -> int:
         server_header=False,
         date_header=False,
         http=HeadDeadlineProtocol,  # a request head that dribbles in is dropped (server/http_protocol.py)
-        **tls,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
     return 0
 

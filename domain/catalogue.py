@@ -53,8 +53,10 @@ SUBJECTS: tuple[tuple[str, str, str, str], ...] = (
 
 def seed_reference_data(db: sqlite_utils.Database) -> None:
     """Insert the catalogue where it is missing; never overwrite published values."""
-    db["academies"].insert_all(({"code": c, "name_ar": ar, "name_fr": fr} for c, ar, fr in ACADEMIES), ignore=True)
-    db["levels"].insert_all(
+    db.table("academies").insert_all(
+        ({"code": c, "name_ar": ar, "name_fr": fr} for c, ar, fr in ACADEMIES), ignore=True
+    )
+    db.table("levels").insert_all(
         (
             {
                 "code": lv.code,
@@ -69,8 +71,8 @@ def seed_reference_data(db: sqlite_utils.Database) -> None:
         ),
         ignore=True,
     )
-    db["subjects"].insert_all(
+    db.table("subjects").insert_all(
         ({"code": c, "name_ar": ar, "name_fr": fr, "massar_code": m} for c, ar, fr, m in SUBJECTS),
         ignore=True,
     )
-    db["evaluation_rules"].insert_all((check_rule_row(r.as_row()) for r in shipped_rules()), ignore=True)
+    db.table("evaluation_rules").insert_all((check_rule_row(r.as_row()) for r in shipped_rules()), ignore=True)

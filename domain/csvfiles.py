@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import InvalidInput
 
@@ -38,7 +39,7 @@ def read_csv(path: str | Path, header: Sequence[str], *, max_rows: int = MAX_CSV
         raise InvalidInput(f"{p.name}: unreadable CSV ({exc})", code="bad_csv") from None
 
 
-def _rows(p: Path, reader, header: Sequence[str], max_rows: int) -> list[tuple[int, dict]]:  # noqa: ANN001
+def _rows(p: Path, reader: Any, header: Sequence[str], max_rows: int) -> list[tuple[int, dict]]:
     try:
         got = [h.strip().lower() for h in next(reader)]
     except StopIteration:
@@ -47,7 +48,7 @@ def _rows(p: Path, reader, header: Sequence[str], max_rows: int) -> list[tuple[i
         shown = ",".join(got)
         shown = shown if len(shown) <= 200 else shown[:200] + "…"
         raise InvalidInput(f"{p.name}: header must be {','.join(header)} (found {shown})", code="bad_header")
-    rows = []
+    rows: list[tuple[int, dict]] = []
     for values in reader:
         if not any(v.strip() for v in values):
             continue
@@ -61,7 +62,7 @@ def _rows(p: Path, reader, header: Sequence[str], max_rows: int) -> list[tuple[i
                 code="value_too_long",
             )
         padded = values + [""] * (len(header) - len(values))
-        row = dict(zip(header, padded, strict=False))
+        row: dict[str, str | list[str]] = dict(zip(header, padded, strict=False))
         if len(values) > len(header):
             row["__extra__"] = values[len(header) :]
         rows.append((line, row))

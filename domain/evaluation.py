@@ -113,8 +113,14 @@ def _exact(value: Fraction) -> Decimal:
     return round2(Decimal(value.numerator) / Decimal(value.denominator))
 
 
+def _mean_of(values: Sequence[Decimal]) -> Fraction:
+    # Marks have two decimals, so their Decimal sum is exact: one Fraction per mean, not one per mark
+    # (a class's results page computes thousands of these).
+    return Fraction(sum(values, Decimal(0))) / len(values)
+
+
 def _mean(values: Sequence[Decimal]) -> Fraction | None:
-    return sum((Fraction(v) for v in values), Fraction(0)) / len(values) if values else None
+    return _mean_of(values) if values else None
 
 
 def subject_average(
@@ -135,7 +141,7 @@ def subject_average(
         last = _mean([v for n, v in tests if n >= final and v is not None])
         blocks = [b for b in (short, last, None if activities is None else Fraction(activities)) if b is not None]
         return _exact(sum(blocks, Fraction(0)) / len(blocks))
-    mean = sum((Fraction(v) for v in counted), Fraction(0)) / len(counted)
+    mean = _mean_of(counted)
     if activities is None or rule.activities_weight == 0:
         return _exact(mean)
     w = rule.activities_weight

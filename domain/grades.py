@@ -64,7 +64,8 @@ def parse_score(text: str) -> Decimal:
         raise InvalidInput(f"score {text!r} is not a number", code="bad_score") from None
     if not value.is_finite():
         raise InvalidInput(f"score {text!r} is not a number", code="bad_score")
-    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01"), context=_WIDE):
+    exponent = value.as_tuple().exponent  # an int once the value is finite
+    if isinstance(exponent, int) and exponent < -2 and value != value.quantize(Decimal("0.01"), context=_WIDE):
         raise InvalidInput(f"score {text} has more than 2 decimals", code="bad_score")
     return value
 

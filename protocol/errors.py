@@ -30,7 +30,8 @@ against the classes::
     │   │   └── StringTooLong         string_too_long         413
     │   ├── MessageError              malformed_message       400
     │   │   └── ClockError            bad_clock               400
-    │   └── AuthHeaderError           bad_auth_header         401  protocol/auth.py
+    │   ├── AuthHeaderError           bad_auth_header         401  protocol/auth.py
+    │   └── BundleError               bad_bundle              400  protocol/bundle.py
     ├── DomainError                   domain_error            400  domain/errors.py
     │   ├── InvalidInput              invalid_input           400
     │   │   └── FileRejected          file_rejected           400

@@ -50,6 +50,7 @@ import itertools
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlite_utils
 
@@ -219,7 +220,7 @@ class _Picker:
         self.items = list(items)
         self.cum = list(itertools.accumulate(weights))
 
-    def __call__(self, rng: random.Random):
+    def __call__(self, rng: random.Random) -> Any:
         return self.items[bisect.bisect(self.cum, rng.random() * self.cum[-1])]
 
 
@@ -457,7 +458,7 @@ def semester_grades(
     if semester not in (1, 2):
         raise ValueError("semester must be 1 or 2")
     rng = _rng(seed, "grades", term.school, term.year, semester)
-    rows = []
+    rows: list[tuple[object, ...]] = []
     for class_code, level in sample.classes.items():
         scale = sample.scale[level]
         primary = scale == 10

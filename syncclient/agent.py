@@ -103,7 +103,7 @@ class SyncAgent:
                 self._requested = False
             self.syncing = True
             try:
-                self.last_result = sync_once(self.folder, timeout=self.timeout, clock=self.clock)
+                self.last_result = sync_once(self.folder, timeout=self.timeout, clock=self.clock, daily_cap=True)
                 self._failures = 0
                 next_due = time.monotonic() + self.interval
             except ServerUnreachable as exc:

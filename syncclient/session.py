@@ -25,9 +25,11 @@ from protocol.auth import authorization_header, macs_equal, response_mac
 from protocol.errors import ProtocolError
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
 
+from . import daily_caps
 from .errors import BadResponse, NotConfigured, ServerRefused, ServerUnreachable, SyncClientError, UntrustedServer
 from .inbox import apply_response
 from .outbox import node_hlc, pending_after, pending_changes, pending_count
+from .priority import urgent_first
 from .store import NodeStore
 from .transport import certificate_failure, check_server_url, tls_context
 
@@ -40,6 +42,7 @@ MAX_BUDGET = 64 * 1024  # bytes of one pushed frame
 START_BUDGET = MAX_BUDGET
 MIN_BUDGET = 1024
 MAX_CHUNK_RECORDS = 30_000
+MIN_BUDGETED_REQUEST = 256  # under a byte budget, less than this left ends the sync
 MAX_ATTEMPTS = 12  # consecutive failed requests within one sync before giving up
 
 
@@ -54,6 +57,7 @@ class SyncResult:
     conflicts: int = 0
     rejected: int = 0
     pending: int = 0
+    stopped_at_budget: bool = False
     errors: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
@@ -73,8 +77,17 @@ def _http_client(server: str, timeout: float, ca_pem: str | None = None) -> http
 class SyncSession:
     """Drives requests until the node has pushed everything and pulled everything."""
 
-    def __init__(self, store: NodeStore, *, timeout: float = 60.0, client: httpx.Client | None = None) -> None:
+    def __init__(
+        self,
+        store: NodeStore,
+        *,
+        timeout: float = 60.0,
+        client: httpx.Client | None = None,
+        byte_budget: int | None = None,
+    ) -> None:
         self.store = store
+        # Bytes this sync may spend both ways (a prepaid link): urgent changes go first, the rest waits.
+        self.byte_budget = byte_budget
         server, key = store.setting("server"), store.setting("node_key")
         if not server or not key:
             raise NotConfigured(
@@ -104,8 +117,14 @@ class SyncSession:
         result = SyncResult()
         failures = 0
         db = self.store.db
+        if self.byte_budget is not None:
+            urgent_first(db)
         while True:
-            body, pushed_count = self._next_request()
+            left = None if self.byte_budget is None else self.byte_budget - result.bytes_sent - result.bytes_received
+            if left is not None and left < MIN_BUDGETED_REQUEST:
+                result.stopped_at_budget = True
+                break
+            body, pushed_count = self._next_request(left)
             try:
                 response = self._exchange(body, result)
             except ServerUnreachable as exc:
@@ -146,22 +165,26 @@ class SyncSession:
         self._remember(error=None)
         return result
 
-    def _next_request(self) -> tuple[bytes, int]:
+    def _next_request(self, left: int | None = None) -> tuple[bytes, int]:
         db = self.store.db
+        # Under a byte budget the frame also fits what is left, and the pull waits until the push is done.
+        budget = self.budget if left is None else max(MIN_BUDGETED_REQUEST, min(self.budget, left))
         with read_snapshot(db):
             cursor = int(self.store.setting("pull_cursor", 0))
             hlc = node_hlc(db)
-            limit = min(MAX_CHUNK_RECORDS, max(64, int(self.budget / self.bytes_per_change * 1.25)))
+            limit = min(MAX_CHUNK_RECORDS, max(64, int(budget / self.bytes_per_change * 1.25)))
             changes = pending_changes(db, self.device, limit)
+            total = pending_count(db) if left is not None else 0
         while True:
-            request = SyncRequest(self.device, capabilities.SUPPORTED, cursor, changes, hlc)
+            want_pull = left is None or len(changes) >= total
+            request = SyncRequest(self.device, capabilities.SUPPORTED, cursor, changes, hlc, want_pull=want_pull)
             body = encode_message(request)
             if len(changes) >= 64:
                 self.bytes_per_change = max(0.5, len(body) / len(changes))
-            if len(body) <= self.budget or len(changes) <= 1:
+            if len(body) <= budget or len(changes) <= 1:
                 return body, len(changes)
             # Shrink in proportion to the overshoot; compression makes it approximate.
-            changes = changes[: max(1, int(len(changes) * self.budget / len(body) * 0.9))]
+            changes = changes[: max(1, int(len(changes) * budget / len(body) * 0.9))]
 
     def _exchange(self, body: bytes, result: SyncResult) -> SyncResponse:
         counter = self._next_counter()
@@ -217,13 +240,25 @@ class SyncSession:
                 self.store.set_setting("last_error_at", iso_now(self.store.clock))
 
 
-def sync_once(folder: Path, *, timeout: float = 60.0, clock: Clock = SYSTEM_CLOCK) -> SyncResult:
-    """Open the node in `folder` and sync it fully; raises SyncClientError when it cannot."""
+def sync_once(
+    folder: Path,
+    *,
+    timeout: float = 60.0,
+    clock: Clock = SYSTEM_CLOCK,
+    byte_budget: int | None = None,
+    daily_cap: bool = False,
+) -> SyncResult:
+    """Open the node in `folder` and sync it fully (or up to `byte_budget` bytes, and within the node's
+    daily cap when `daily_cap`); raises SyncClientError when it cannot."""
     store = NodeStore.open(folder, clock=clock)
     try:
-        session = SyncSession(store, timeout=timeout)
+        if daily_cap:
+            byte_budget = daily_caps.budget_left(store, byte_budget)
+        session = SyncSession(store, timeout=timeout, byte_budget=byte_budget)
         try:
-            return session.run()
+            result = session.run()
+            daily_caps.record_usage(store, result.bytes_sent + result.bytes_received)
+            return result
         except SyncClientError:
             raise  # run() recorded it
         except Exception as exc:

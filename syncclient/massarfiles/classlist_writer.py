@@ -81,11 +81,12 @@ def _cells(sheet: ClassSheet, date_style: DateStyle, rtl_view: bool, top: int) -
         born: CellValue = None
         if pupil.birth_date:
             day = dt.date.fromisoformat(pupil.birth_date)
-            born = {
+            styles: dict[str, CellValue] = {
                 "serial": excel_serial(day),
                 "date": dt.datetime(day.year, day.month, day.day),
                 "text": day.strftime("%d/%m/%Y"),
-            }[date_style]
+            }
+            born = styles[date_style]
         values: list[CellValue] = [
             n,
             pupil.code,

@@ -127,8 +127,8 @@ def _header_block(ws: Worksheet, sheet: GradeSheet) -> None:
 
 def _titles(ws: Worksheet, assessments: list[int]) -> tuple[list[tuple[int, int, int]], int]:
     tag, head, sub = layout.TAG_ROW, layout.HEADER_ROW, layout.SUBHEADER_ROW
-    for key, letter in layout.PUPIL_COLUMNS.items():
-        ws[f"{letter}{head}"] = layout.WRITTEN_TITLES[key]
+    for name, letter in layout.PUPIL_COLUMNS.items():
+        ws[f"{letter}{head}"] = layout.WRITTEN_TITLES[name]
         end = "E" if letter == "D" else letter
         ws.merge_cells(f"{letter}{head}:{end}{sub}")
     mark_cols: list[tuple[int, int, int]] = []
@@ -164,9 +164,9 @@ def _pupils(ws: Worksheet, sheet: GradeSheet, mark_cols: list[tuple[int, int, in
         ws.merge_cells(f"D{r}:E{r}")
     for i, row in enumerate(sheet.rows):
         r = first + i
-        massar_id: str | int | None = row.massar_id
-        if massar_id is not None and massar_id.isdigit():
-            massar_id = int(massar_id)  # the export stores the ID as a number
+        raw_id = row.massar_id
+        # the export stores the ID as a number
+        massar_id: str | int | None = int(raw_id) if raw_id is not None and raw_id.isdigit() else raw_id
         write_text(ws[f"B{r}"], massar_id)
         write_text(ws[f"C{r}"], row.code)
         write_text(ws[f"D{r}"], row.name)
@@ -192,10 +192,10 @@ def _validations(ws: Worksheet, pupils: int, marks: list[int], absences: list[in
 
     decimal = DataValidation(type="decimal", formula1="0", formula2=str(scale), allow_blank=True, showErrorMessage=True)
     decimal.showInputMessage = True
-    decimal.sqref = ranges(marks)  # type: ignore[assignment]
+    decimal.sqref = ranges(marks)
     absence = DataValidation(
         type="list", formula1=f"{layout.DATA_SHEET}!$A$1:$A$2", allow_blank=True, showErrorMessage=True
     )
-    absence.sqref = ranges(absences)  # type: ignore[assignment]
+    absence.sqref = ranges(absences)
     ws.add_data_validation(decimal)
     ws.add_data_validation(absence)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from .grid import Grid
 
@@ -66,7 +66,7 @@ def find_label(grid: Grid, labels: Iterable[str], *, rows: range | None = None) 
     return None
 
 
-def find_columns(grid: Grid, row: int, titles: dict[str, Iterable[str]]) -> dict[str, int]:
+def find_columns(grid: Grid, row: int, titles: Mapping[str, Iterable[str]]) -> dict[str, int]:
     """Map each key of ``titles`` to the first column of ``row`` carrying one
     of its spellings; keys not found are absent from the result."""
     wanted = {key: label_set(spellings) for key, spellings in titles.items()}
@@ -82,7 +82,7 @@ def find_columns(grid: Grid, row: int, titles: dict[str, Iterable[str]]) -> dict
 
 
 def find_header_row(
-    grid: Grid, titles: dict[str, Iterable[str]], *, start: int = 0
+    grid: Grid, titles: Mapping[str, Iterable[str]], *, start: int = 0
 ) -> tuple[int, dict[str, int]] | None:
     """The row carrying the most of ``titles`` (ties: the topmost), with its
     column map; None when no row carries any of them."""

@@ -24,6 +24,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
@@ -259,7 +260,7 @@ def _fail(store: NodeStore, message_id: int, error: str, *, final: bool, now: dt
 class SmsAgent:
     """The background sender of `massar node serve`: a pass every `interval` seconds."""
 
-    def __init__(self, folder, *, interval: float = 5.0, timeout: float = 15.0) -> None:
+    def __init__(self, folder: Path, *, interval: float = 5.0, timeout: float = 15.0) -> None:
         self.folder, self.interval, self.timeout = folder, interval, timeout
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import sqlite_utils
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
@@ -135,7 +136,7 @@ class Web:
         return await run_in_threadpool(locked)
 
     @property
-    def db(self):
+    def db(self) -> sqlite_utils.Database:
         return self.store.db
 
     # -- who is asking -------------------------------------------------------------------
@@ -231,7 +232,9 @@ class Web:
     def flash(self, request: Request, key: str, kind: str = "ok", **params: Any) -> None:
         request.session["flash"] = {"key": key, "kind": kind, "params": params}
 
-    def render(self, request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200):
+    def render(
+        self, request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
+    ) -> HTMLResponse:
         lang = self.lang(request)
         t = translator(lang)
         user = self.user(request)

@@ -9,6 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from .core import Web, get_page, post_page, safe_path
+from .security import SessionUser
 from .translations import LANGUAGES
 
 
@@ -29,7 +30,7 @@ def login_page(web: Web, request: Request) -> Response:
     return web.render(request, "login.html", {"login": "", "title_key": "login.title"})
 
 
-def _landing(request: Request, user) -> str:
+def _landing(request: Request, user: SessionUser) -> str:
     """Where a fresh login goes: back to the page that asked for it, when that page is the user's kind."""
     target = request.session.pop("next", None)
     home = "/parent" if user.is_parent else "/staff"

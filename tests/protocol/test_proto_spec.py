@@ -7,7 +7,7 @@ import re
 import pytest
 from protocol_testkit import SPEC, spec_section
 
-from protocol import auth, capabilities, errors, hlc
+from protocol import auth, bundle, capabilities, errors, hlc  # noqa: F401  (bundle: its BundleError is in section 9)
 from protocol.dictionary import DICTIONARIES
 from protocol.limits import DEFAULT_LIMITS, MAX_MAP_LEN, MAX_NESTING, MIN_ARRAY_LEN
 from protocol.messages import MAX_NODE_CHARS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -93,7 +94,7 @@ def grade_sheet(web: Web, request: Request) -> Response:
     return web.render(request, "staff/grades.html", ctx)
 
 
-def _cell_label(t, text: str) -> str:
+def _cell_label(t: Callable[..., str], text: str) -> str:
     return {ABSENT: t("grades.abs"), JUSTIFIED: t("grades.just"), "": t("grades.empty")}.get(text, text)
 
 

@@ -1,0 +1,80 @@
+"""Urgent first on a thin link: a byte budget spends itself on absences and incidents first (issue 12).
+
+A school synced its roster, then spent a week offline: a semester of marks was
+entered first, absences and incidents after. A budgeted sync (the CLI, a real
+central server) delivers every absence and incident in the first sync, the
+marks follow on later syncs, and nothing is lost. The daily cap of the node's
+settings bounds what the background agent's syncs spend in a day.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sample
+from syncclient.daily_caps import used_today
+from syncclient.session import sync_once
+from syncclient.store import NodeStore
+
+from .helpers import SCHOOL_TABLES, fill_school, rows, sync
+
+
+def _offline_week(store: NodeStore, seed: int) -> None:
+    school = fill_school(store, seed, pupils=90, absence_days=0)
+    sync(store)
+    sample.semester_grades(store.db, store.term, school, 2, seed=seed)  # entered first: older in the outbox
+    sample.absences(store.db, store.term, school, days=5, rate=0.2, seed=seed, semester=2)
+    sample.incidents(store.db, store.term, school, seed=seed, semester=2, count=4)
+
+
+def _school(db, school: str) -> dict[str, set[tuple]]:
+    return {t: rows(db, t, school) for t in SCHOOL_TABLES}
+
+
+def test_a_budgeted_sync_sends_absences_first_and_the_rest_later(central, make_node, run_massar) -> None:
+    store = make_node("SA01")
+    _offline_week(store, seed=31)
+    local = _school(store.db, "SA01")
+    store.close()
+    folder = store.path.parent
+
+    first = json.loads(run_massar("node", "sync", "--budget", "1500", "--json", data=folder).stdout)
+    assert first["stopped_at_budget"] and first["pending"] > 0 and first["bytes_sent"] <= 1500
+    with central.db() as db:
+        at_centre = _school(db, "SA01")
+    assert at_centre["absences"] == local["absences"] and at_centre["incidents"] == local["incidents"]
+    assert at_centre["grades"] < local["grades"]  # the marks wait: they are not all there yet
+
+    for _ in range(40):
+        out = run_massar("node", "sync", "--budget", "1500", data=folder).stdout
+        if out.startswith("in sync"):
+            break
+        assert "left for the next sync" in out and len(out.strip().splitlines()) == 1
+    else:
+        raise AssertionError("40 budgeted syncs did not finish the outbox")
+    with central.db() as db:
+        assert _school(db, "SA01") == local
+
+
+def test_the_daily_cap_bounds_the_agents_syncs(central, make_node, run_massar) -> None:
+    store = make_node("SA01")
+    _offline_week(store, seed=32)
+    store.close()
+    folder = store.path.parent
+    shown = json.loads(run_massar("node", "config", "--daily-bytes", "2000", "--json", data=folder).stdout)
+    assert shown["daily_bytes"] == 2000
+
+    first = sync_once(folder, clock=central.clock, daily_cap=True)
+    assert first.stopped_at_budget and first.pushed > 0
+    assert first.bytes_sent + first.bytes_received <= 2000 + 1500  # the last answer may overshoot a little
+    second = sync_once(folder, clock=central.clock, daily_cap=True)
+    assert second.stopped_at_budget and second.requests == 0 and second.pending == first.pending
+
+    central.clock.advance(24 * 3600 * 1000)  # the next day the cap starts again
+    store = NodeStore.open(folder, clock=central.clock)
+    try:
+        assert used_today(store) == 0
+    finally:
+        store.close()
+    third = sync_once(folder, clock=central.clock, daily_cap=True)
+    assert third.pushed > 0 and third.pending < first.pending
