@@ -32,9 +32,9 @@ from domain.pupils import Term
 from protocol.tables import BY_NAME, TABLES
 from syncclient.store import NodeStore
 from tests.support.netproxy import NetProxy
+from tests.support.servers import ServerThread
 
 from .floor import floor
-from .serve import ServerThread
 from .systems import PEERS, OursSystem, ours_available
 
 SCHOOL = "C01234"

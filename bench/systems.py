@@ -21,9 +21,10 @@ from typing import Any
 
 import sqlite_utils
 
+from tests.support.servers import ServerThread
+
 from .peers.couch import CouchClient, couch_app
 from .peers.rest import RestClient, rest_app
-from .serve import ServerThread
 
 
 def _read_only(node_folder: Path) -> sqlite_utils.Database:
