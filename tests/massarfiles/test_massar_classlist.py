@@ -6,7 +6,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from massarfiles_builders import build_class_xls
+from tests.support.massar_workbooks import build_class_xls
 
 from syncclient.massarfiles import (
     ClassSheet,

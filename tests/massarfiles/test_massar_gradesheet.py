@@ -5,7 +5,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from massarfiles_builders import GradeLayout, GradeRow, build_grade_xlsx
+from tests.support.massar_workbooks import GradeLayout, GradeRow, build_grade_xlsx
 
 from syncclient.massarfiles import (
     FileFormatError,

@@ -8,7 +8,7 @@ import hmac
 import re
 
 import pytest
-from protocol_testkit import spec_section
+from tests.support.protocol_kit import spec_section
 
 from protocol.auth import (
     MAX_COUNTER,

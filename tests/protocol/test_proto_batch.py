@@ -4,7 +4,7 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from protocol_testkit import any_change
+from tests.support.protocol_kit import any_change
 
 from protocol import DEFAULT_LIMITS, Change, Limits, key_of
 from protocol.batch import decode_batch, encode_batch

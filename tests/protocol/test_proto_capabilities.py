@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from protocol_testkit import ROOT
+from tests.support.protocol_kit import ROOT
 
 from protocol import capabilities, dictionary
 from protocol.capabilities import REQUIRED, SUPPORTED, best_dictionary, negotiate

@@ -4,7 +4,7 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from protocol_testkit import ints, iso_dates, texts
+from tests.support.protocol_kit import ints, iso_dates, texts
 
 from protocol.columns import (
     INT_MAX,

@@ -15,7 +15,7 @@ from typing import cast
 import msgpack
 import pytest
 import zstandard
-from protocol_testkit import SPEC, raw_frame, spec_section
+from tests.support.protocol_kit import SPEC, raw_frame, spec_section
 
 from protocol import DEFAULT_LIMITS, Change, ErrorResponse, SyncRequest, capabilities, key_of
 from protocol.batch import encode_batch

@@ -9,7 +9,7 @@ import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from protocol_testkit import raw_frame
+from tests.support.protocol_kit import raw_frame
 
 from protocol import DEFAULT_LIMITS, Limits
 from protocol.dictionary import DEFAULT_DICTIONARY_ID

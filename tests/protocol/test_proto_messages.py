@@ -7,7 +7,7 @@ import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from protocol_testkit import any_change, raw_frame
+from tests.support.protocol_kit import any_change, raw_frame
 
 from protocol import (
     DEFAULT_LIMITS,

@@ -10,7 +10,7 @@ import re
 import time
 
 import pytest
-from protocol_testkit import load_training_tool, spec_section
+from tests.support.protocol_kit import load_training_tool, spec_section
 
 from protocol import SyncRequest, SyncResponse, capabilities, decode_message, encode_message
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from protocol_testkit import SPEC, spec_section
+from tests.support.protocol_kit import SPEC, spec_section
 
 from protocol import auth, bundle, capabilities, errors, hlc  # noqa: F401  (bundle: its BundleError is in section 9)
 from protocol.dictionary import DICTIONARIES

@@ -14,7 +14,7 @@ from domain.grades import GradeEntry, record_grades
 from domain.results import pupil_report
 from domain.rules import ACTIVITIES
 from syncclient.store import NodeStore
-from tests.foundation.builders import code, enrol
+from tests.support.records import code, enrol
 
 TESTS = ("12", "14", "9", "15")  # the tests in order, as many as the rule has
 ACTIVITIES_MARK = "16"

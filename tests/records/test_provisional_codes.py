@@ -16,7 +16,7 @@ from domain.results import pupil_report
 from domain.rules import hours_mask
 from protocol.tables import BY_NAME
 
-from .builders import OTHER_SCHOOL, code, enrol, mark
+from tests.support.records import OTHER_SCHOOL, code, enrol, mark
 
 
 def _register(store, class_code="1APIC-1", **kw) -> str:

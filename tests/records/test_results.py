@@ -14,7 +14,7 @@ from domain.evaluation import SubjectRule
 from domain.results import ClassResults, Mark, pupil_report, subject_average
 from domain.rules import ACTIVITIES
 
-from .builders import code, enrol, mark
+from tests.support.records import code, enrol, mark
 
 D = Decimal
 
@@ -285,7 +285,7 @@ def test_report_refuses_a_pupil_of_another_school(store):
     from domain.errors import NotFound
     from domain.pupils import Term
 
-    from .builders import OTHER_SCHOOL
+    from tests.support.records import OTHER_SCHOOL
 
     other = Term(OTHER_SCHOOL, store.term.year)
     (p,) = enrol(store.db, other, "1APIC-1", code(7))

@@ -1,4 +1,4 @@
-"""Small domain-level builders shared by the foundation tests (no CLI, no subprocess)."""
+"""Small domain-level builders for the school-records tests (no CLI, no subprocess)."""
 
 from __future__ import annotations
 

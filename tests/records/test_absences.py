@@ -20,7 +20,7 @@ from domain.pupils import Term
 from domain.results import absence_summary
 from domain.rules import FULL_DAY, hours_mask, mask_hours
 
-from .builders import OTHER_SCHOOL, code, count, enrol, write_csv
+from tests.support.records import OTHER_SCHOOL, code, count, enrol, write_csv
 
 P1, P2 = code(1), code(2)
 MONDAY, TUESDAY = dt.date(2024, 10, 7), dt.date(2024, 10, 8)

@@ -8,7 +8,7 @@ from domain.errors import FileRejected, InvalidInput
 from domain.pupils import Term
 from domain.roster import import_roster_csv
 
-from .builders import OTHER_SCHOOL, code, count, enrol
+from tests.support.records import OTHER_SCHOOL, code, count, enrol
 
 TABLES = ("pupils", "enrolments", "classes", "_outbox")
 

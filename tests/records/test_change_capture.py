@@ -11,7 +11,7 @@ from domain.database import register_clock, write_transaction
 from protocol.tables import BY_NAME, TABLES
 from tests.support.writes import delete_grade
 
-from .builders import code, enrol, mark
+from tests.support.records import code, enrol, mark
 
 GRADES = BY_NAME["grades"].wire_id
 P = code(1)
