@@ -6,7 +6,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from tests.support.massar_workbooks import build_class_xls
 
 from syncclient.massarfiles import (
     ClassSheet,
@@ -18,6 +17,7 @@ from syncclient.massarfiles import (
 )
 from syncclient.massarfiles.dates import excel_serial
 from tests.support.massar_fakes import fake_class_sheet
+from tests.support.massar_workbooks import build_class_xls
 
 META = {
     "السنة الدراسية :": "2023/2024",

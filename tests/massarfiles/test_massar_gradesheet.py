@@ -5,7 +5,6 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from tests.support.massar_workbooks import GradeLayout, GradeRow, build_grade_xlsx
 
 from syncclient.massarfiles import (
     FileFormatError,
@@ -14,6 +13,7 @@ from syncclient.massarfiles import (
     read_grade_sheet,
     read_grade_sheet_partial,
 )
+from tests.support.massar_workbooks import GradeLayout, GradeRow, build_grade_xlsx
 
 A, B, C = "A123456789", "B123456789", "C123456789"
 

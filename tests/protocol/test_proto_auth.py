@@ -8,7 +8,6 @@ import hmac
 import re
 
 import pytest
-from tests.support.protocol_kit import spec_section
 
 from protocol.auth import (
     MAX_COUNTER,
@@ -19,6 +18,7 @@ from protocol.auth import (
     request_mac,
     response_mac,
 )
+from tests.support.protocol_kit import spec_section
 
 TEXT = spec_section("10.2")
 VECTOR_BLOCK = TEXT[TEXT.index("Vector (checked by") :].split("```")[1]

@@ -4,11 +4,11 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.protocol_kit import any_change
 
 from protocol import DEFAULT_LIMITS, Change, Limits, key_of
 from protocol.batch import decode_batch, encode_batch
 from protocol.errors import MessageError, ProtocolError, StringTooLong, TooManyRecords
+from tests.support.protocol_kit import any_change
 
 GRADE = ("04512K", "2025/2026", "R130245678", "MATH", 1, 2, 1225, 0, 0, None)
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from tests.support.protocol_kit import ROOT
 
 from protocol import capabilities, dictionary
 from protocol.capabilities import REQUIRED, SUPPORTED, best_dictionary, negotiate
 from protocol.dictionary import DEFAULT_DICTIONARY_ID, DICTIONARIES, dictionary_bytes, get_dictionary
 from protocol.errors import CapabilityError, UnknownDictionary
+from tests.support.protocol_kit import ROOT
 
 
 def test_required_are_supported() -> None:

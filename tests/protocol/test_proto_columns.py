@@ -4,7 +4,6 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.protocol_kit import ints, iso_dates, texts
 
 from protocol.columns import (
     INT_MAX,
@@ -18,6 +17,7 @@ from protocol.columns import (
 )
 from protocol.dates import iso_to_day
 from protocol.errors import MessageError, ProtocolError, StringTooLong
+from tests.support.protocol_kit import ints, iso_dates, texts
 
 
 def wire(obj: object) -> object:

@@ -15,7 +15,6 @@ from typing import cast
 import msgpack
 import pytest
 import zstandard
-from tests.support.protocol_kit import SPEC, raw_frame, spec_section
 
 from protocol import DEFAULT_LIMITS, Change, ErrorResponse, SyncRequest, capabilities, key_of
 from protocol.batch import encode_batch
@@ -24,6 +23,7 @@ from protocol.framing import unpack_body
 from protocol.limits import MAX_MAP_LEN, MAX_NESTING
 from protocol.messages import decode_message, encode_message
 from protocol.tables import TABLES
+from tests.support.protocol_kit import SPEC, raw_frame, spec_section
 
 H = 1_762_934_400_000 << 16
 INT63 = (1 << 63) - 1

@@ -9,7 +9,6 @@ import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.protocol_kit import raw_frame
 
 from protocol import DEFAULT_LIMITS, Limits
 from protocol.dictionary import DEFAULT_DICTIONARY_ID
@@ -27,6 +26,7 @@ from protocol.errors import (
     VersionError,
 )
 from protocol.framing import decode_frame, encode_frame
+from tests.support.protocol_kit import raw_frame
 
 OBJ = [1, "04512K", ["columnar1"], 5, 6, True, [[], None]]
 msgpack_values = st.recursive(

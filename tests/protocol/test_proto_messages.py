@@ -7,7 +7,6 @@ import pytest
 import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.support.protocol_kit import any_change, raw_frame
 
 from protocol import (
     DEFAULT_LIMITS,
@@ -23,6 +22,7 @@ from protocol import (
 )
 from protocol.errors import MessageError, ProtocolError, StringTooLong, TooManyRecords
 from protocol.framing import encode_frame
+from tests.support.protocol_kit import any_change, raw_frame
 
 NODE = "04512K"
 CAPS = capabilities.SUPPORTED

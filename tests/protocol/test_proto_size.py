@@ -10,9 +10,9 @@ import re
 import time
 
 import pytest
-from tests.support.protocol_kit import load_training_tool, spec_section
 
 from protocol import SyncRequest, SyncResponse, capabilities, decode_message, encode_message
+from tests.support.protocol_kit import load_training_tool, spec_section
 
 NODE = "04512K"
 

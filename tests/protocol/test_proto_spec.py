@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.support.protocol_kit import SPEC, spec_section
 
 from protocol import auth, bundle, capabilities, errors, hlc  # noqa: F401  (bundle: its BundleError is in section 9)
 from protocol.dictionary import DICTIONARIES
 from protocol.limits import DEFAULT_LIMITS, MAX_MAP_LEN, MAX_NESTING, MIN_ARRAY_LEN
 from protocol.messages import MAX_NODE_CHARS
 from protocol.tables import TABLES
+from tests.support.protocol_kit import SPEC, spec_section
 
 
 def spaced(n: int) -> str:

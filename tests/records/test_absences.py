@@ -19,7 +19,6 @@ from domain.errors import FileRejected, InvalidInput, NotFound
 from domain.pupils import Term
 from domain.results import absence_summary
 from domain.rules import FULL_DAY, hours_mask, mask_hours
-
 from tests.support.records import OTHER_SCHOOL, code, count, enrol, write_csv
 
 P1, P2 = code(1), code(2)

@@ -8,7 +8,6 @@ import pytest
 
 from domain.accounts import authenticate, create_staff, hash_secret, issue_parent_login, verify_secret
 from domain.errors import InvalidInput, NotFound
-
 from tests.support.records import code, enrol
 
 HASH = re.compile(r"^scrypt\$16384\$8\$1\$[0-9a-f]{32}\$[0-9a-f]{64}$")

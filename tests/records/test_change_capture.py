@@ -9,9 +9,8 @@ import pytest
 
 from domain.database import register_clock, write_transaction
 from protocol.tables import BY_NAME, TABLES
-from tests.support.writes import delete_grade
-
 from tests.support.records import code, enrol, mark
+from tests.support.writes import delete_grade
 
 GRADES = BY_NAME["grades"].wire_id
 P = code(1)

@@ -12,7 +12,6 @@ from domain.catalogue import SUBJECTS
 from domain.evaluation_catalogue import CUSTOMARY, shipped_rules
 from domain.pupils import Term
 from syncclient.store import NodeStore
-
 from tests.support.records import OTHER_SCHOOL, code, enrol, mark, write_csv
 
 P1, P2, P3 = code(1), code(2), code(3)

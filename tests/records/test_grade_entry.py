@@ -19,7 +19,6 @@ from domain.grades import (
 )
 from domain.pupils import Term
 from domain.rules import ACTIVITIES
-
 from tests.support.records import OTHER_SCHOOL, code, count, enrol, write_csv
 
 COLLEGE, PRIMARY = code(1), code(2)

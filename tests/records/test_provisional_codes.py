@@ -15,7 +15,6 @@ from domain.pupils import PUPIL_TABLES, Term, assign_massar_code, register_pupil
 from domain.results import pupil_report
 from domain.rules import hours_mask
 from protocol.tables import BY_NAME
-
 from tests.support.records import OTHER_SCHOOL, code, enrol, mark
 
 

@@ -13,7 +13,6 @@ from domain.absences import AbsenceEntry, justify_absence, record_absences
 from domain.evaluation import SubjectRule
 from domain.results import ClassResults, Mark, pupil_report, subject_average
 from domain.rules import ACTIVITIES
-
 from tests.support.records import code, enrol, mark
 
 D = Decimal
@@ -284,7 +283,6 @@ def test_report_json_shape(store):
 def test_report_refuses_a_pupil_of_another_school(store):
     from domain.errors import NotFound
     from domain.pupils import Term
-
     from tests.support.records import OTHER_SCHOOL
 
     other = Term(OTHER_SCHOOL, store.term.year)

@@ -7,7 +7,6 @@ import pytest
 from domain.errors import FileRejected, InvalidInput
 from domain.pupils import Term
 from domain.roster import import_roster_csv
-
 from tests.support.records import OTHER_SCHOOL, code, count, enrol
 
 TABLES = ("pupils", "enrolments", "classes", "_outbox")
