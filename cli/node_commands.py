@@ -13,7 +13,7 @@ from domain.database import write_transaction
 from domain.errors import InvalidInput, RowError
 from domain.guardians import record_guardian
 from domain.rules import FULL_DAY, mask_hours
-from domain.semesters import closed_semesters, published_report
+from domain.semesters import closed_semesters, staff_report
 from syncclient.semesters import close_semester, reopen_semester
 from syncclient.store import NodeStore
 
@@ -384,7 +384,7 @@ def cmd_report(args: Any) -> int:
     store = _store(args)
     pupil = check_pupil_code(args.student)
     semesters = (int(args.semester),) if args.semester else (1, 2)
-    report = published_report(store.db, store.term.year, pupil, school=store.school, semesters=semesters)
+    report = staff_report(store.db, store.term.year, pupil, school=store.school, semesters=semesters)
     emit(args, report, format_report(report))
     return 0
 
