@@ -4,12 +4,14 @@
 
     SyncRequest   [1, node, capabilities, pull_cursor, node_hlc, want_pull, push]
     SyncResponse  [2, capabilities, acked_seq, server_hlc, pull_cursor,
-                   more_pull, clamp_hlc, conflicts, pull (, refused)]
+                   more_pull, clamp_hlc, conflicts, pull (, refused (, satellites))]
     ErrorResponse [3, code, message, detail]
 
 ``push`` and ``pull`` are batches (see batch.py); capabilities a bit mask
 (see capabilities.py). ``refused`` is present only when the server refused
-pushed changes row by row: ``[[seq, code, reason], ...]``.
+pushed changes row by row: ``[[seq, code, reason], ...]``; ``satellites`` only
+when the device's school hosts satellite schools (then ``refused`` may be empty):
+``[[code, name, name_ar, as_of], ...]``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "MAX_NODE_CHARS",
     "ErrorResponse",
     "Refusal",
+    "Satellite",
     "Message",
     "SyncRequest",
     "SyncResponse",
@@ -39,6 +42,7 @@ __all__ = [
 ]
 
 MAX_NODE_CHARS: Final = 64
+_MAX_SATELLITES: Final = 256
 
 
 def _int(value: object, name: str, lo: int = 0, hi: int = INT_MAX) -> int:
@@ -142,6 +146,39 @@ class Refusal:
 
 
 @dataclass(frozen=True, slots=True)
+class Satellite:
+    """A satellite school attached to the device's school: its rows come read-only (SPEC 12.2)."""
+
+    code: str
+    name: str
+    name_ar: str | None
+    # The satellite's last exchange with the centre (ISO 8601 UTC): what its data is as of; None if never.
+    as_of: str | None
+
+    def to_wire(self) -> list[object]:
+        return [
+            _str(self.code, "satellite code", MAX_NODE_CHARS),
+            self.name,
+            self.name_ar,
+            self.as_of,
+        ]
+
+    @classmethod
+    def from_wire(cls, obj: object, limits: Limits) -> Satellite:
+        if type(obj) is not list or len(obj) != 4:
+            raise MessageError("a satellite is an array [code, name, name_ar, as_of]")
+        code = _str(obj[0], "satellite code", MAX_NODE_CHARS)
+        if not code:
+            raise MessageError("a satellite's code must not be empty")
+        return cls(
+            code,
+            _str(obj[1], "satellite name", limits.max_string_chars),
+            None if obj[2] is None else _str(obj[2], "satellite name_ar", limits.max_string_chars),
+            None if obj[3] is None else _str(obj[3], "satellite as_of", 64),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SyncResponse:
     """Server -> node: what was applied, the server's clock, and a page of others' changes."""
 
@@ -156,6 +193,8 @@ class SyncResponse:
     clamp_hlc: int
     conflicts: int
     refused: tuple[Refusal, ...] = ()
+    # Empty: absent from the wire; a node that announced `satellites` reads absence as "none attached".
+    satellites: tuple[Satellite, ...] = ()
 
     def to_wire(self, limits: Limits = DEFAULT_LIMITS) -> list[object]:
         wire: list[object] = [
@@ -169,16 +208,26 @@ class SyncResponse:
             _int(self.conflicts, "conflicts"),
             encode_batch(self.pull, with_origin=True, limits=limits),
         ]
-        if self.refused:  # absent when empty: an answer without refusals is byte for byte as before
+        if self.refused or self.satellites:
+            # absent when empty: an answer without refusals is byte for byte as before
             wire.append([r.to_wire() for r in self.refused])
+        if self.satellites:
+            wire.append([s.to_wire() for s in self.satellites])
         return wire
 
     @classmethod
     def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:
-        f = _fields(obj, cls.TYPE, 10 if type(obj) is list and len(obj) == 10 else 9, "SyncResponse")
+        count = len(obj) if type(obj) is list and len(obj) in (10, 11) else 9
+        f = _fields(obj, cls.TYPE, count, "SyncResponse")
         refused: tuple[Refusal, ...] = ()
-        if len(f) == 10:
-            if type(f[9]) is not list or not f[9] or len(f[9]) > limits.max_array_len:
+        satellites: tuple[Satellite, ...] = ()
+        if len(f) == 11:
+            if type(f[10]) is not list or not f[10] or len(f[10]) > _MAX_SATELLITES:
+                raise MessageError(f"satellites is a non-empty array of at most {_MAX_SATELLITES} satellites")
+            satellites = tuple(Satellite.from_wire(s, limits) for s in f[10])
+        if len(f) >= 10:
+            # Empty only when satellites follow.
+            if type(f[9]) is not list or (not f[9] and len(f) == 10) or len(f[9]) > limits.max_array_len:
                 raise MessageError("refused is a non-empty array of at most max_records refusals")
             refused = tuple(Refusal.from_wire(r, limits) for r in f[9])
         return cls(
@@ -191,6 +240,7 @@ class SyncResponse:
             conflicts=_int(f[7], "conflicts"),
             pull=decode_batch(f[8], limits, origin=None),
             refused=refused,
+            satellites=satellites,
         )
 
 

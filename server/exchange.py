@@ -26,6 +26,7 @@ from .errors import BadSignature, ReplayedRequest, RevokedToken, ScopeViolation,
 from .ingest import apply_push
 from .pull import pull_changes
 from .quotas import DEFAULT_INGEST, IngestLimits, charge_day, check_request
+from .satellites import satellites_of
 from .schools import Device, find_device, record_sync
 from .versions import next_server_hlc
 
@@ -111,6 +112,7 @@ def handle_sync(
         page = pull_changes(db, device, request.pull_cursor, PULL_PAGE) if request.want_pull else None
         conflicts = db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [device.school]).fetchone()[0]
         record_sync(db, device.id, at=iso_now(clock), pull_cursor=page.cursor if page else None)
+        satellites = satellites_of(db, device.school) if capabilities.SATELLITES in common else ()
     response = SyncResponse(
         capabilities=common,
         acked_seq=pushed.acked_seq,
@@ -121,6 +123,7 @@ def handle_sync(
         clamp_hlc=bound,
         conflicts=conflicts,
         refused=tuple(pushed.refused),
+        satellites=satellites,
     )
     encoded = encode_message(response, dictionary_id=capabilities.best_dictionary(common) or None)
     return SignedReply(encoded, response_mac(device.node_key, creds.counter, 200, encoded))

@@ -1,5 +1,6 @@
-"""What a device receives: its school's versions (but its own edits), the national ones, and the
-earlier record of pupils who moved to its school, in version order.
+"""What a device receives: its school's versions (but its own edits), the national ones, the
+earlier record of pupils who moved to its school, and the records of its satellite schools
+(server/satellites.py), in version order.
 
 A device's own edits are skipped (it has them) unless a restore put them
 below its `restore_floor`: then they come back like anyone's (section 10.5).
@@ -51,6 +52,13 @@ def pull_changes(db: sqlite_utils.Database, device: Device, cursor: int, limit: 
         f"SELECT s.sseq, v.tbl, {', '.join('v.k' + str(i) for i in range(1, KEY_SLOTS + 1))}, v.hlc, v.origin, "
         "v.seq, v.deleted FROM _shared s JOIN _versions v ON v.tbl = s.tbl AND v.k1 = s.k1 AND v.k2 = s.k2 "
         "AND v.k3 = s.k3 AND v.k4 = s.k4 AND v.k5 = s.k5 WHERE s.school = ? AND s.sseq > ? ORDER BY s.sseq LIMIT ?",
+        [device.school, cursor, limit + 1],
+    ).fetchall()
+    # The satellites attached to the school: their records since the attach (the earlier ones are in `_shared`).
+    rows += db.execute(
+        f"SELECT v.sseq, v.tbl, {', '.join('v.k' + str(i) for i in range(1, KEY_SLOTS + 1))}, v.hlc, v.origin, "
+        "v.seq, v.deleted FROM _satellites a JOIN _versions v ON v.school = a.code "
+        "WHERE a.host = ? AND v.sseq > max(?, a.since_sseq) ORDER BY v.sseq LIMIT ?",
         [device.school, cursor, limit + 1],
     ).fetchall()
     rows.sort()

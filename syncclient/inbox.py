@@ -22,6 +22,7 @@ from protocol.tables import BY_NAME
 from .errors import BadResponse
 from .outbox import acknowledge, last_issued_seq, node_hlc, pending_keys, renumber_above
 from .rejected import set_aside
+from .satellites import apply_satellites
 
 
 def iso_at(now_ms: int) -> str:
@@ -61,6 +62,8 @@ def apply_response(db: sqlite_utils.Database, school: str, response: SyncRespons
                 hlc.corrected(node_hlc(db), response.server_hlc, response.clamp_hlc),
             ],
         )
+        # The satellites first: their rows in this very answer are then known to be welcome.
+        apply_satellites(db, school, response.satellites)
         pulled, skipped = _apply_pulled(db, school, response)
         _set(db, "pull_cursor", response.pull_cursor)
         _set(db, "server_conflicts", response.conflicts)
@@ -91,9 +94,10 @@ def _apply_pulled(db: sqlite_utils.Database, school: str, response: SyncResponse
     bases = []
     skipped = 0
     ours: set[str] | None = None
+    readable = {school, *(s.code for s in response.satellites)}
     for c in response.pull:
         spec = BY_NAME[c.table]
-        if c.row is not None and not spec.national and c.row[spec.column_names.index("school")] != school:
+        if c.row is not None and not spec.national and c.row[spec.column_names.index("school")] not in readable:
             # Another school's row comes only as the earlier record of a pupil who moved here (read-only).
             if ours is None:
                 ours = {r[0] for r in db.execute("SELECT code FROM pupils WHERE school = ?", [school]).fetchall()}
