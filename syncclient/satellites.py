@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import sqlite_utils
 
+from domain.pupils import Term
 from domain.replication import applying_remote
 from protocol.messages import Satellite
 from protocol.tables import TABLES
@@ -54,6 +55,12 @@ def satellite_of_pupil(db: sqlite_utils.Database, school: str, pupil: str) -> Sa
     if row is None or row[0] == school:
         return None
     return hosted(db, school).get(row[0])
+
+
+def term_of_pupil(db: sqlite_utils.Database, term: Term, pupil: str) -> Term:
+    """The term a pupil's record is read in here: this school's, or the satellite's he belongs to."""
+    satellite = satellite_of_pupil(db, term.school, pupil)
+    return Term(satellite.code, term.year) if satellite else term
 
 
 def apply_satellites(db: sqlite_utils.Database, school: str, listed: Sequence[Satellite]) -> list[str]:

@@ -8,12 +8,12 @@ in a thread, and a parent signing in with CODE@taalim.ma at the host's terminal.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
 
 import sample
-from domain.accounts import issue_parent_login
 from domain.codes import school_year_of
 from protocol.auth import node_key_from_token
 from server.app import create_app
@@ -46,7 +46,7 @@ def _node(folder: Path, code: str, name: str, url: str, token: str, year: str) -
 
 
 @pytest.fixture
-def host_terminal(tmp_path: Path):
+def host_terminal(tmp_path: Path, run_massar):
     """(host web server, satellite pupil, parent's password, a day the pupil was absent)."""
     central_folder = tmp_path / "central"
     db = open_central(central_folder, create=True)
@@ -82,10 +82,15 @@ def host_terminal(tmp_path: Path):
         attach(db, SATELLITE, HOST)
         db.conn.close()
         _sync(host)
-        _login, password = issue_parent_login(host.db, pupil)
         for store in opened:
             store.close()
         opened.clear()
+        # Issued at the host, where the parent reads: accounts never travel.
+        issued = json.loads(
+            run_massar("node", "issue-login", "--student", pupil, "--json", data=tmp_path / "host").stdout
+        )
+        assert issued["login"] == f"{pupil}@taalim.ma"
+        password = issued["password"]
         web = NodeServer(tmp_path / "host").start()
         yield web, pupil, password, absent_on
     finally:

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from domain import accounts, pupils
 from domain.codes import check_pupil_code
 
+from ...satellites import term_of_pupil
 from ..core import Web, get_page, post_page
 from ..translations import translator
 
@@ -34,7 +35,7 @@ def logins_issue(web: Web, request: Request, form: FormData) -> Response:
     """Issue (or reset) the password, then show the slip by GET: a reload never issues another."""
     web.require_staff(request, "logins")
     pupil = check_pupil_code(str(form.get("pupil", "")))
-    pupils.enrolment_of(web.db, web.store.term, pupil)  # this school's pupils only
+    pupils.enrolment_of(web.db, term_of_pupil(web.db, web.store.term, pupil), pupil)  # this school's or a satellite's
     login, password = accounts.issue_parent_login(web.db, pupil)
     sid = request.session.get("sid")
     data = web.sessions.data(sid)
