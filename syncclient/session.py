@@ -43,6 +43,9 @@ START_BUDGET = MAX_BUDGET
 MIN_BUDGET = 1024
 MAX_CHUNK_RECORDS = 30_000
 MIN_BUDGETED_REQUEST = 256  # under a byte budget, less than this left ends the sync
+# Under a byte budget, kept for the answer to a push (acknowledgement, clock, refusals are rare): the
+# frame is sized to what is left minus this, so the request and its answer together stay within it.
+ANSWER_RESERVE = 160
 MAX_ATTEMPTS = 12  # consecutive failed requests within one sync before giving up
 
 
@@ -58,6 +61,8 @@ class SyncResult:
     rejected: int = 0
     pending: int = 0
     stopped_at_budget: bool = False
+    # Stopped at the budget before the centre's changes were all received: the next sync fetches them.
+    pull_pending: bool = False
     errors: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
@@ -119,12 +124,14 @@ class SyncSession:
         db = self.store.db
         if self.byte_budget is not None:
             urgent_first(db)
+        pulled_all = False
         while True:
             left = None if self.byte_budget is None else self.byte_budget - result.bytes_sent - result.bytes_received
-            if left is not None and left < MIN_BUDGETED_REQUEST:
+            if left is not None and left < MIN_BUDGETED_REQUEST + ANSWER_RESERVE:
                 result.stopped_at_budget = True
+                result.pull_pending = not pulled_all
                 break
-            body, pushed_count = self._next_request(left)
+            body, pushed_count, want_pull = self._next_request(left)
             try:
                 response = self._exchange(body, result)
             except ServerUnreachable as exc:
@@ -149,6 +156,7 @@ class SyncSession:
             result.pushed += applied.acknowledged
             result.pulled += applied.pulled
             result.conflicts = response.conflicts
+            pulled_all = want_pull and not response.more_pull
             # Grow gently back towards the size that last failed, and let that
             # ceiling rise slowly in case the link got better.
             if self.ceiling is not None:
@@ -165,10 +173,10 @@ class SyncSession:
         self._remember(error=None)
         return result
 
-    def _next_request(self, left: int | None = None) -> tuple[bytes, int]:
+    def _next_request(self, left: int | None = None) -> tuple[bytes, int, bool]:
         db = self.store.db
         # Under a byte budget the frame also fits what is left, and the pull waits until the push is done.
-        budget = self.budget if left is None else max(MIN_BUDGETED_REQUEST, min(self.budget, left))
+        budget = self.budget if left is None else max(MIN_BUDGETED_REQUEST, min(self.budget, left - ANSWER_RESERVE))
         with read_snapshot(db):
             cursor = int(self.store.setting("pull_cursor", 0))
             hlc = node_hlc(db)
@@ -182,7 +190,7 @@ class SyncSession:
             if len(changes) >= 64:
                 self.bytes_per_change = max(0.5, len(body) / len(changes))
             if len(body) <= budget or len(changes) <= 1:
-                return body, len(changes)
+                return body, len(changes), want_pull
             # Shrink in proportion to the overshoot; compression makes it approximate.
             changes = changes[: max(1, int(len(changes) * budget / len(body) * 0.9))]
 

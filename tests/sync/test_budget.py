@@ -39,7 +39,9 @@ def test_a_budgeted_sync_sends_absences_first_and_the_rest_later(central, make_n
     folder = store.path.parent
 
     first = json.loads(run_massar("node", "sync", "--budget", "1500", "--json", data=folder).stdout)
-    assert first["stopped_at_budget"] and first["pending"] > 0 and first["bytes_sent"] <= 1500
+    assert first["stopped_at_budget"] and first["pending"] > 0
+    assert first["bytes_sent"] + first["bytes_received"] <= 1500  # the request and its answer, both ways
+    assert first["pull_pending"]  # what is left in both directions is said: the pull waits for the push
     with central.db() as db:
         at_centre = _school(db, "SA01")
     assert at_centre["absences"] == local["absences"] and at_centre["incidents"] == local["incidents"]
@@ -50,6 +52,7 @@ def test_a_budgeted_sync_sends_absences_first_and_the_rest_later(central, make_n
         if out.startswith("in sync"):
             break
         assert "left for the next sync" in out and len(out.strip().splitlines()) == 1
+        assert "still to receive" in out  # the pull waits until the last change is sent
     else:
         raise AssertionError("40 budgeted syncs did not finish the outbox")
     with central.db() as db:
