@@ -65,6 +65,8 @@ def test_the_host_receives_its_satellite_read_only_and_drops_it_at_detach(centra
     assert _school(host.db, SATELLITE) == at_centre
     assert set(hosted(host.db, HOST)) == {SATELLITE}
     assert hosted(host.db, HOST)[SATELLITE].as_of is not None  # the satellite's last exchange with the centre
+    status = json.loads(run_massar("node", "status", "--json", data=host.path.parent).stdout)
+    assert [(s["code"], s["name"]) for s in status["satellites"]] == [(SATELLITE, f"École {SATELLITE}")]
 
     # Later work of the satellite reaches the host too.
     clock.advance(1000)
@@ -99,6 +101,7 @@ def test_the_host_receives_its_satellite_read_only_and_drops_it_at_detach(centra
     assert result.pushed == 0 and pending_count(host.db) == 0
     assert not any(_school(host.db, SATELLITE).values())
     assert hosted(host.db, HOST) == {}
+    assert json.loads(run_massar("node", "status", "--json", data=host.path.parent).stdout)["satellites"] == []
     mine = _school(host.db, HOST)
     assert {t: v for t, v in mine.items() if t != "absences"} == {
         t: v for t, v in own_before.items() if t != "absences"
