@@ -39,6 +39,7 @@ AR: dict[str, str] = {
     "satellite.of": "مدرسة فرعية: {name} (تُقرأ معطياتها في هذه المؤسسة، دون تعديل)",
     "satellite.as_of": "معطيات الفرعية محينة إلى غاية {when}",
     "satellite.never": "لم تتزامن الفرعية بعد مع المركز",
+    "logins.satellite": "مدرسة فرعية {name}",
     # login
     "login.title": "تسجيل الدخول",
     "login.login": "المعرف (رمز مسار أو اسم المستخدم)",
@@ -370,6 +371,7 @@ FR: dict[str, str] = {
     "satellite.of": "École satellite : {name} (ses données se lisent ici, sans modification)",
     "satellite.as_of": "données de l'école satellite à jour au {when}",
     "satellite.never": "l'école satellite ne s'est pas encore synchronisée avec le centre",
+    "logins.satellite": "École satellite {name}",
     "login.title": "Connexion",
     "login.login": "Identifiant (code Massar ou nom d'utilisateur)",
     "login.password": "Mot de passe",

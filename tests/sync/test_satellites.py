@@ -65,6 +65,14 @@ def test_the_host_receives_its_satellite_read_only_and_drops_it_at_detach(centra
     assert _school(host.db, SATELLITE) == at_centre
     assert set(hosted(host.db, HOST)) == {SATELLITE}
     assert hosted(host.db, HOST)[SATELLITE].as_of is not None  # the satellite's last exchange with the centre
+    # The parent's login is issued at the host, where he reads (accounts never travel).
+    a_satellite_pupil = sorted(r[0] for r in host.db.execute("SELECT code FROM pupils WHERE school = ?", [SATELLITE]))[
+        0
+    ]
+    issued = json.loads(
+        run_massar("node", "issue-login", "--student", a_satellite_pupil, "--json", data=host.path.parent).stdout
+    )
+    assert issued["login"] == f"{a_satellite_pupil}@taalim.ma"
     status = json.loads(run_massar("node", "status", "--json", data=host.path.parent).stdout)
     assert [(s["code"], s["name"]) for s in status["satellites"]] == [(SATELLITE, f"École {SATELLITE}")]
 
@@ -102,6 +110,8 @@ def test_the_host_receives_its_satellite_read_only_and_drops_it_at_detach(centra
     assert not any(_school(host.db, SATELLITE).values())
     assert hosted(host.db, HOST) == {}
     assert json.loads(run_massar("node", "status", "--json", data=host.path.parent).stdout)["satellites"] == []
+    # What the host derived for the satellite's pupils leaves with them: the parent's login too.
+    assert not host.db.execute("SELECT 1 FROM accounts WHERE pupil = ?", [a_satellite_pupil]).fetchone()
     mine = _school(host.db, HOST)
     assert {t: v for t, v in mine.items() if t != "absences"} == {
         t: v for t, v in own_before.items() if t != "absences"

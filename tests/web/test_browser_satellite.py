@@ -8,7 +8,6 @@ in a thread, and a parent signing in with CODE@taalim.ma at the host's terminal.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
@@ -25,6 +24,7 @@ from syncclient.store import NodeStore
 from tests.support.servers import ServerThread
 
 from .browserkit import NodeServer, login, shots_dir
+from .conftest import STAFF_PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -85,14 +85,12 @@ def host_terminal(tmp_path: Path, run_massar):
         for store in opened:
             store.close()
         opened.clear()
-        # Issued at the host, where the parent reads: accounts never travel.
-        issued = json.loads(
-            run_massar("node", "issue-login", "--student", pupil, "--json", data=tmp_path / "host").stdout
-        )
-        assert issued["login"] == f"{pupil}@taalim.ma"
-        password = issued["password"]
+        run_massar(
+            "node", "add-staff", "--login", "sec", "--role", "secretary", "--password", STAFF_PASSWORD,
+            data=tmp_path / "host",
+        )  # fmt: skip
         web = NodeServer(tmp_path / "host").start()
-        yield web, pupil, password, absent_on
+        yield web, pupil, absent_on
     finally:
         for store in opened:
             store.close()
@@ -102,7 +100,26 @@ def host_terminal(tmp_path: Path, run_massar):
 
 
 def test_a_satellite_parent_reads_at_the_host_terminal_in_arabic(host_terminal, browser) -> None:
-    web, pupil, password, absent_on = host_terminal
+    web, pupil, absent_on = host_terminal
+    # The host's secretary prints the satellite parent's slip (accounts never travel: issued where he reads).
+    page = browser.new_page(viewport={"width": 1024, "height": 900})
+    login(page, web.url, "sec", STAFF_PASSWORD)
+    page.goto(web.url + "/staff/logins")
+    satellite_classes = page.locator(f"p.satellite-classes[data-satellite={SATELLITE}]")
+    assert "مدرسة فرعية Satellite Tizi" in satellite_classes.inner_text()
+    row = None
+    for link in satellite_classes.locator("a").all():
+        page.goto(web.url + str(link.get_attribute("href")))
+        if page.locator(f"tr:has-text('{pupil}')").count():
+            row = page.locator(f"tr:has-text('{pupil}')")
+            break
+    assert row is not None, "the satellite pupil is in none of its classes on the logins page"
+    row.locator("button").click()
+    page.wait_for_url("**/staff/logins/slip?**")
+    codes = page.locator("dl.creds code").all_inner_texts()
+    assert codes[0] == f"{pupil}@taalim.ma"
+    password = codes[1]
+    page.click("button.logout")
     page = browser.new_page(viewport={"width": 412, "height": 900})
     login(page, web.url, f"{pupil}@taalim.ma", password)
     page.wait_for_url("**/parent")
