@@ -2,7 +2,7 @@
 
 ::
 
-    SyncRequest   [1, node, capabilities, pull_cursor, node_hlc, want_pull, push]
+    SyncRequest   [1, node, capabilities, pull_cursor, node_hlc, want_pull, push (, tiers)]
     SyncResponse  [2, capabilities, acked_seq, server_hlc, pull_cursor,
                    more_pull, clamp_hlc, conflicts, pull (, refused (, satellites))]
     ErrorResponse [3, code, message, detail]
@@ -28,6 +28,7 @@ from .errors import ClockError, MessageError, ProtocolError, StringTooLong
 from .framing import MAX_LEVEL, decode_frame, encode_frame
 from .limits import DEFAULT_LIMITS, Limits
 from .records import Change
+from .tables import PULL_TIERS
 
 __all__ = [
     "MAX_NODE_CHARS",
@@ -35,6 +36,7 @@ __all__ = [
     "Refusal",
     "Satellite",
     "Message",
+    "PullTiers",
     "SyncRequest",
     "SyncResponse",
     "decode_message",
@@ -79,6 +81,36 @@ def _fields(obj: object, msg_type: int, count: int, name: str) -> list[object]:
 
 
 @dataclass(frozen=True, slots=True)
+class PullTiers:
+    """A node under a byte budget pulls urgent tables first (SPEC 12.1): its cursor of each tier of
+    `PULL_TIERS`, the tier it asks a page of (0: the rest, skipping what the tiers brought), and how
+    many records the page may hold."""
+
+    cursors: tuple[int, ...]
+    tier: int
+    limit: int
+
+    def to_wire(self) -> list[object]:
+        if len(self.cursors) != len(PULL_TIERS):
+            raise MessageError(f"tiers carry {len(PULL_TIERS)} cursors")
+        return [
+            [_int(c, "tier cursor") for c in self.cursors],
+            _int(self.tier, "tier", 0, len(PULL_TIERS)),
+            _int(self.limit, "pull limit", 1),
+        ]
+
+    @classmethod
+    def from_wire(cls, obj: object) -> PullTiers:
+        if type(obj) is not list or len(obj) != 3 or type(obj[0]) is not list or len(obj[0]) != len(PULL_TIERS):
+            raise MessageError(f"tiers is [[{len(PULL_TIERS)} cursors], tier, limit]")
+        return cls(
+            tuple(_int(c, "tier cursor") for c in obj[0]),
+            _int(obj[1], "tier", 0, len(PULL_TIERS)),
+            _int(obj[2], "pull limit", 1),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SyncRequest:
     """Node -> server: push the node's own changes, ask for others' since a cursor."""
 
@@ -90,6 +122,8 @@ class SyncRequest:
     push: list[Change]
     node_hlc: int
     want_pull: bool = True
+    # Only under a byte budget: absent, the request is byte for byte as before.
+    tiers: PullTiers | None = None
 
     def to_wire(self, limits: Limits = DEFAULT_LIMITS) -> list[object]:
         # The same checks as the receiver's: a bad field fails here, not there.
@@ -97,7 +131,7 @@ class SyncRequest:
             raise MessageError("node must not be empty")
         if any(c.origin != self.node for c in self.push):
             raise MessageError("pushed changes must all originate from the requesting node")
-        return [
+        wire: list[object] = [
             self.TYPE,
             self.node,
             to_mask(self.capabilities),
@@ -106,10 +140,13 @@ class SyncRequest:
             _bool(self.want_pull, "want_pull"),
             encode_batch(self.push, with_origin=False, limits=limits),
         ]
+        if self.tiers is not None:
+            wire.append(self.tiers.to_wire())
+        return wire
 
     @classmethod
     def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:
-        f = _fields(obj, cls.TYPE, 7, "SyncRequest")
+        f = _fields(obj, cls.TYPE, 8 if type(obj) is list and len(obj) == 8 else 7, "SyncRequest")
         node = _str(f[1], "node", MAX_NODE_CHARS)
         if not node:
             raise MessageError("node must not be empty")
@@ -120,6 +157,7 @@ class SyncRequest:
             node_hlc=_hlc(f[4], "node_hlc"),
             want_pull=_bool(f[5], "want_pull"),
             push=decode_batch(f[6], limits, origin=node),
+            tiers=PullTiers.from_wire(f[7]) if len(f) == 8 else None,
         )
 
 

@@ -22,7 +22,7 @@ from protocol import (
 )
 from protocol.errors import MessageError, ProtocolError, StringTooLong, TooManyRecords
 from protocol.framing import encode_frame
-from protocol.messages import Refusal, Satellite
+from protocol.messages import PullTiers, Refusal, Satellite
 from tests.support.protocol_kit import any_change, raw_frame
 
 NODE = "04512K"
@@ -55,6 +55,14 @@ def test_sync_response_round_trip(
 ) -> None:
     msg = SyncResponse(caps, acked, server, pull, cursor, more, clamp, conflicts)
     assert decode_message(encode_message(msg, dictionary_id=0)) == msg
+
+
+def test_pull_tiers_travel_after_the_push() -> None:
+    msg = SyncRequest(NODE, CAPS, 7, [], 9, True, PullTiers((120, 0), 1, 500))
+    wire = msg.to_wire()
+    assert len(wire) == 8 and wire[7] == [[120, 0], 1, 500]
+    assert decode_message(encode_message(msg)) == msg
+    assert len(SyncRequest(NODE, CAPS, 7, [], 9).to_wire()) == 7  # without them, byte for byte as before
 
 
 @pytest.mark.parametrize(
@@ -163,6 +171,12 @@ def with_field(wire: list[object], index: int, value: object) -> list[object]:
         pytest.param(frame(with_field(REQ, 6, None)), MessageError, id="push-nil"),
         pytest.param(frame(with_field(RESP, 5, None)), MessageError, id="more-pull-nil"),
         pytest.param(frame(with_field(RESP, 7, -2)), MessageError, id="negative-conflicts"),
+        pytest.param(frame([*REQ, [[1, 2], 0]]), MessageError, id="tiers-arity"),
+        pytest.param(frame([*REQ, [[1], 0, 10]]), MessageError, id="tiers-cursor-count"),
+        pytest.param(frame([*REQ, [[1, 2], 3, 10]]), MessageError, id="tier-unknown"),
+        pytest.param(frame([*REQ, [[1, 2], 1, 0]]), MessageError, id="tier-limit-zero"),
+        pytest.param(frame([*REQ, [[-1, 2], 1, 5]]), MessageError, id="tier-cursor-negative"),
+        pytest.param(frame([*REQ, [[1, 2], 1, 5], None]), MessageError, id="request-arity-9"),
         pytest.param(frame([*RESP, []]), MessageError, id="empty-refused-without-satellites"),
         pytest.param(frame([*RESP, [], []]), MessageError, id="empty-satellites"),
         pytest.param(frame([*RESP, [], [["SAT01", "x", None]]]), MessageError, id="satellite-arity"),

@@ -81,3 +81,64 @@ def test_the_daily_cap_bounds_the_agents_syncs(central, make_node, run_massar) -
         store.close()
     third = sync_once(folder, clock=central.clock, daily_cap=True)
     assert third.pushed > 0 and third.pending < first.pending
+
+
+CALENDAR = {
+    "exam_calendar": [
+        {
+            "code": "REG-3APIC-2025",
+            "exam": "regional",
+            "level": "3APIC",
+            "year": "2024/2025",
+            "starts_on": "2025-06-16",
+            "ends_on": "2025-06-18",
+            "name_ar": "الامتحان الجهوي الموحد للسنة الثالثة إعدادي",
+            "name_fr": "Examen régional de 3e année collégiale",
+        }
+    ]
+}
+
+
+def test_a_budgeted_pull_brings_alerts_then_the_exam_calendar_then_the_rest(central, make_node, tmp_path) -> None:
+    """The secretariat's PC synced a semester, then the week's absences and incidents; the centre published
+    the exam calendar after. The parents' terminal (another device of the school) pulls under a budget."""
+    from protocol.auth import node_key_from_token
+    from server.publish import publish_file
+    from server.schools import add_device
+
+    office = make_node("SA01")
+    _offline_week(office, seed=33)
+    sync(office)
+    calendar = tmp_path / "calendar.json"
+    calendar.write_text(json.dumps(CALENDAR, ensure_ascii=False), encoding="utf-8")
+    with central.db() as db:
+        publish_file(db, calendar)
+        device, token = add_device(db, "SA01", "parents terminal")
+        at_centre = _school(db, "SA01")
+    terminal = NodeStore.init(
+        tmp_path / "terminal",
+        "SA01",
+        server=central.url,
+        node_key=node_key_from_token(device, token).hex(),
+        device=device,
+        clock=central.clock,
+    )
+    try:
+        first = sync(terminal, byte_budget=2500)
+        assert first.stopped_at_budget and first.pull_pending and first.pending == 0
+        # Pages are sized from what the last page cost a record: the budget holds, give or take that guess.
+        assert first.bytes_sent + first.bytes_received <= 2500 * 1.25
+        got = _school(terminal.db, "SA01")
+        assert got["absences"] == at_centre["absences"] and got["incidents"] == at_centre["incidents"]
+        assert rows(terminal.db, "exam_calendar") >= {tuple(CALENDAR["exam_calendar"][0].values())}
+        assert len(got["grades"]) < len(at_centre["grades"])  # the marks wait for the next syncs
+        for _ in range(60):
+            if not sync(terminal, byte_budget=2500).stopped_at_budget:
+                break
+        else:
+            raise AssertionError("60 budgeted syncs did not finish the pull")
+        assert _school(terminal.db, "SA01") == at_centre
+        # An unbudgeted sync afterwards has nothing to bring: the tiers are not sent twice.
+        assert sync(terminal).pulled == 0
+    finally:
+        terminal.close()
