@@ -138,7 +138,7 @@ def handle_sync(
         acked_seq=pushed.acked_seq,
         server_hlc=server_hlc,
         pull=page.changes if page else [],
-        pull_cursor=page.cursor if page else (request.tiers.cursors[tier - 1] if tier else request.pull_cursor),
+        pull_cursor=page.cursor if page else request.pull_cursor,
         more_pull=page.more if page else False,
         clamp_hlc=bound,
         conflicts=conflicts,
