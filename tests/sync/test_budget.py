@@ -142,3 +142,38 @@ def test_a_budgeted_pull_brings_alerts_then_the_exam_calendar_then_the_rest(cent
         assert sync(terminal).pulled == 0
     finally:
         terminal.close()
+
+
+def test_what_the_tiers_brought_is_not_sent_again_by_an_unbudgeted_sync(central, make_node, tmp_path) -> None:
+    from protocol.auth import node_key_from_token
+    from server.schools import add_device
+
+    office = make_node("SA01")
+    _offline_week(office, seed=35)
+    sync(office)
+
+    def terminal(name: str) -> NodeStore:
+        with central.db() as db:
+            device, token = add_device(db, "SA01", name)
+        return NodeStore.init(
+            tmp_path / name,
+            "SA01",
+            server=central.url,
+            node_key=node_key_from_token(device, token).hex(),
+            device=device,
+            clock=central.clock,
+        )
+
+    budgeted, plain = terminal("budgeted"), terminal("plain")
+    try:
+        first = sync(budgeted, byte_budget=2500)
+        assert first.pull_pending and first.pulled > 0
+        rest = sync(budgeted)  # no budget: the rest, without the absences the tiers already brought
+        everything = sync(plain)
+        assert first.pulled + rest.pulled == everything.pulled
+        with central.db() as db:
+            at_centre = _school(db, "SA01")
+        assert _school(budgeted.db, "SA01") == at_centre == _school(plain.db, "SA01")
+    finally:
+        budgeted.close()
+        plain.close()
