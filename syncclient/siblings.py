@@ -15,6 +15,13 @@ the outbox for the local conflict log, as it would lose at the centre. A change
 made on an older server version than the one this device holds is left for the
 centre to decide. A bundle of a device older than one already imported (or the
 same) changes nothing.
+
+The device also keeps the sibling's latest bundle and, at its next online sync,
+relays its signed requests to the centre unchanged (`relay_held`): if the
+sibling's PC dies before it reaches the centre, its work still arrives, as its
+own. The centre checks them as any request of that device, and its counters make
+them apply once whoever delivers them first (the sibling, the centre's
+operator with the file, or this device).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,6 +98,10 @@ def _checked_changes(store: NodeStore, data: bytes) -> tuple[str, int, list[Chan
         where = c.row[spec.column_names.index("school")] if c.row is not None else None
         if where is None and "school" in spec.key:
             where = c.key[spec.key.index("school")]
+        if where is None:  # a delete by a key without the school: whose is the row it would remove here?
+            match = " AND ".join(f"{k} = ?" for k in spec.key)
+            held = store.db.execute(f"SELECT school FROM {spec.name} WHERE {match}", list(c.key)).fetchone()
+            where = None if held is None else held[0]
         if where is not None and where != school:
             raise BundleError(f"the bundle of device {bundle.device} is of school {where}, not of {school}")
     return bundle.device, last, changes
@@ -103,6 +115,8 @@ def import_sibling(store: NodeStore, data: bytes) -> SiblingApplied:
     if last_counter <= int(store.setting(_setting_key(device), 0) or 0):
         result.already = True
         return result
+    if changes:
+        _hold(store, device, data)
     now = dt.datetime.fromtimestamp(store.clock.now_ms() / 1000, dt.UTC).isoformat(timespec="seconds")
     try:
         with write_transaction(db):
@@ -161,6 +175,44 @@ def _log_lost(db: sqlite_utils.Database, table: str, incoming: Change, local_hlc
             now,
         ],
     )
+
+
+HELD_FOLDER = "siblings"
+# post(device, counter, mac, body) -> HTTP status; raises the caller's error when the link fails.
+Post = Callable[[str, int, str, bytes], int]
+
+
+def _hold(store: NodeStore, device: str, data: bytes) -> None:
+    """Keep the sibling's bundle for relaying (a newer one replaces the older: bundles are cumulative)."""
+    folder = store.path.parent / HELD_FOLDER
+    try:
+        folder.mkdir(exist_ok=True)
+        part = folder / f"{device}.massar.part"
+        part.write_bytes(data)
+        part.replace(folder / f"{device}.massar")
+    except OSError as exc:
+        raise BundleError(f"cannot keep the bundle in {folder}: {exc.strerror or exc}") from exc
+
+
+def relay_held(store: NodeStore, post: Post) -> int:
+    """Send each held sibling bundle's requests to the centre as they are; returns how many it applied.
+
+    A spent counter is refused (401) without effect: the sibling or the centre's operator was first.
+    A bundle leaves the folder once every request of it was answered; a link failure keeps it for next time.
+    """
+    applied = 0
+    for path in sorted((store.path.parent / HELD_FOLDER).glob("*.massar")):
+        try:
+            bundle = decode_unsealed(path.read_bytes(), KIND_PUSH)
+        except (OSError, BundleError):
+            continue  # checked when imported; a file damaged since is the centre's to refuse, not worth a request
+        for entry in bundle.entries:
+            status = post(bundle.device, entry.counter, entry.mac, entry.body)
+            if status >= 500 or status == 429:  # the centre is busy or the day's quota is spent: later
+                return applied
+            applied += status == 200
+        path.unlink(missing_ok=True)
+    return applied
 
 
 def import_sibling_from(folder: Path, data: bytes) -> SiblingApplied:

@@ -124,6 +124,28 @@ def test_two_devices_exchange_a_day_by_bundles_then_all_three_converge(central, 
         assert _json(run_massar, "node", "status", data=folder)["pending_changes"] == 0
 
 
+def test_a_sibling_whose_pc_dies_still_reaches_the_centre_through_the_device_that_holds_its_bundle(
+    central, run_massar, tmp_path: Path
+) -> None:
+    import shutil
+
+    a, b = tmp_path / "pc-a", tmp_path / "pc-b"
+    device_a = _device(run_massar, central.folder, a, server=central.url, first=True)
+    device_b = _device(run_massar, central.folder, b, server=central.url, first=False)
+    _fill(a, seed=33, pupils=8)
+    carried = _carry(run_massar, a, b, "a-work")
+    shutil.rmtree(a)  # A's disk dies before A ever reaches the centre
+
+    synced = _json(run_massar, "node", "sync", data=b)
+    assert synced["relayed"] == 1 and synced["pushed"] == 0  # A's work went as A's, none as B's
+    assert school_digest(b / "node.sqlite", SCHOOL) == school_digest(central.path, SCHOOL)
+    with central.db() as db:
+        origins = dict(db.execute("SELECT origin, COUNT(*) FROM _versions GROUP BY origin").fetchall())
+    assert origins.get(device_a) == carried["changes"] and device_b not in origins
+    assert not (b / "siblings" / f"{device_a}.massar").exists()
+    assert _json(run_massar, "node", "sync", data=b)["relayed"] == 0
+
+
 @pytest.fixture
 def offline(run_massar, tmp_path: Path) -> tuple[Path, Path, Path]:
     """A centre, device A of SB01 with a day of work exported, device B of SB01: no server anywhere."""
