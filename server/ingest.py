@@ -349,6 +349,8 @@ def resolve(
 ) -> Plan:
     """Decide every change: a new version (its row written), the loser of a conflict (kept aside), or refused.
 
+    `changes` hold one change per record (`last_of_each_record`), so a decision never depends on another's.
+
     `bound`: the clamp, measured from the server's wall clock (SPEC section 6); by default from `server_hlc`."""
     plan = Plan()
     school, origin = device.school, device.id
