@@ -146,6 +146,25 @@ def test_a_sibling_whose_pc_dies_still_reaches_the_centre_through_the_device_tha
     assert _json(run_massar, "node", "sync", data=b)["relayed"] == 0
 
 
+def test_a_held_bundle_the_sibling_delivered_itself_is_relayed_without_effect(
+    central, run_massar, tmp_path: Path
+) -> None:
+    a, b = tmp_path / "pc-a", tmp_path / "pc-b"
+    _device(run_massar, central.folder, a, server=central.url, first=True)
+    device_b = _device(run_massar, central.folder, b, server=central.url, first=False)
+    _fill(a, seed=34, pupils=6)
+    _carry(run_massar, a, b, "a-work")
+    _json(run_massar, "node", "sync", data=a)  # A found a signal first: its counters are spent
+    with central.db() as db:
+        before = db.execute("SELECT COUNT(*), MAX(sseq) FROM _versions").fetchone()
+    synced = _json(run_massar, "node", "sync", data=b)
+    with central.db() as db:
+        assert db.execute("SELECT COUNT(*), MAX(sseq) FROM _versions").fetchone() == before
+        assert db.execute("SELECT COUNT(*) FROM _versions WHERE origin = ?", [device_b]).fetchone()[0] == 0
+    assert synced["relayed"] == 0 and synced["pushed"] == 0 and not list((b / "siblings").glob("*.massar"))
+    assert school_digest(b / "node.sqlite", SCHOOL) == school_digest(central.path, SCHOOL)
+
+
 @pytest.fixture
 def offline(run_massar, tmp_path: Path) -> tuple[Path, Path, Path]:
     """A centre, device A of SB01 with a day of work exported, device B of SB01: no server anywhere."""
