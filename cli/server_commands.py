@@ -14,21 +14,27 @@ from server.corrections import correct_grade
 from server.exam_results import import_exam_results
 from server.publish import publish_file
 from server.schools import add_device, add_school, list_schools, revoke_device, revoke_school
-from server.store import open_central
+from server.store import Location, describe, open_central
 
 from . import bundle_commands
 from .grade_options import add_grade_options, grade_entry_from_args
-from .options import add_tls_options, data_dir, tls_settings
+from .options import add_tls_options, central_location, tls_settings
 from .output import emit as _emit
 from .report_text import format_report
 
 
-def _folder(args: Any) -> Path:
-    return data_dir(args.data)
+def _folder(args: Any) -> Location:
+    """The centre's store: a data folder (SQLite) or a postgresql:// URL (cli/options.py)."""
+    return central_location(args)
 
 
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--data", metavar="DIR", help="the server's data folder (default: $MASSAR_DATA)")
+    p.add_argument("--data", metavar="DIR", help="the server's data folder, SQLite (default: $MASSAR_DATA)")
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="PostgreSQL instead: postgresql://USER@HOST/DB (default: $MASSAR_DATABASE)",
+    )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     return p
 
@@ -87,7 +93,8 @@ def _year(args: Any) -> str:
 def cmd_init(args: Any) -> int:
     folder = _folder(args)
     open_central(folder, create=True).conn.close()
-    _emit(args, {"data": str(folder)}, f"central server ready in {folder}")
+    where = describe(folder)
+    _emit(args, {"data": where}, f"central server ready in {where}")
     return 0
 
 
