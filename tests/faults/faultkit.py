@@ -143,7 +143,9 @@ def school_rows(conn: Any, table: str, school: str | None) -> list[tuple]:
     return sorted(map(tuple, conn.execute(sql, params).fetchall()), key=repr)
 
 
-def table_hashes(path: Path | str, school: str | None, tables: tuple[str, ...] = SCHOOL_TABLES) -> dict[str, tuple[int, str]]:
+def table_hashes(
+    path: Path | str, school: str | None, tables: tuple[str, ...] = SCHOOL_TABLES
+) -> dict[str, tuple[int, str]]:
     """{table: (row count, sha256 of the rows)} of the synced tables, filtered to `school`."""
     conn = _connect_ro(path)
     try:

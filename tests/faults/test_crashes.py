@@ -30,7 +30,6 @@ from server.schools import add_school
 from server.store import open_central
 from syncclient.store import DB_NAME as NODE_DB
 from syncclient.store import NodeStore
-
 from tests.support.postgres import CENTRAL_BACKENDS, central_location
 
 from .faultkit import (
