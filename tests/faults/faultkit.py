@@ -273,15 +273,21 @@ class ServerProcess:
 class CentralThread:
     """The central server (`server.app.create_app`) under uvicorn in a thread of the test process."""
 
-    folder: Path
+    folder: Path | str  # a data folder (SQLite) or a postgresql:// URL
     server: object = None
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
-    def path(self) -> Path:
-        from server.store import DB_NAME
+    def path(self) -> Path | str:
+        """What `query` and `table_hashes` read: the SQLite file, or the PostgreSQL URL."""
+        return central_file(self.folder)
 
-        return self.folder / DB_NAME
+    @property
+    def store_args(self) -> list[str]:
+        """The `massar server` options naming this store: --data DIR or --database URL."""
+        if isinstance(self.folder, str):
+            return ["--database", self.folder]
+        return ["--data", str(self.folder)]
 
     @property
     def url(self) -> str:
@@ -311,7 +317,7 @@ class CentralThread:
 
 
 @contextlib.contextmanager
-def central_thread(folder: Path, **app_settings: object) -> Iterator[CentralThread]:
+def central_thread(folder: Path | str, **app_settings: object) -> Iterator[CentralThread]:
     """`app_settings` go to `server.app.create_app` (e.g. `ingest=IngestLimits(...)`)."""
     from server.app import create_app
     from server.store import open_central

@@ -63,19 +63,32 @@ def postgres_server() -> Iterator[str]:
         cluster.stop()
 
 
-@pytest.fixture
-def postgres_dsn(postgres_server: str) -> Iterator[str]:
-    """A new, empty database for this test alone, dropped afterwards."""
+def create_database(admin_dsn: str) -> str:
+    """A new, empty database on the server of `admin_dsn`; its URL."""
     import psycopg
 
     name = f"massar_test_{os.getpid()}_{next(_numbers)}"
-    with psycopg.connect(postgres_server, autocommit=True) as admin:
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+    return with_dbname(admin_dsn, name)
+
+
+def drop_database(admin_dsn: str, dsn: str) -> None:
+    import psycopg
+
+    name = urlsplit(dsn).path.lstrip("/")
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_dsn(postgres_server: str) -> Iterator[str]:
+    """A new, empty database for this test alone, dropped afterwards."""
+    dsn = create_database(postgres_server)
     try:
-        yield with_dbname(postgres_server, name)
+        yield dsn
     finally:
-        with psycopg.connect(postgres_server, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_database(postgres_server, dsn)
 
 
 CENTRAL_BACKENDS = [pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", id="postgresql")]
