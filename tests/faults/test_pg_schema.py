@@ -74,18 +74,19 @@ def test_a_second_open_migrates_nothing_and_an_empty_database_is_refused(postgre
             id="is-not",
         ),
         pytest.param("SELECT 1 WHERE a IS ?", "SELECT 1 WHERE a IS NOT DISTINCT FROM %t", id="is"),
-        pytest.param(
-            "SELECT 1 FROM _versions WHERE (k1, k2) IN (VALUES (?, ?), (?, ?))",
-            "SELECT 1 FROM _versions WHERE (k1, k2) IN (VALUES (%t, %t), (%t, %t))",
-            id="key-slots-stay",
-        ),
-        pytest.param(
-            "SELECT 1 FROM grades WHERE (year, semester) IN (VALUES (?, ?), (?, ?))",
-            "SELECT 1 FROM grades WHERE ((year, semester) = (%t, %t) OR (year, semester) = (%t, %t))",
-            id="typed-columns-expand",
-        ),
         pytest.param("SELECT '50%' FROM t", "SELECT '50%%' FROM t", id="percent"),
     ],
 )
 def test_the_dialect_rewrite(sqlite: str, postgres: str) -> None:
-    assert to_postgres(sqlite) == postgres
+    assert to_postgres(sqlite).sql == postgres
+
+
+def test_a_values_list_becomes_typed_arrays_with_its_parameters_regrouped() -> None:
+    statement = to_postgres(
+        "SELECT 1 FROM grades g WHERE g.school = ? AND (g.year, g.semester) IN (VALUES (?, ?), (?, ?))"
+    )
+    assert statement.sql == (
+        "SELECT 1 FROM grades g WHERE g.school = %t AND (g.year, g.semester) IN "
+        "(SELECT * FROM unnest(%t::text[], %t::int[]))"
+    )
+    assert statement.arrange(["S1", "2024/2025", 1, "2025/2026", 2]) == ["S1", ["2024/2025", "2025/2026"], ["1", "2"]]
