@@ -62,6 +62,9 @@ def create_app(
     lock = threading.Lock()
 
     def db() -> sqlite_utils.Database:
+        if local.db is not None and getattr(local.db.conn, "broken", False):
+            # PostgreSQL restarted or the link to it dropped: that request failed (503), the next reconnects
+            local.db = None
         if local.db is None:
             local.db = open_central(folder, clock=clock)
             with lock:

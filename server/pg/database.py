@@ -108,6 +108,11 @@ class PgConnection:
         self.clock = clock
 
     @property
+    def broken(self) -> bool:
+        """The connection to PostgreSQL is lost (a restart, a cut link): open a new one."""
+        return bool(self.raw.broken or self.raw.closed)
+
+    @property
     def in_transaction(self) -> bool:
         return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
 
