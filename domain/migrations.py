@@ -117,6 +117,10 @@ def _central_synced_departures(db: sqlite_utils.Database) -> None:
     replication.install_capture(db, Side.CENTRAL)
 
 
+def _central_satellites(db: sqlite_utils.Database) -> None:
+    replication.install_satellites(db)
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "domain tables and reference data", domain_schema, domain_schema),
     Step(
@@ -154,6 +158,7 @@ STEPS: tuple[Step, ...] = (
         _node_synced_departures,
         _central_synced_departures,
     ),
+    Step(11, "centre: satellite schools attached to a host school (massar server attach)", None, _central_satellites),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):

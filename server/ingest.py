@@ -48,6 +48,7 @@ from protocol.messages import Refusal
 from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES, ColumnType
 
+from .satellites import read_only_schools
 from .schools import Device
 from .values import check_values, enrolments_out_of_scale
 from .versions import current_sseq
@@ -250,12 +251,26 @@ _SCHOOL_INDEX = {t.name: t.column_names.index("school") for t in TABLES if not t
 _SCHOOL_IN_KEY = {t.name: t.key.index("school") for t in TABLES if "school" in t.key}
 
 
-def check_scope(school: str, changes: Sequence[Change], refusals: Refusals) -> None:
-    """Rows outside the school's scope are refused one by one, before anything is written."""
+def _read_only(refusals: Refusals, c: Change, satellite: str) -> None:
+    refusals.refuse(
+        c, "satellite_read_only", f"{c.table} {list(c.key)} is satellite school {satellite}'s: read-only at its host"
+    )
+
+
+def check_scope(
+    school: str, changes: Sequence[Change], refusals: Refusals, read_only: frozenset[str] = frozenset()
+) -> None:
+    """Rows outside the school's scope are refused one by one, before anything is written.
+
+    `read_only`: the school's satellites (server/satellites.py), whose rows it receives but may not write."""
     for c in changes:
         index = _SCHOOL_INDEX.get(c.table)
         if index is None:
             refusals.refuse(c, "national_table", f"{c.table} is published by the centre; a school cannot write it")
+        elif c.row is not None and c.row[index] in read_only:
+            _read_only(refusals, c, str(c.row[index]))
+        elif c.table in _SCHOOL_IN_KEY and c.key[_SCHOOL_IN_KEY[c.table]] in read_only:
+            _read_only(refusals, c, str(c.key[_SCHOOL_IN_KEY[c.table]]))
         elif c.row is not None and c.row[index] != school:
             refusals.refuse(
                 c, "other_school", f"{c.table} row {list(c.key)} names school {c.row[index]!r}, not {school}"
@@ -287,7 +302,12 @@ def _pupil_of(c: Change) -> str | None:
 
 
 def check_pupils_and_dates(
-    db: sqlite_utils.Database, school: str, changes: Sequence[Change], today: dt.date, refusals: Refusals
+    db: sqlite_utils.Database,
+    school: str,
+    changes: Sequence[Change],
+    today: dt.date,
+    refusals: Refusals,
+    read_only: frozenset[str] = frozenset(),
 ) -> set[str]:
     """Refuse rows about another school's pupil and dates outside 1900..today; returns the pupils
     this push transfers to the school (enrolled here while the centre has them elsewhere).
@@ -331,7 +351,10 @@ def check_pupils_and_dates(
         if pupil in enrolled:
             continue  # an arrival: the pupil's rows are this school's from now on
         for c in pupils[pupil]:
-            refusals.refuse(c, "foreign_pupil", f"pupil {pupil} belongs to school {owner}, not {school}")
+            if owner in read_only:
+                _read_only(refusals, c, owner)
+            else:
+                refusals.refuse(c, "foreign_pupil", f"pupil {pupil} belongs to school {owner}, not {school}")
     return enrolled
 
 
@@ -547,9 +570,10 @@ def apply_push(
     if charge is not None:
         charge(fresh)
     refusals = Refusals()
-    check_scope(device.school, fresh, refusals)
+    read_only = read_only_schools(db, device.school)
+    check_scope(device.school, fresh, refusals, read_only)
     today = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).date()
-    arrivals = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals)
+    arrivals = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals, read_only)
     check_values(db, refusals.keep(fresh), refusals.refuse)
     by_seq = {c.seq: c for c in fresh}
     while True:  # a row refused while writing: roll the attempt back, plan again without it

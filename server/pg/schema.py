@@ -26,7 +26,7 @@ import psycopg
 
 from domain.database import open_database
 from domain.migrations import DOMAIN_ONLY
-from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS
+from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS, SATELLITES_SQL
 from protocol import hlc
 from protocol.tables import TABLES, TableSpec
 
@@ -202,7 +202,12 @@ def _bookkeeping(conn: psycopg.Connection[Any]) -> None:
         conn.execute(capture_trigger(spec))
 
 
-PG_MIGRATIONS: tuple[PgMigration, ...] = (_domain_tables, _bookkeeping)
+def _satellites(conn: psycopg.Connection[Any]) -> None:
+    """SQLite centre's step 11: satellite schools attached to a host (the same DDL)."""
+    conn.execute(SATELLITES_SQL.replace("since_sseq INTEGER", "since_sseq BIGINT"))
+
+
+PG_MIGRATIONS: tuple[PgMigration, ...] = (_domain_tables, _bookkeeping, _satellites)
 """Numbered from 1 like the SQLite centre's steps; append, never edit a released one."""
 
 
