@@ -1,4 +1,5 @@
 """`python -m bench [--quick] [--out FILE] [--no-ours]`: every scenario, every system, one table.
+`python -m bench --national [--quick] [--backend sqlite|postgresql|both] [--sizes 1e6,3e6]`: the centre grown.
 
 Full: the 600-pupil collège of issue 6 (under 10 minutes on 2 cores).
 --quick: a 120-pupil school, for CI's smoke test (under 1 minute). No timing
@@ -21,7 +22,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small school, for a smoke test")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "results.json")
     parser.add_argument("--no-ours", action="store_true", help="peers only (while the engine is being changed)")
+    parser.add_argument(
+        "--national", action="store_true", help="grow the centre towards national size (bench/national.py)"
+    )
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both", help="with --national")
+    parser.add_argument("--sizes", help="with --national: checkpoints in changes, e.g. 1e6,3e6")
     args = parser.parse_args(argv)
+    if args.national:
+        return _national(args)
     if args.no_ours:
         os.environ["MASSAR_BENCH_OURS"] = "0"
     params = Params.for_mode(args.quick)
@@ -33,6 +41,23 @@ def main(argv: list[str] | None = None) -> int:
     write_results(summary, args.out)
     print(format_table(summary))
     print(f"\n{summary['bench_wall_s']} s; results in {args.out}")
+    return 0
+
+
+def _national(args: argparse.Namespace) -> int:
+    from .national import format_national, run_national
+
+    started = time.perf_counter()
+    backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
+    sizes = [int(float(s)) for s in args.sizes.split(",")] if args.sizes else None
+    result = run_national(
+        args.quick, backends, sizes, log=lambda m: print(f"{time.perf_counter() - started:7.1f}s {m}", file=sys.stderr)
+    )
+    result["wall_s"] = round(time.perf_counter() - started, 1)
+    out = args.out.with_name("national.json") if args.out.name == "results.json" else args.out
+    write_results(result, out)
+    print(format_national(result))
+    print(f"\n{result['wall_s']} s; results in {out}")
     return 0
 
 

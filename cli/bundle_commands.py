@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .options import data_dir
+from .options import central_location, data_dir
 from .output import emit
 
 
@@ -85,7 +85,7 @@ def cmd_server_import(args: Any) -> int:
     from syncclient.bundles import read_bundle_file, write_bundle_file
 
     data = read_bundle_file(args.file)
-    db = open_central(data_dir(args.data))
+    db = open_central(central_location(args))
     try:
         result = import_bundle(db, data)
     finally:

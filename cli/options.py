@@ -18,6 +18,23 @@ def data_dir(value: str | None) -> Path:
     return Path(chosen)
 
 
+def central_location(args: Any) -> Path | str:
+    """The centre's store: --database URL (PostgreSQL), else --data DIR (SQLite), else $MASSAR_DATABASE,
+    else $MASSAR_DATA; a one-line error otherwise."""
+    database = getattr(args, "database", None)
+    if database and args.data:
+        raise InvalidInput("pass --data DIR (SQLite) or --database URL (PostgreSQL), not both", code="two_stores")
+    if not database and not args.data:
+        database = os.environ.get("MASSAR_DATABASE")
+    if database:
+        if not database.startswith(("postgresql://", "postgres://")):
+            raise InvalidInput(
+                f"--database takes a postgresql://USER@HOST/DB URL, not {database!r}", code="bad_database_url"
+            )
+        return str(database)
+    return data_dir(args.data)
+
+
 def add_tls_options(p: argparse.ArgumentParser) -> None:
     """--certfile/--keyfile: serve HTTPS with uvicorn's own TLS (or leave TLS to a reverse proxy)."""
     p.add_argument("--certfile", type=Path, metavar="PEM", help="serve HTTPS with this certificate (chain)")

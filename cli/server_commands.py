@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import sqlite_utils
 
 from domain import results
 from domain.codes import check_pupil_code, check_school_year, school_year_of
@@ -15,21 +19,37 @@ from server.exam_results import import_exam_results
 from server.publish import publish_file
 from server.satellites import attach, detach
 from server.schools import add_device, add_school, list_schools, revoke_device, revoke_school
-from server.store import open_central
+from server.store import Location, describe, open_central
 
 from . import bundle_commands
 from .grade_options import add_grade_options, grade_entry_from_args
-from .options import add_tls_options, data_dir, tls_settings
+from .options import add_tls_options, central_location, tls_settings
 from .output import emit as _emit
 from .report_text import format_report
 
 
-def _folder(args: Any) -> Path:
-    return data_dir(args.data)
+def _folder(args: Any) -> Location:
+    """The centre's store: a data folder (SQLite) or a postgresql:// URL (cli/options.py)."""
+    return central_location(args)
+
+
+@contextlib.contextmanager
+def _central(args: Any) -> Iterator[sqlite_utils.Database]:
+    """The centre's store for one command, closed after it (a PostgreSQL connection is a server's resource)."""
+    db = open_central(_folder(args))
+    try:
+        yield db
+    finally:
+        db.conn.close()
 
 
 def _common(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--data", metavar="DIR", help="the server's data folder (default: $MASSAR_DATA)")
+    p.add_argument("--data", metavar="DIR", help="the server's data folder, SQLite (default: $MASSAR_DATA)")
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        help="PostgreSQL instead: postgresql://USER@HOST/DB (default: $MASSAR_DATABASE)",
+    )
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
     return p
 
@@ -95,7 +115,8 @@ def _year(args: Any) -> str:
 def cmd_init(args: Any) -> int:
     folder = _folder(args)
     open_central(folder, create=True).conn.close()
-    _emit(args, {"data": str(folder)}, f"central server ready in {folder}")
+    where = describe(folder)
+    _emit(args, {"data": where}, f"central server ready in {where}")
     return 0
 
 
@@ -123,127 +144,129 @@ def cmd_serve(args: Any) -> int:
 
 
 def cmd_add_school(args: Any) -> int:
-    db = open_central(_folder(args))
-    token = add_school(db, args.school, args.name)
-    _emit(
-        args,
-        {"school": args.school.upper(), "token": token},
-        f"school {args.school.upper()} registered.\nnode token (shown once, keep it safe): {token}",
-    )
-    return 0
+    with _central(args) as db:
+        token = add_school(db, args.school, args.name)
+        _emit(
+            args,
+            {"school": args.school.upper(), "token": token},
+            f"school {args.school.upper()} registered.\nnode token (shown once, keep it safe): {token}",
+        )
+        return 0
 
 
 def cmd_revoke_school(args: Any) -> int:
-    db = open_central(_folder(args))
-    revoke_school(db, args.school)
-    _emit(args, {"school": args.school.upper(), "revoked": True}, f"token of {args.school.upper()} revoked")
-    return 0
+    with _central(args) as db:
+        revoke_school(db, args.school)
+        _emit(args, {"school": args.school.upper(), "revoked": True}, f"token of {args.school.upper()} revoked")
+        return 0
 
 
 def cmd_add_device(args: Any) -> int:
-    db = open_central(_folder(args))
-    device, token = add_device(db, args.school, args.name)
-    school = args.school.strip().upper()
-    _emit(
-        args,
-        {"school": school, "device": device, "token": token},
-        f"device {device} of school {school} registered.\n"
-        f"node token (shown once, keep it safe): {token}\n"
-        f"on the device: massar node init --data DIR --school {school} --server URL --token {token}",
-    )
-    return 0
+    with _central(args) as db:
+        device, token = add_device(db, args.school, args.name)
+        school = args.school.strip().upper()
+        _emit(
+            args,
+            {"school": school, "device": device, "token": token},
+            f"device {device} of school {school} registered.\n"
+            f"node token (shown once, keep it safe): {token}\n"
+            f"on the device: massar node init --data DIR --school {school} --server URL --token {token}",
+        )
+        return 0
 
 
 def cmd_revoke_device(args: Any) -> int:
-    db = open_central(_folder(args))
-    school = revoke_device(db, args.device)
-    device = args.device.strip().upper()
-    _emit(args, {"school": school, "device": device, "revoked": True}, f"token of device {device} ({school}) revoked")
-    return 0
+    with _central(args) as db:
+        school = revoke_device(db, args.device)
+        device = args.device.strip().upper()
+        _emit(
+            args, {"school": school, "device": device, "revoked": True}, f"token of device {device} ({school}) revoked"
+        )
+        return 0
 
 
 def cmd_publish(args: Any) -> int:
-    db = open_central(_folder(args))
-    counts = publish_file(db, args.file)
-    _emit(args, counts, "published " + ", ".join(f"{n} {t}" for t, n in counts.items()))
-    return 0
+    with _central(args) as db:
+        counts = publish_file(db, args.file)
+        _emit(args, counts, "published " + ", ".join(f"{n} {t}" for t, n in counts.items()))
+        return 0
 
 
 def cmd_import_exam_results(args: Any) -> int:
-    db = open_central(_folder(args))
-    counts = import_exam_results(db, args.file)
-    _emit(
-        args,
-        counts,
-        f"imported {counts['marks']} exam marks of {counts['pupils']} pupils in {counts['schools']} school(s)",
-    )
-    return 0
+    with _central(args) as db:
+        counts = import_exam_results(db, args.file)
+        _emit(
+            args,
+            counts,
+            f"imported {counts['marks']} exam marks of {counts['pupils']} pupils in {counts['schools']} school(s)",
+        )
+        return 0
 
 
 def cmd_report(args: Any) -> int:
-    db = open_central(_folder(args))
-    semesters = (int(args.semester),) if args.semester else (1, 2)
-    report = results.pupil_report(db, _year(args), check_pupil_code(args.student), semesters=semesters)
-    _emit(args, report, format_report(report))
-    return 0
+    with _central(args) as db:
+        semesters = (int(args.semester),) if args.semester else (1, 2)
+        report = results.pupil_report(db, _year(args), check_pupil_code(args.student), semesters=semesters)
+        _emit(args, report, format_report(report))
+        return 0
 
 
 def cmd_grade(args: Any) -> int:
-    db = open_central(_folder(args))
-    entry = grade_entry_from_args(args)
-    school = correct_grade(db, _year(args), entry)
-    _emit(
-        args,
-        {
-            "student": entry.pupil,
-            "school": school,
-            "subject": entry.subject,
-            "semester": entry.semester,
-            "assessment": args.assessment,
-            "score": None if entry.score is None else float(entry.score),
-        },
-        f"correction recorded for {entry.pupil} (school {school}); it reaches the school on its next sync",
-    )
-    return 0
+    with _central(args) as db:
+        entry = grade_entry_from_args(args)
+        school = correct_grade(db, _year(args), entry)
+        _emit(
+            args,
+            {
+                "student": entry.pupil,
+                "school": school,
+                "subject": entry.subject,
+                "semester": entry.semester,
+                "assessment": args.assessment,
+                "score": None if entry.score is None else float(entry.score),
+            },
+            f"correction recorded for {entry.pupil} (school {school}); it reaches the school on its next sync",
+        )
+        return 0
 
 
 def cmd_conflicts(args: Any) -> int:
-    db = open_central(_folder(args))
-    data = list_conflicts(db)
-    human = (
-        "\n".join(
-            f"#{d['id']} {d['at']} {d['table']} {d['record']}: {d['winner']} won over {d['loser']}; lost: {d['lost_row']}"
-            for d in data
+    with _central(args) as db:
+        data = list_conflicts(db)
+        human = (
+            "\n".join(
+                f"#{d['id']} {d['at']} {d['table']} {d['record']}: {d['winner']} won over {d['loser']}; lost: {d['lost_row']}"
+                for d in data
+            )
+            or "no conflicts"
         )
-        or "no conflicts"
-    )
-    _emit(args, data, human)
-    return 0
+        _emit(args, data, human)
+        return 0
 
 
 def cmd_schools(args: Any) -> int:
-    db = open_central(_folder(args))
-    data = list_schools(db)
-    human = (
-        "\n".join(
-            f"{d['school']:10} {'REVOKED ' if d['revoked'] else ''}last sync {d['last_sync'] or 'never'}"
-            f"{'  (pending ack)' if d['pending_ack'] else ''}{'  error: ' + d['last_error'] if d['last_error'] else ''}"
-            + "".join(
-                f"\n  device {v['device']:9} {v['name']}{' REVOKED' if v['revoked'] else ''}: "
-                f"last sync {v['last_sync'] or 'never'}"
-                for v in d["devices"]
+    with _central(args) as db:
+        data = list_schools(db)
+        human = (
+            "\n".join(
+                f"{d['school']:10} {'REVOKED ' if d['revoked'] else ''}last sync {d['last_sync'] or 'never'}"
+                f"{'  (pending ack)' if d['pending_ack'] else ''}{'  error: ' + d['last_error'] if d['last_error'] else ''}"
+                + "".join(
+                    f"\n  device {v['device']:9} {v['name']}{' REVOKED' if v['revoked'] else ''}: "
+                    f"last sync {v['last_sync'] or 'never'}"
+                    for v in d["devices"]
+                )
+                for d in data
             )
-            for d in data
+            or "no schools registered"
         )
-        or "no schools registered"
-    )
-    _emit(args, data, human)
-    return 0
+        _emit(args, data, human)
+        return 0
 
 
 def cmd_attach(args: Any) -> int:
-    db = open_central(_folder(args))
-    done = attach(db, args.school, args.to)
+    with _central(args) as db:
+        done = attach(db, args.school, args.to)
     sat, host = done["satellite"], done["host"]
     human = (
         f"{sat} attached to {host}: {done['shared']} records reach {host}'s devices on their next sync, read-only"
@@ -255,8 +278,8 @@ def cmd_attach(args: Any) -> int:
 
 
 def cmd_detach(args: Any) -> int:
-    db = open_central(_folder(args))
-    done = detach(db, args.school)
+    with _central(args) as db:
+        done = detach(db, args.school)
     sat = done["satellite"]
     human = (
         f"{sat} detached from {done['host']}: its copy leaves {done['host']}'s devices on their next sync"

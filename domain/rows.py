@@ -20,7 +20,8 @@ def _upsert_sql(table: str) -> str:
     spec = BY_NAME[table]
     cols = spec.column_names
     values = spec.value_columns
-    changed = " OR ".join(f"{c} IS NOT excluded.{c}" for c in values) or "0"
+    # qualified by the table: PostgreSQL finds a bare name ambiguous beside excluded.*
+    changed = " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in values) or "0"
     sets = ", ".join(f"{c} = excluded.{c}" for c in values)
     return (
         f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' for _ in cols)}) "

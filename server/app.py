@@ -9,7 +9,6 @@ import sqlite3
 import threading
 import traceback
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import sqlite_utils
 from starlette.applications import Starlette
@@ -23,12 +22,12 @@ from protocol.auth import parse_authorization
 from protocol.errors import MassarError, VersionError
 from protocol.limits import DEFAULT_LIMITS, Limits
 
-from .errors import AuthError, as_massar_error
+from .errors import AuthError, StoreUnavailable, as_massar_error
 from .exchange import SYNC_PATH, authenticate, handle_sync, precheck
 from .intake import BodyIntake, IntakePolicy
 from .quotas import DEFAULT_INGEST, IngestLimits
 from .schools import record_refusal
-from .store import open_central
+from .store import Location, open_central
 
 log = logging.getLogger(__name__)
 
@@ -48,20 +47,24 @@ class _Connections(threading.local):
 
 
 def create_app(
-    folder: Path,
+    folder: Location,
     *,
     limits: Limits = DEFAULT_LIMITS,
     intake: IntakePolicy | None = None,
     ingest: IngestLimits = DEFAULT_INGEST,
     clock: Clock = SYSTEM_CLOCK,
 ) -> Starlette:
-    """The central server over the SQLite file in `folder` (one connection per worker thread)."""
+    """The central server over the SQLite file in data folder `folder`, or PostgreSQL at a postgresql://
+    URL (one connection per worker thread either way)."""
     open_central(folder, clock=clock).conn.close()  # migrate once, up front
     local = _Connections()
     opened: list[sqlite_utils.Database] = []
     lock = threading.Lock()
 
     def db() -> sqlite_utils.Database:
+        if local.db is not None and getattr(local.db.conn, "broken", False):
+            # PostgreSQL restarted or the link to it dropped: that request failed (503), the next reconnects
+            local.db = None
         if local.db is None:
             local.db = open_central(folder, clock=clock)
             with lock:
@@ -121,7 +124,10 @@ def create_app(
         if school and getattr(request.state, "key_ok", False):
             try:
                 await run_in_threadpool(record_refusal, db(), school, request.state.counter, f"{error.code}: {error}")
-            except sqlite3.Error:  # the refusal still goes out; the operator reads the cause in the log
+            except (
+                sqlite3.Error,
+                StoreUnavailable,
+            ):  # the refusal still goes out; the operator reads the cause in the log
                 log.exception("could not record the failed sync of %s", school)
         body = json.dumps(answer, ensure_ascii=False).encode()
         # A refused request may have left its body unread: close, so the rest is never read or buffered.

@@ -181,7 +181,8 @@ def existing_versions(db: sqlite_utils.Database, wire_id: int, slots: Sequence[t
         part = slots[start : start + _CHUNK]
         values = ", ".join(["(" + ", ".join("?" * KEY_SLOTS) + ")"] * len(part))
         sql = (
-            f"SELECT {_KEY_COLS}, school, sseq, hlc, origin, seq, deleted FROM _versions "
+            # tbl last: PostgreSQL's key slots are text, typed again by the table (server/pg/database.py)
+            f"SELECT {_KEY_COLS}, school, sseq, hlc, origin, seq, deleted, tbl FROM _versions "
             f"WHERE tbl = ? AND ({_KEY_COLS}) IN (VALUES {values})"
         )
         params: list = [wire_id]
@@ -486,7 +487,8 @@ def write_plan(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change],
     _write_rows(db, plan, by_seq, refusals)
     db.conn.executemany(
         "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET school = excluded.school, "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tbl, k1, k2, k3, k4, k5) DO UPDATE SET "
+        "school = excluded.school, "
         "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, "
         "deleted = excluded.deleted",
         plan.versions,
@@ -527,7 +529,8 @@ def share_earlier_record(
             seq = db.execute("SELECT seq FROM _clock WHERE id = 1").fetchone()[0]
             db.conn.execute(
                 "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
-                "VALUES (?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?, 0) ON CONFLICT DO UPDATE SET school = excluded.school, "
+                "VALUES (?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?, 0) ON CONFLICT (tbl, k1, k2, k3, k4, k5) DO UPDATE SET "
+                "school = excluded.school, "
                 "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, deleted = 0",
                 [pupils_id, pupil, school, numbers.take(), server_hlc, CENTRAL_ORIGIN, seq],
             )
@@ -541,7 +544,7 @@ def share_earlier_record(
             ).fetchall():
                 db.conn.execute(
                     f"INSERT INTO _shared (school, tbl, {_KEY_COLS}, sseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT DO UPDATE SET sseq = excluded.sseq",
+                    f"ON CONFLICT (school, tbl, {_KEY_COLS}) DO UPDATE SET sseq = excluded.sseq",
                     [school, spec.wire_id, *slots, numbers.take()],
                 )
 

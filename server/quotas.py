@@ -83,6 +83,7 @@ def charge_day(db: sqlite_utils.Database, school: str, day: str, rows: int, size
         )
     db.conn.execute(
         "INSERT INTO _intake_days (school, day, rows, bytes) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (school, day) DO UPDATE SET rows = rows + excluded.rows, bytes = bytes + excluded.bytes",
+        "ON CONFLICT (school, day) DO UPDATE SET rows = _intake_days.rows + excluded.rows, "
+        "bytes = _intake_days.bytes + excluded.bytes",
         [school, day, rows, size],
     )

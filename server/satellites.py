@@ -63,8 +63,8 @@ def attach(db: sqlite_utils.Database, satellite: str, host: str, *, clock: Clock
         shared = db.conn.execute(
             f"INSERT INTO _shared (school, tbl, {_KEY_COLS}, sseq) "
             f"SELECT ?, tbl, {_KEY_COLS}, ? + ROW_NUMBER() OVER (ORDER BY sseq) FROM _versions "
-            "WHERE school = ? AND NOT deleted ORDER BY sseq "
-            "ON CONFLICT DO UPDATE SET sseq = excluded.sseq",
+            "WHERE school = ? AND deleted = 0 ORDER BY sseq "
+            f"ON CONFLICT (school, tbl, {_KEY_COLS}) DO UPDATE SET sseq = excluded.sseq",
             [host, head, satellite],
         ).rowcount
         since = head + max(shared, 0)

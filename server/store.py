@@ -12,6 +12,7 @@ Writes go through `domain.database.write_transaction`, the one write helper.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import sqlite_utils
 
@@ -24,10 +25,38 @@ from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS, Side
 DB_NAME = "central.sqlite"
 CENTRAL = CENTRAL_ORIGIN
 
-__all__ = ["CENTRAL", "DB_NAME", "KEY_SLOTS", "open_central"]
+__all__ = ["CENTRAL", "DB_NAME", "KEY_SLOTS", "Location", "describe", "open_central"]
+
+Location = Path | str
+"""Where the centre's data lives: a data folder (SQLite), or a postgresql:// URL."""
 
 
-def open_central(folder: Path, *, create: bool = False, clock: Clock = SYSTEM_CLOCK) -> sqlite_utils.Database:
+def is_database_url(location: Location) -> bool:
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def describe(location: Location) -> str:
+    """Where the data lives, for people (a URL without its password)."""
+    if is_database_url(location):
+        from .pg.database import redact
+
+        return redact(str(location))
+    return str(location)
+
+
+def open_central(location: Location, *, create: bool = False, clock: Clock = SYSTEM_CLOCK) -> sqlite_utils.Database:
+    """One connection to the centre: the SQLite file in a data folder, or PostgreSQL at a postgresql:// URL.
+
+    PostgreSQL comes as `server.pg.database.PgDatabase`, which has the part of
+    sqlite_utils.Database the centre's code uses (`execute`, `conn.execute`,
+    `conn.executemany`, `atomic`, `write_transaction`); the cast below is where
+    that is claimed, and every central test suite runs on both engines to hold it.
+    """
+    if is_database_url(location):
+        from .pg.store import open_pg
+
+        return cast(sqlite_utils.Database, open_pg(str(location), create=create, clock=clock))
+    folder = Path(location)
     path = folder / DB_NAME
     if not create and not path.exists():
         raise NotInitialised(f"no central server in {folder}: run `massar server init --data {folder}`")

@@ -127,7 +127,7 @@ def enrolments_out_of_scale(db: sqlite_utils.Database, enrolments: Sequence[tupl
     spec = BY_NAME["enrolments"]
     year_i, pupil_i = spec.column_names.index("year"), spec.column_names.index("pupil")
     keys = [(r[year_i], r[pupil_i]) for r in enrolments]
-    out = []
+    out: list[tuple[tuple, str]] = []
     for start in range(0, len(keys), _CHUNK):
         part = keys[start : start + _CHUNK]
         values = ", ".join(["(?, ?)"] * len(part))
@@ -136,9 +136,13 @@ def enrolments_out_of_scale(db: sqlite_utils.Database, enrolments: Sequence[tupl
             "JOIN enrolments e ON e.year = g.year AND e.pupil = g.pupil "
             "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
             "JOIN levels l ON l.code = c.level "
-            f"WHERE (g.year, g.pupil) IN (VALUES {values}) AND g.score > l.scale * 100 GROUP BY g.year, g.pupil",
+            f"WHERE (g.year, g.pupil) IN (VALUES {values}) AND g.score > l.scale * 100 "
+            # every selected column grouped (PostgreSQL asks it); one reason per enrolment is kept below
+            "GROUP BY g.year, g.pupil, g.subject, l.scale ORDER BY g.year, g.pupil, g.subject",
             [v for k in part for v in k],
         ).fetchall():
+            if out and out[-1][0] == (year, pupil):
+                continue
             out.append(
                 (
                     (year, pupil),

@@ -67,7 +67,8 @@ def write_roster(tmp_path: Path) -> Callable[..., Path]:
 def _run_massar(*args: str, data: Path | str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
     argv = [sys.executable, "-m", "cli", *map(str, args)]
     if data is not None:
-        argv += ["--data", str(data)]
+        # a test's centre may live in PostgreSQL (tests/support/postgres.py): its URL goes to --database
+        argv += ["--database" if str(data).startswith("postgresql://") else "--data", str(data)]
     env = {k: v for k, v in os.environ.items() if k != "MASSAR_DATA"}
     env["PYTHONIOENCODING"] = "utf-8"
     proc = subprocess.run(argv, capture_output=True, text=True, encoding="utf-8", env=env, cwd=REPO, timeout=120)
@@ -86,3 +87,7 @@ def digest() -> Callable[[Path], str]:
 def run_massar() -> Callable[..., subprocess.CompletedProcess[str]]:
     """run_massar(*args, data=DIR, check=True): the real CLI in a subprocess, MASSAR_DATA unset."""
     return _run_massar
+
+
+# PostgreSQL: one throwaway cluster per session, a fresh database per test (tests/support/postgres.py).
+from tests.support.postgres import postgres_dsn, postgres_server  # noqa: E402, F401

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -117,11 +118,21 @@ REPORT = Report()
 # Hashes
 
 
-def _connect_ro(path: Path) -> sqlite3.Connection:
+def _connect_ro(path: Path | str) -> Any:
+    """A SQLite file read-only, or a PostgreSQL centre (a postgresql:// URL) through the centre's adapter."""
+    if isinstance(path, str) and path.startswith("postgresql://"):
+        from server.store import open_central
+
+        return open_central(path).conn
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
-def school_rows(conn: sqlite3.Connection, table: str, school: str | None) -> list[tuple]:
+def central_file(central: Path | str) -> Path | str:
+    """What `query` and `table_hashes` read of a centre: its SQLite file, or its PostgreSQL URL as is."""
+    return central if isinstance(central, str) else central / "central.sqlite"
+
+
+def school_rows(conn: Any, table: str, school: str | None) -> list[tuple]:
     """Every row of a synced table in wire column order, sorted; school-owned tables filtered to `school`."""
     spec = BY_NAME[table]
     sql = f"SELECT {', '.join(spec.column_names)} FROM {table}"
@@ -132,7 +143,9 @@ def school_rows(conn: sqlite3.Connection, table: str, school: str | None) -> lis
     return sorted(map(tuple, conn.execute(sql, params).fetchall()), key=repr)
 
 
-def table_hashes(path: Path, school: str | None, tables: tuple[str, ...] = SCHOOL_TABLES) -> dict[str, tuple[int, str]]:
+def table_hashes(
+    path: Path | str, school: str | None, tables: tuple[str, ...] = SCHOOL_TABLES
+) -> dict[str, tuple[int, str]]:
     """{table: (row count, sha256 of the rows)} of the synced tables, filtered to `school`."""
     conn = _connect_ro(path)
     try:
@@ -145,7 +158,7 @@ def table_hashes(path: Path, school: str | None, tables: tuple[str, ...] = SCHOO
         conn.close()
 
 
-def query(path: Path, sql: str, params: list | tuple = ()) -> list[tuple]:
+def query(path: Path | str, sql: str, params: list | tuple = ()) -> list[tuple]:
     conn = _connect_ro(path)
     try:
         return conn.execute(sql, params).fetchall()
@@ -186,7 +199,13 @@ class ServerProcess:
     With `tls=(certfile, keyfile)` it serves HTTPS; `ca` is then the PEM that verifies its certificate."""
 
     def __init__(
-        self, folder: Path, port: int, log: Path, *, tls: tuple[Path, Path] | None = None, ca: Path | None = None
+        self,
+        folder: Path | str,
+        port: int,
+        log: Path,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        ca: Path | None = None,
     ) -> None:
         self.folder, self.port, self.log = folder, port, log
         self.tls, self.ca = tls, ca
@@ -197,12 +216,19 @@ class ServerProcess:
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
+    @property
+    def store_args(self) -> list[object]:
+        """--data DIR (SQLite), or --database URL (PostgreSQL)."""
+        if isinstance(self.folder, str) and self.folder.startswith("postgresql://"):
+            return ["--database", self.folder]
+        return ["--data", self.folder]
+
     def start(self, timeout: float = 30.0) -> None:
         assert self.proc is None
         tls_args = ["--certfile", self.tls[0], "--keyfile", self.tls[1]] if self.tls else []
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                massar_argv("server", "serve", "--data", self.folder, "--port", self.port, *tls_args),
+                massar_argv("server", "serve", *self.store_args, "--port", self.port, *tls_args),
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=child_env(),
@@ -247,15 +273,21 @@ class ServerProcess:
 class CentralThread:
     """The central server (`server.app.create_app`) under uvicorn in a thread of the test process."""
 
-    folder: Path
+    folder: Path | str  # a data folder (SQLite) or a postgresql:// URL
     server: object = None
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
-    def path(self) -> Path:
-        from server.store import DB_NAME
+    def path(self) -> Path | str:
+        """What `query` and `table_hashes` read: the SQLite file, or the PostgreSQL URL."""
+        return central_file(self.folder)
 
-        return self.folder / DB_NAME
+    @property
+    def store_args(self) -> list[str]:
+        """The `massar server` options naming this store: --data DIR or --database URL."""
+        if isinstance(self.folder, str):
+            return ["--database", self.folder]
+        return ["--data", str(self.folder)]
 
     @property
     def url(self) -> str:
@@ -285,7 +317,7 @@ class CentralThread:
 
 
 @contextlib.contextmanager
-def central_thread(folder: Path, **app_settings: object) -> Iterator[CentralThread]:
+def central_thread(folder: Path | str, **app_settings: object) -> Iterator[CentralThread]:
     """`app_settings` go to `server.app.create_app` (e.g. `ingest=IngestLimits(...)`)."""
     from server.app import create_app
     from server.store import open_central

@@ -20,6 +20,7 @@ import io
 import json
 import shutil
 import sqlite3
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from syncclient.rejected import discard, list_rejected
 from syncclient.session import SyncSession
 from syncclient.store import NodeStore
 from tests.support.netproxy import NetProxy
+from tests.support.postgres import create_database, drop_database
 from tests.support.writes import delete_grade
 
 from .faultkit import NATIONAL_TABLES, REPORT, SCALE, SCHOOL_TABLES, YEAR, central_thread, table_hashes
@@ -119,13 +121,15 @@ class Convergence(RuleBasedStateMachine):
 
     root: Path  # set by the test
     counter = 0
+    # Where an example's centre lives: a data folder (SQLite), or a fresh PostgreSQL database (set by the test).
+    central_store: Callable[[Path], Path | str] = staticmethod(lambda base: base / "central")
 
     def __init__(self) -> None:
         super().__init__()
         type(self).counter += 1
         self.exit = contextlib.ExitStack()
         base = self.root / f"ex{self.counter}"
-        self.central = self.exit.enter_context(central_thread(base / "central"))
+        self.central = self.exit.enter_context(central_thread(type(self).central_store(base)))
         self.nodes: list[Node] = []
         for i, (code, mix) in enumerate(SCHOOLS):
             token = self.central.add_school(code)
@@ -481,7 +485,7 @@ class Convergence(RuleBasedStateMachine):
                 }
                 assert origins <= self._devices_of(node.code) | {"central"}, origins
         # Conflict logs agree: `massar server conflicts` per school == the node's status count.
-        logged = cli_json("server", "conflicts", "--data", str(self.central.folder), "--json")
+        logged = cli_json("server", "conflicts", *self.central.store_args, "--json")
         for node in self.nodes:
             status = cli_json("node", "status", "--data", str(node.store.path.parent), "--json")
             mine = [c for c in logged if c["school"] == node.code]
@@ -502,14 +506,45 @@ class Convergence(RuleBasedStateMachine):
             assert (again.pushed, again.pulled, again.requests) == (0, 0, 1), again
 
 
-def test_replicas_converge_under_random_work_syncs_and_lost_messages(tmp_path: Path, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.xfail(
+                strict=False,
+                raises=AssertionError,
+                reason="known bug, not yet found (issue 17): about one run in four, an example mixing node "
+                "backups/restores, centre justifications and absences ends with the centre holding one absence "
+                "more than the node (CB02: 2 against 1); never seen on SQLite",
+            ),
+        ),
+    ],
+)
+def test_replicas_converge_under_random_work_syncs_and_lost_messages(
+    tmp_path: Path, monkeypatch, request: pytest.FixtureRequest, backend: str
+) -> None:
     # A failed sync gives up after two lost exchanges instead of twelve: the same code path, fewer sleeps.
     monkeypatch.setattr(session_module, "MAX_ATTEMPTS", 2)
     monkeypatch.setattr(Convergence, "root", tmp_path, raising=False)
+    examples = 15 * SCALE
+    if backend == "postgresql":
+        # Each example's centre is a fresh database of the session's cluster; fewer examples keep the suite's time.
+        admin = request.getfixturevalue("postgres_server")
+        created: list[str] = []
+
+        def fresh(base: Path) -> str:
+            created.append(create_database(admin))
+            return created[-1]
+
+        monkeypatch.setattr(Convergence, "central_store", staticmethod(fresh))
+        request.addfinalizer(lambda: [drop_database(admin, dsn) for dsn in created])
+        examples = 6 * SCALE
     run_state_machine_as_test(
         Convergence,
         settings=settings(
-            max_examples=15 * SCALE,
+            max_examples=examples,
             stateful_step_count=40,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],

@@ -29,6 +29,7 @@ from server.quotas import IngestLimits
 from syncclient.session import SyncSession
 from syncclient.store import NodeStore
 from tests.support.digests import central_digest
+from tests.support.postgres import CENTRAL_BACKENDS, central_location
 
 from .faultkit import REPORT, YEAR, CentralThread, central_thread, node_key, query
 
@@ -67,9 +68,9 @@ def incidents(site: Site, n: int, text: str, *, stamp: int | None = None) -> Syn
     return SyncRequest(BIG, capabilities.SUPPORTED, max(head, 1), changes, stamp)
 
 
-def open_site(tmp_path: Path, limits: IngestLimits | None = None) -> Iterator[Site]:
+def open_site(tmp_path: Path, limits: IngestLimits | None = None, store: Path | str | None = None) -> Iterator[Site]:
     kwargs = {"ingest": limits} if limits else {}
-    with central_thread(tmp_path / "central", **kwargs) as central:
+    with central_thread(store or tmp_path / "central", **kwargs) as central:
         keys = {code: bytes.fromhex(node_key(code, central.add_school(code))) for code in (BIG, HONEST)}
         honest = NodeStore.init(tmp_path / "honest", HONEST, year=YEAR, server=central.url, node_key=keys[HONEST].hex())
         try:
@@ -80,9 +81,10 @@ def open_site(tmp_path: Path, limits: IngestLimits | None = None) -> Iterator[Si
             honest.close()
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Site]:
-    yield from open_site(tmp_path)
+@pytest.fixture(params=CENTRAL_BACKENDS)
+def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
+    """A centre on SQLite, then on PostgreSQL."""
+    yield from open_site(tmp_path, store=central_location(request, tmp_path / "central"))
 
 
 def honest_sync(site: Site) -> float:

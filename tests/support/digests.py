@@ -40,8 +40,40 @@ def database_digest(
         conn.close()
 
 
-def central_digest(path: Path) -> str:
-    return database_digest(path, skip_columns=CENTRAL_VOLATILE)
+def central_digest(path: Path | str) -> str:
+    """The centre's digest: its SQLite file, or its PostgreSQL database (a postgresql:// URL)."""
+    if isinstance(path, str) and path.startswith("postgresql://"):
+        return postgres_digest(path, skip_columns=CENTRAL_VOLATILE)
+    return database_digest(Path(path), skip_columns=CENTRAL_VOLATILE)
+
+
+def postgres_digest(dsn: str, *, skip_columns: Mapping[str, Collection[str]]) -> str:
+    """database_digest for a PostgreSQL centre: every row of every table of the public schema."""
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        h = hashlib.sha256()
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition ORDER BY c.relname"
+            )
+        ]
+        for name in names:
+            cols = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' "
+                    "AND table_name = %s ORDER BY ordinal_position",
+                    [name],
+                )
+                if r[0] not in skip_columns.get(name, ())
+            ]
+            h.update(name.encode())
+            for row in sorted(repr(r) for r in conn.execute(f"SELECT {', '.join(cols)} FROM {name}")):
+                h.update(row.encode())
+        return h.hexdigest()
 
 
 def node_digest(path: Path) -> str:

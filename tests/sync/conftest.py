@@ -1,7 +1,8 @@
 """Fixtures of the end-to-end sync suite: a real central server (uvicorn in a thread) and real school nodes.
 
-`central` serves `server.app.create_app(folder)` on 127.0.0.1 (an ephemeral port)
-from a fresh folder; `make_node(code)` registers the school on it and creates the
+`central` serves `server.app.create_app(location)` on 127.0.0.1 (an ephemeral port)
+from a fresh store, once on SQLite (a data folder) and once on PostgreSQL (a fresh
+database of the session's throwaway cluster: tests/support/postgres.py); `make_node(code)` registers the school on it and creates the
 school's node with the derived key, as `massar node init --server --token` would.
 Everything opened is closed at teardown (the suite runs with warnings as errors).
 """
@@ -20,9 +21,10 @@ import sqlite_utils
 from protocol.auth import node_key_from_token
 from server.app import create_app
 from server.schools import add_school, revoke_school
-from server.store import DB_NAME, open_central
+from server.store import DB_NAME, Location, is_database_url, open_central
 from syncclient.store import NodeStore
 from tests.support.clock import ManualClock
+from tests.support.postgres import CENTRAL_BACKENDS, central_location
 from tests.support.servers import ServerThread
 
 from .helpers import YEAR
@@ -40,15 +42,20 @@ def clock() -> ManualClock:
 
 @dataclass
 class Central:
-    folder: Path
+    folder: Location  # the data folder (SQLite) or the postgresql:// URL: what `--data`/`--database` take
     url: str
     port: int
     clock: ManualClock
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
-    def path(self) -> Path:
-        return self.folder / DB_NAME
+    def backend(self) -> str:
+        return "postgresql" if is_database_url(self.folder) else "sqlite"
+
+    @property
+    def path(self) -> Location:
+        """What tests/support/digests.py reads: the SQLite file, or the PostgreSQL URL."""
+        return self.folder if is_database_url(self.folder) else Path(self.folder) / DB_NAME
 
     @contextlib.contextmanager
     def db(self) -> Iterator[sqlite_utils.Database]:
@@ -70,9 +77,9 @@ class Central:
             revoke_school(db, code)
 
 
-@pytest.fixture
-def central(tmp_path: Path, clock: ManualClock) -> Iterator[Central]:
-    folder = tmp_path / "central"
+@pytest.fixture(params=CENTRAL_BACKENDS)
+def central(request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock) -> Iterator[Central]:
+    folder = central_location(request, tmp_path / "central")
     open_central(folder, create=True, clock=clock).conn.close()
     server = ServerThread(create_app(folder, clock=clock), lifespan="on").start()
     port = server.port

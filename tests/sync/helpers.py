@@ -37,8 +37,14 @@ def rows(db: sqlite_utils.Database, table: str, school: str | None = None) -> se
     return set(map(tuple, db.execute(sql).fetchall()))
 
 
-def school_row(central_path: Path, school: str) -> tuple:
+def school_row(central_path: Path | str, school: str) -> tuple:
     """The central bookkeeping of a school's first device except its request counter and sync times."""
+    sql = "SELECT school, revoked, acked_seq, pull_cursor FROM _devices WHERE id = ?"
+    if isinstance(central_path, str) and central_path.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(central_path) as pg:
+            return tuple(pg.execute(sql.replace("?", "%s"), [school]).fetchone() or ())
     conn = sqlite3.connect(f"file:{central_path}?mode=ro", uri=True)
     try:
         return conn.execute(

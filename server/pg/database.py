@@ -1,0 +1,241 @@
+"""One PostgreSQL connection in the shape the centre's code is written against (sqlite_utils.Database).
+
+What differs from SQLite, and how it is met here:
+  * transactions: `BEGIN IMMEDIATE` (a writer) takes one advisory lock for the
+    whole database, so writers queue exactly as on SQLite, across every server
+    process on the database: version numbers are handed out in commit order and
+    a pull never skips one that commits later. Plain `BEGIN` (a read snapshot)
+    is REPEATABLE READ. Savepoints back `atomic()`, so one refused row rolls
+    back alone, as on SQLite.
+  * the injected clock: a writer sets `massar.now_ms` (transaction-local) from
+    the store's clock; the capture triggers read it (server/pg/schema.py).
+  * values: integers and booleans go as untyped text, so PostgreSQL types them
+    from where they go (a key slot is text, a score an integer), as SQLite's
+    loose typing would; key slots read back from `_versions`/`_shared` get their
+    table's types again (a mark's semester is an int on the wire).
+  * errors: a row PostgreSQL refuses (constraint, value out of range) raises
+    sqlite3.IntegrityError, the error the centre's code refuses a row on;
+    a lost connection raises StoreUnavailable.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import count
+from typing import Any
+
+import psycopg
+from psycopg import pq
+from psycopg.adapt import Dumper
+
+from domain.clock import SYSTEM_CLOCK, Clock
+from protocol.tables import BY_ID, ColumnType
+
+from ..errors import StoreUnavailable
+from .dialect import to_postgres
+
+NOW_MS = "massar.now_ms"
+"""Transaction-local setting: the store's clock in ms, read by the capture triggers."""
+_WRITER_LOCK = 0x6D617373  # 'mass': the advisory lock every writer of the centre takes
+_SLOTS = ("k1", "k2", "k3", "k4", "k5")
+COPY_FROM = 200
+"""Rows from which a batched upsert goes through COPY (below, executemany's pipeline is as fast)."""
+# upsert_rows' and the versions' statement: INSERT INTO t (cols) VALUES (?, ...) ON CONFLICT ...
+_UPSERT = re.compile(r"^\s*INSERT INTO (\w+) \(([\w, ]+)\) VALUES \((?:\?, )*\?\) (ON CONFLICT .*)$", re.S)
+
+
+class LooseInt(Dumper):
+    """An integer as untyped text: PostgreSQL gives it the type of the column or value it meets."""
+
+    oid = 0
+
+    def dump(self, obj: Any) -> bytes:
+        return str(int(obj)).encode()
+
+
+class LooseBool(Dumper):
+    """A boolean as 0/1, as the schema (shared with SQLite) stores flags."""
+
+    oid = 0
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+def _typed_slots(cursor: psycopg.Cursor[Any]) -> Any:
+    """Rows as tuples; key slots (text in PostgreSQL) typed again by their table when the row names it."""
+    names = [c.name for c in cursor.description or ()]
+    if "tbl" not in names or "k1" not in names:
+        return tuple
+    tbl = names.index("tbl")
+    slots = [names.index(k) for k in _SLOTS if k in names]
+
+    def make(values: Sequence[Any]) -> tuple[Any, ...]:
+        spec = BY_ID.get(values[tbl]) if isinstance(values[tbl], int) else None
+        if spec is None:
+            return tuple(values)
+        out = list(values)
+        key_types = [spec.types[i] for i in spec.key_indexes]
+        for n, i in enumerate(slots):
+            if n >= len(key_types):
+                out[i] = 0  # an unused slot, 0 as in SQLite
+            elif key_types[n] is ColumnType.INT and out[i] is not None:
+                out[i] = int(out[i])
+        return tuple(out)
+
+    return make
+
+
+@contextmanager
+def _mapped_errors() -> Iterator[None]:
+    try:
+        yield
+    except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+        raise sqlite3.IntegrityError(exc.diag.message_primary or str(exc)) from exc
+    except psycopg.OperationalError as exc:
+        raise StoreUnavailable(f"PostgreSQL connection failed: {exc}".splitlines()[0]) from exc
+
+
+class PgConnection:
+    """The `db.conn` of the adapter: execute, executemany, transaction state."""
+
+    def __init__(self, raw: psycopg.Connection[Any], clock: Clock) -> None:
+        self.raw = raw
+        self.clock = clock
+
+    @property
+    def broken(self) -> bool:
+        """The connection to PostgreSQL is lost (a restart, a cut link): open a new one."""
+        return bool(self.raw.broken or self.raw.closed)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
+        verb = sql.strip().rstrip(";").upper()
+        with _mapped_errors():
+            if verb == "BEGIN IMMEDIATE":
+                cur = self.raw.execute("BEGIN")
+                # A writer's statements look records up by key: with the statistics of a table growing
+                # fast (a new centre filling up, before autovacuum's next ANALYZE) the planner chose to
+                # scan `_versions` whole for 400 keys (200 ms, against 1 ms through its primary key).
+                self.raw.execute(
+                    "SELECT pg_advisory_xact_lock(%s), set_config(%s, %s, true), set_config('enable_seqscan', 'off', true)",
+                    [_WRITER_LOCK, NOW_MS, str(self.clock.now_ms())],
+                )
+                return cur
+            if verb == "BEGIN":
+                return self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            statement = to_postgres(sql)
+            # psycopg prepares a statement after its fifth run; a generic plan cannot see an array's
+            # length and scanned `_versions` whole for 400 keys: a statement with arrays is planned each time.
+            prepare = False if statement.arrays else None
+            return self.raw.execute(statement.sql, statement.arrange(params) or None, prepare=prepare)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
+        cur = self.raw.cursor()
+        batch = list(rows)
+        with _mapped_errors():
+            upsert = _UPSERT.match(sql)
+            if upsert and len(batch) >= COPY_FROM and self.in_transaction:
+                self._copy_upsert(cur, upsert, batch)
+                return cur
+            statement = to_postgres(sql)
+            cur.executemany(statement.sql, [statement.arrange(r) or r for r in batch])
+        return cur
+
+    def _copy_upsert(self, cur: psycopg.Cursor[Any], upsert: re.Match[str], rows: list[Sequence[Any]]) -> None:
+        """`INSERT ... VALUES ... ON CONFLICT ...` of many rows as COPY into a staging table and one
+        INSERT ... SELECT with the same ON CONFLICT clause. A batch that names one record twice (which
+        one INSERT cannot write) goes row by row instead, inside a savepoint."""
+        table, columns, conflict = upsert.group(1), upsert.group(2), upsert.group(3)
+        stage = f"_stage_{table}"
+        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        cur.execute("SAVEPOINT copy_upsert")
+        try:
+            with cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {to_postgres(conflict).sql}")
+        except psycopg.errors.CardinalityViolation:
+            cur.execute("ROLLBACK TO SAVEPOINT copy_upsert")
+            statement = to_postgres(upsert.group(0))
+            cur.executemany(statement.sql, rows)
+        finally:
+            if self.raw.info.transaction_status == pq.TransactionStatus.INTRANS:
+                cur.execute(f"TRUNCATE {stage}")
+                cur.execute("RELEASE SAVEPOINT copy_upsert")
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class PgDatabase:
+    """Enough of sqlite_utils.Database for the centre's code, on one PostgreSQL connection (one thread)."""
+
+    backend = "postgresql"
+
+    def __init__(self, dsn: str, *, clock: Clock = SYSTEM_CLOCK) -> None:
+        try:
+            raw = psycopg.connect(dsn, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"cannot reach PostgreSQL at {redact(dsn)}: {exc}".splitlines()[0]) from exc
+        raw.adapters.register_dumper(int, LooseInt)
+        raw.adapters.register_dumper(bool, LooseBool)
+        raw.row_factory = _typed_slots
+        self.dsn = dsn
+        self.conn = PgConnection(raw, clock)
+        self._savepoints = count()
+        self._lock = threading.Lock()
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> psycopg.Cursor[Any]:
+        return self.conn.execute(sql, params)
+
+    @contextmanager
+    def atomic(self) -> Iterator[PgDatabase]:
+        """A savepoint inside the current transaction (a writer's transaction when there is none)."""
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self
+            except BaseException:
+                self.conn.raw.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            return
+        name = f"sp{next(self._savepoints)}"
+        self.conn.raw.execute(f"SAVEPOINT {name}")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.raw.info.transaction_status != pq.TransactionStatus.IDLE:
+                self.conn.raw.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                self.conn.raw.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        else:
+            with _mapped_errors():
+                self.conn.raw.execute(f"RELEASE SAVEPOINT {name}")
+
+    def describe(self) -> str:
+        return redact(self.dsn)
+
+
+def redact(dsn: str) -> str:
+    """The DSN without its password, for messages and logs."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def is_database_url(location: object) -> bool:
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))

@@ -1,0 +1,25 @@
+"""Opening the PostgreSQL centre: reach it, bring its schema up to date, hand out connections."""
+
+from __future__ import annotations
+
+from domain.clock import SYSTEM_CLOCK, Clock
+from domain.errors import NotInitialised
+
+from .database import PgDatabase, redact
+from .schema import is_initialised, migrate
+
+
+def open_pg(dsn: str, *, create: bool = False, clock: Clock = SYSTEM_CLOCK) -> PgDatabase:
+    """A connection of the centre at `dsn`; `create` makes the schema on an empty database."""
+    db = PgDatabase(dsn, clock=clock)
+    try:
+        raw = db.conn.raw
+        if not create and not is_initialised(raw):
+            raise NotInitialised(
+                f"no central server in {redact(dsn)}: run `massar server init --database {redact(dsn)}`"
+            )
+        migrate(raw)
+    except BaseException:
+        db.conn.close()
+        raise
+    return db
