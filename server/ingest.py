@@ -4,7 +4,8 @@ Rules (the same on every replica because only the server decides):
   * a change whose seq is not above the device's acknowledged seq was
     applied before: skipped (exactly once);
   * a device restored from a backup (it sends a pull cursor below one it sent
-    before, or a number the centre acknowledged for another edit) gets nothing
+    before, a number the centre acknowledged for another edit, or numbers it
+    moved RESTORE_GAP above an acknowledgement it found itself behind) gets nothing
     applied and an acknowledgement RESTORE_GAP above the last: it renumbers its
     pending changes above it, and its own edits the centre has come back in its
     pulls (`restore_floor`);
@@ -44,7 +45,7 @@ from domain.codes import PROVISIONAL_CODE
 from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS, applying_remote
 from domain.rows import delete_keys, upsert_rows
 from protocol import hlc
-from protocol.messages import Refusal
+from protocol.messages import RESTORE_GAP, Refusal
 from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES, ColumnType
 
@@ -55,8 +56,6 @@ from .versions import current_sseq
 
 _CHUNK = 400
 _KEY_COLS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
-RESTORE_GAP = 1 << 32
-"""How far above its last acknowledgement a restored device renumbers its pending changes."""
 _MAX_REASON_CHARS = 500
 
 
@@ -217,6 +216,15 @@ def detect_restore(db: sqlite_utils.Database, device: Device, changes: Sequence[
     a pull cursor below one it sent (or 0 once it was sent another), or a number the centre
     acknowledged for a different edit."""
     if pull_cursor < device.seen_cursor:
+        return True
+    # A node answered with an acknowledgement above every number it issued knows it was restored even
+    # when the centre could not tell (its backup's cursor was the last one it sent, and its reused numbers
+    # fell on records that look applied: the same number on the same record, or a record the centre
+    # edited since): it renumbers RESTORE_GAP above that acknowledgement (SPEC 10.5). The exception is
+    # the answer to a restore the centre marked itself (`acked_seq` is then `restore_floor + RESTORE_GAP`).
+    if device.acked_seq != device.restore_floor + RESTORE_GAP and any(
+        c.seq > device.acked_seq + RESTORE_GAP for c in changes
+    ):
         return True
     stale = [c for c in changes if c.seq <= device.acked_seq]
     if pull_cursor == 0 < device.sent_cursor and device.acked_seq and not changes:

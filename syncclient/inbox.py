@@ -16,7 +16,7 @@ from domain.database import write_transaction
 from domain.replication import applying_remote
 from domain.rows import delete_keys, upsert_rows
 from protocol import hlc
-from protocol.messages import SyncResponse
+from protocol.messages import RESTORE_GAP, SyncResponse
 from protocol.tables import BY_NAME, PULL_TIERS
 
 from .errors import BadResponse
@@ -68,11 +68,14 @@ def apply_response(
         # The satellites first: their rows in this very answer are then known to be welcome.
         apply_satellites(db, school, response.satellites)
         pulled, skipped = _apply_pulled(db, school, response)
-        if tier:
+        # Renumbered: the page may have been built before the centre knew of the restore, without the
+        # node's own edits made after its backup. The cursors stay where the backup had them, so the next
+        # answer (to the renumbered push, which tells the centre) brings those edits back.
+        if tier and not resequenced:
             cursors = list(pull_tier_cursors(db))
             cursors[tier - 1] = max(cursors[tier - 1], response.pull_cursor)
             _set(db, "pull_tier_cursors", json.dumps(cursors))
-        else:
+        elif not resequenced:
             _set(db, "pull_cursor", response.pull_cursor)
         _set(db, "server_conflicts", response.conflicts)
         _set(db, "acked_seq", response.acked_seq)
@@ -89,10 +92,11 @@ def pull_tier_cursors(db: sqlite_utils.Database) -> tuple[int, ...]:
 def _resequence_if_behind(db: sqlite_utils.Database, acked_seq: int) -> bool:
     """A node whose numbers are behind what the server acknowledged is a reinstalled PC or a
     restored backup: its pending changes were never applied, whatever their numbers say.
-    Renumber them (and the counter) above the server's acknowledgement so they are not skipped."""
+    Renumber them (and the counter) RESTORE_GAP above the server's acknowledgement: not skipped, and
+    a jump that tells the centre of the restore if it had not seen it (SPEC 10.5)."""
     if acked_seq <= last_issued_seq(db):
         return False
-    renumber_above(db, acked_seq)
+    renumber_above(db, acked_seq + RESTORE_GAP)
     return True
 
 

@@ -170,6 +170,7 @@ class SyncSession:
                 self._remember(error=str(exc))
                 raise
             failures = 0
+            acked_before = int(self.store.setting("acked_seq", 0))
             applied = apply_response(db, self.school, response, self.store.clock.now_ms(), tier=tier)
             if len(response.pull) >= MIN_PULL_LIMIT:
                 cost = self.last_answer_bytes / len(response.pull)
@@ -191,7 +192,8 @@ class SyncSession:
             more_push = pending_after(db, response.acked_seq)
             if not response.more_pull and not more_push and (pulled_all or not want_pull):
                 break
-            if pushed_count and applied.acknowledged == 0 and not response.more_pull and not applied.resequenced:
+            moved = applied.resequenced or response.acked_seq > acked_before  # e.g. a restore marked
+            if pushed_count and applied.acknowledged == 0 and not response.more_pull and not moved:
                 break  # the server acknowledged nothing new: do not loop on it
         result.pending = pending_count(db)
         self._remember(error=None)
