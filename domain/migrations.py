@@ -19,6 +19,7 @@ from . import replication
 from .alert_tables import install_alerts
 from .catalogue import seed_reference_data
 from .database import Migration, domain_schema, execute_script, migrate, schema_sql
+from .enrolment_key import rekey_central_enrolments, rekey_node_enrolments
 from .level_codes import LEVELS
 from .node_tables import install_node_tables
 from .replication import Side
@@ -153,6 +154,19 @@ STEPS: tuple[Step, ...] = (
         "departures (massar node leave) become a synced table (wire id 22); node: its _departures move into it",
         _node_synced_departures,
         _central_synced_departures,
+    ),
+    Step(
+        11,
+        "enrolments keyed (school, year, pupil) (wire id 12): a pupil who moves during a year keeps the leaving "
+        "school's enrolment beside the arriving school's; version, outbox and base keys follow",
+        rekey_node_enrolments,
+        rekey_central_enrolments,
+    ),
+    Step(
+        12,
+        "centre: a record shared by a transfer reaches its schools again after every later version",
+        None,
+        replication.install_shared_follow,
     ),
 )
 

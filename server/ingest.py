@@ -287,9 +287,10 @@ def _pupil_of(c: Change) -> str | None:
 
 def check_pupils_and_dates(
     db: sqlite_utils.Database, school: str, changes: Sequence[Change], today: dt.date, refusals: Refusals
-) -> set[str]:
+) -> dict[str, str]:
     """Refuse rows about another school's pupil and dates outside 1900..today; returns the pupils
-    this push transfers to the school (enrolled here while the centre has them elsewhere).
+    this push transfers to the school (newly enrolled here while the centre has them elsewhere), each
+    with the school that had them.
 
     A pupil unknown to the centre is allowed (its roster row may come in a later chunk).
     """
@@ -320,11 +321,17 @@ def check_pupils_and_dates(
             ).fetchall()
         )
     if not owners:
-        return set()
-    enrolled = {
-        str(c.key[1])
+        return {}
+    # An arrival is a new enrolment of this school (a pupil it never had that year): an update of an
+    # enrolment it already had does not take back a pupil who has moved on since.
+    candidates = [
+        c
         for c in changes
-        if c.table == "enrolments" and c.row is not None and c.seq not in refusals.by_seq and str(c.key[1]) in owners
+        if c.table == "enrolments" and c.row is not None and c.seq not in refusals.by_seq and str(c.key[2]) in owners
+    ]
+    known = existing_versions(db, BY_NAME["enrolments"].wire_id, [_slots(c) for c in candidates])
+    enrolled = {
+        str(c.key[2]): owners[str(c.key[2])] for c in candidates if (v := known.get(_slots(c))) is None or v.deleted
     }
     for pupil, owner in owners.items():
         if pupil in enrolled:
@@ -338,8 +345,12 @@ def _json(values: Iterable | None) -> str | None:
     return None if values is None else json.dumps(list(values), ensure_ascii=False)
 
 
-_TRANSFERABLE = {"pupils", "enrolments", "guardians"}
+PERSON_TABLES = ("pupils", "guardians")
+"""A pupil's identity and family: one copy, the current school's; it moves with the pupil, and every
+school that holds part of the pupil's history keeps receiving it (read-only there)."""
+_TRANSFERABLE = set(PERSON_TABLES)
 """What an arriving pupil's new school takes over; the rest of the earlier record stays the old school's."""
+_NOT_SHARED_WITH_NEW_SCHOOL = {*PERSON_TABLES, "enrolments"}
 
 
 def resolve(
@@ -349,7 +360,7 @@ def resolve(
     server_hlc: int,
     numbers: VersionNumbers,
     refusals: Refusals,
-    arrivals: set[str],
+    arrivals: dict[str, str],
     *,
     bound: int | None = None,
 ) -> Plan:
@@ -461,44 +472,90 @@ def write_plan(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change],
         db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [plan.newest_hlc])
 
 
-def share_earlier_record(
-    db: sqlite_utils.Database, school: str, pupils: set[str], numbers: VersionNumbers, server_hlc: int
+def _central_version(
+    db: sqlite_utils.Database, wire_id: int, slots: Sequence, school: str, numbers: VersionNumbers, server_hlc: int
 ) -> None:
-    """Arriving pupils become the new school's (their identity row moves to it, as a central edit), and
-    the record other schools hold of them reaches it on its next pull, read-only (`_shared`)."""
+    """A new version of one record, written on the centre itself (origin `central`)."""
+    db.conn.execute("UPDATE _clock SET seq = seq + 1 WHERE id = 1")
+    seq = db.execute("SELECT seq FROM _clock WHERE id = 1").fetchone()[0]
+    db.conn.execute(
+        "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT DO UPDATE SET school = excluded.school, "
+        "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, deleted = 0",
+        [wire_id, *slots, school, numbers.take(), server_hlc, CENTRAL_ORIGIN, seq],
+    )
+
+
+def _share(db: sqlite_utils.Database, school: str, wire_id: int, slots: Sequence, numbers: VersionNumbers) -> None:
+    """Another school's record reaches `school` on its next pull, and again after every later version."""
+    db.conn.execute(
+        f"INSERT INTO _shared (school, tbl, {_KEY_COLS}, sseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT DO UPDATE SET sseq = excluded.sseq",
+        [school, wire_id, *slots, numbers.take()],
+    )
+
+
+def _person_keys(db: sqlite_utils.Database, pupil: str) -> list[tuple[int, tuple]]:
+    """The versions (wire id, key slots) of a pupil's person records (`PERSON_TABLES`)."""
+    out = []
+    for name in PERSON_TABLES:
+        spec = BY_NAME[name]
+        k = 1 if name == "pupils" else spec.key.index("pupil") + 1
+        out += [
+            (spec.wire_id, tuple(r))
+            for r in db.execute(f"SELECT {_KEY_COLS} FROM _versions WHERE tbl = ? AND k{k} = ?", [spec.wire_id, pupil])
+        ]
+    return out
+
+
+def share_earlier_record(
+    db: sqlite_utils.Database, school: str, arrivals: dict[str, str], numbers: VersionNumbers, server_hlc: int
+) -> None:
+    """Arriving pupils (code -> the school that had them) become the new school's, by one rule (SPEC 10.4,
+    transfers): their person records (`PERSON_TABLES`) move to it as central edits and stay shared with
+    every school they left, read-only; the rest of the record other schools hold (marks, absences,
+    their enrolments' ends...) stays theirs and is shared with the new school, read-only, except those
+    schools' enrolments (the new school has its own). `_shared` copies follow every later version."""
     at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
-    pupils_id = BY_NAME["pupils"].wire_id
-    for pupil in sorted(pupils):
-        previous = db.execute("SELECT school FROM pupils WHERE code = ?", [pupil]).fetchone()
-        year = db.execute("SELECT year FROM enrolments WHERE pupil = ? AND school = ?", [pupil, school]).fetchone()
-        if previous is not None and previous[0] != school:
-            db.conn.execute(
-                "INSERT INTO _transfers (pupil, year, from_school, to_school, at) VALUES (?, ?, ?, ?, ?)",
-                [pupil, year[0] if year else "", previous[0], school, at],
-            )
+    for pupil, previous in sorted(arrivals.items()):
+        year = db.execute(
+            "SELECT year FROM enrolments WHERE pupil = ? AND school = ? ORDER BY year DESC", [pupil, school]
+        ).fetchone()
+        db.conn.execute(
+            "INSERT INTO _transfers (pupil, year, from_school, to_school, at) VALUES (?, ?, ?, ?, ?)",
+            [pupil, year[0] if year else "", previous, school, at],
+        )
+        for name in PERSON_TABLES:
+            spec = BY_NAME[name]
+            column = "code" if name == "pupils" else "pupil"
+            keys = db.execute(
+                f"SELECT {', '.join(spec.key)} FROM {name} WHERE {column} = ? AND school != ?", [pupil, school]
+            ).fetchall()
             with applying_remote(db):
-                db.conn.execute("UPDATE pupils SET school = ? WHERE code = ?", [school, pupil])
-            db.conn.execute("UPDATE _clock SET seq = seq + 1 WHERE id = 1")
-            seq = db.execute("SELECT seq FROM _clock WHERE id = 1").fetchone()[0]
-            db.conn.execute(
-                "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
-                "VALUES (?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?, 0) ON CONFLICT DO UPDATE SET school = excluded.school, "
-                "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, deleted = 0",
-                [pupils_id, pupil, school, numbers.take(), server_hlc, CENTRAL_ORIGIN, seq],
+                db.conn.execute(
+                    f"UPDATE {name} SET school = ? WHERE {column} = ? AND school != ?", [school, pupil, school]
+                )
+            for key in keys:
+                slots = (*key, *(0,) * (KEY_SLOTS - len(key)))
+                _central_version(db, spec.wire_id, slots, school, numbers, server_hlc)
+        left = {previous} | {
+            r[0]
+            for r in db.execute(
+                "SELECT from_school FROM _transfers WHERE pupil = ? AND from_school != ?", [pupil, school]
             )
+        }
+        for earlier in sorted(left - {school}):
+            for wire_id, slots in _person_keys(db, pupil):
+                _share(db, earlier, wire_id, slots, numbers)
         for spec in TABLES:
-            if spec.name not in _ABOUT_A_PUPIL:
+            if spec.name not in _ABOUT_A_PUPIL or spec.name in _NOT_SHARED_WITH_NEW_SCHOOL:
                 continue
             k = spec.key.index("pupil") + 1
             for slots in db.execute(
                 f"SELECT {_KEY_COLS} FROM _versions WHERE tbl = ? AND k{k} = ? AND school IS NOT NULL AND school != ?",
                 [spec.wire_id, pupil, school],
             ).fetchall():
-                db.conn.execute(
-                    f"INSERT INTO _shared (school, tbl, {_KEY_COLS}, sseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT DO UPDATE SET sseq = excluded.sseq",
-                    [school, spec.wire_id, *slots, numbers.take()],
-                )
+                _share(db, school, spec.wire_id, slots, numbers)
 
 
 def acknowledge(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> int:
@@ -583,24 +640,25 @@ def check_grade_scales(db: sqlite_utils.Database, rows: Sequence[tuple]) -> list
     Only marks above 10 can break a scale, so only their pupils' classes are looked up.
     """
     spec = BY_NAME["grades"]
-    year_i, pupil_i, score_i = (spec.column_names.index(c) for c in ("year", "pupil", "score"))
+    school_i, year_i, pupil_i, score_i = (spec.column_names.index(c) for c in ("school", "year", "pupil", "score"))
     suspects: dict[tuple, list[tuple]] = defaultdict(list)
     for r in rows:
         if r[score_i] is not None and r[score_i] > 1000:
-            suspects[(r[year_i], r[pupil_i])].append(r)
+            suspects[(r[school_i], r[year_i], r[pupil_i])].append(r)
     keys = list(suspects)
     out = []
     for start in range(0, len(keys), _CHUNK):
         part = keys[start : start + _CHUNK]
-        values = ", ".join(["(?, ?)"] * len(part))
+        values = ", ".join(["(?, ?, ?)"] * len(part))
         bad = db.execute(
-            "SELECT e.year, e.pupil, l.scale FROM enrolments e "
+            "SELECT e.school, e.year, e.pupil, l.scale FROM enrolments e "
             "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
-            f"JOIN levels l ON l.code = c.level WHERE (e.year, e.pupil) IN (VALUES {values}) AND l.scale * 100 < 2000",
+            f"JOIN levels l ON l.code = c.level WHERE (e.school, e.year, e.pupil) IN (VALUES {values}) "
+            "AND l.scale * 100 < 2000",
             [v for k in part for v in k],
         ).fetchall()
-        for year, pupil, scale in bad:
-            for row in suspects[(year, pupil)]:
+        for school, year, pupil, scale in bad:
+            for row in suspects[(school, year, pupil)]:
                 if row[score_i] > scale * 100:
                     key = tuple(row[i] for i in spec.key_indexes)
                     subject = row[spec.column_names.index("subject")]

@@ -53,7 +53,8 @@ def pull_changes(db: sqlite_utils.Database, device: Device, cursor: int, limit: 
         "AND v.k3 = s.k3 AND v.k4 = s.k4 AND v.k5 = s.k5 WHERE s.school = ? AND s.sseq > ? ORDER BY s.sseq LIMIT ?",
         [device.school, cursor, limit + 1],
     ).fetchall()
-    rows.sort()
+    # A record both the school's and shared with it (a pupil back at a school he left) comes once.
+    rows = sorted(set(map(tuple, rows)))
     more = len(rows) > limit
     rows = rows[:limit]
     new_cursor = rows[-1][0] if more else max(head, cursor)

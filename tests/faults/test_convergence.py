@@ -392,17 +392,24 @@ class Convergence(RuleBasedStateMachine):
     def _arrived_at(self, school: str) -> set[str]:
         return {pupil for pupil, (_, to) in self.moved.items() if self.nodes[to].code == school}
 
+    def _left(self, school: str) -> set[str]:
+        return {pupil for pupil, (src, _) in self.moved.items() if self.nodes[src].code == school}
+
     @invariant()
     def no_school_reaches_another(self) -> None:
+        """Another school's rows only as the shared record of a moved pupil: all of it where he
+        arrived, his identity and guardians (now his new school's) where he left."""
         REPORT.add("convergence_steps")
         for node in self.nodes:
-            arrived = sorted(self._arrived_at(node.code))
+            arrived, left = self._arrived_at(node.code), self._left(node.code)
             for table in SCHOOL_TABLES:
+                column = "code" if table == "pupils" else "pupil"
+                spared = sorted(arrived | left if table in ("pupils", "guardians") else arrived)
                 spare = ""
-                if arrived and "pupil" in BY_NAME[table].column_names:
-                    spare = f" AND pupil NOT IN ({', '.join('?' * len(arrived))})"
+                if spared and column in BY_NAME[table].column_names:
+                    spare = f" AND {column} NOT IN ({', '.join('?' * len(spared))})"
                 foreign = node.db.execute(
-                    f"SELECT COUNT(*) FROM {table} WHERE school != ?{spare}", [node.code, *(arrived if spare else [])]
+                    f"SELECT COUNT(*) FROM {table} WHERE school != ?{spare}", [node.code, *(spared if spare else [])]
                 ).fetchone()[0]
                 assert foreign == 0, f"{foreign} {table} row(s) of another school on node {node.code}"
 
@@ -519,11 +526,15 @@ def test_replicas_converge_under_random_work_syncs_and_lost_messages(tmp_path: P
 
 
 class ConvergenceWithTransfers(Convergence):
-    """The same machine, and pupils moving between the two collèges."""
+    """The same machine, and pupils moving between the two collèges, with the arrival and the departure
+    reaching the centre in either order (or later, in whatever order the random syncs give)."""
 
-    @rule(src=st.integers(0, 1), p=st.integers(2, 3))
-    def transfer(self, src, p) -> None:
-        """A pupil no rule edits (indexes 2..3) leaves one collège for the other, once the centre has him."""
+    @rule(src=st.integers(0, 1), p=st.integers(2, 3), order=st.sampled_from(["arrival", "departure", "offline"]))
+    def transfer(self, src, p, order) -> None:
+        """A pupil no rule edits (indexes 2..3) leaves one collège for the other, once the centre has him.
+
+        `order`: which side syncs first right after the move (the other one has not synced yet), or
+        neither ("offline": the random syncs decide)."""
         leaving, arriving = self.nodes[src], self.nodes[1 - src]
         pupil = leaving.pupils[p]
         if pupil in self.moved:
@@ -539,19 +550,41 @@ class ConvergenceWithTransfers(Convergence):
         ).fetchone()
         if klass is None:
             return
-        transfers.leave_pupil(leaving.db, leaving.term, pupil, DAYS[5].isoformat(), arriving.code)
-        transfers.admit_pupil(arriving.db, arriving.term, pupil, klass[0], leaving.code)
         self.moved[pupil] = (src, 1 - src)
+        if order == "arrival":
+            transfers.admit_pupil(arriving.db, arriving.term, pupil, klass[0], leaving.code)
+            self.sync(1 - src, "none")
+            transfers.leave_pupil(leaving.db, leaving.term, pupil, DAYS[5].isoformat(), arriving.code)
+        else:
+            transfers.leave_pupil(leaving.db, leaving.term, pupil, DAYS[5].isoformat(), arriving.code)
+            if order == "departure":
+                self.sync(src, "none")
+            transfers.admit_pupil(arriving.db, arriving.term, pupil, klass[0], leaving.code)
         REPORT.add("convergence_transfers")
+        REPORT.add(f"convergence_transfers_{order}_first")
+
+    def _final_checks(self) -> None:
+        super()._final_checks()
+        # Both sides of every move agree with the centre: the leaving school keeps its enrolment, ended
+        # by its departure, and has the pupil's identity as his new school keeps it (read-only); the
+        # arriving school has its own enrolment and the same identity.
+        for pupil, (src, dst) in self.moved.items():
+            leaving, arriving = self.nodes[src], self.nodes[dst]
+            with self.central.db() as db:
+                identity = db.execute("SELECT * FROM pupils WHERE code = ?", [pupil]).fetchall()
+                enrolled = db.execute(
+                    "SELECT school FROM enrolments WHERE pupil = ? AND year = ? ORDER BY school", [pupil, YEAR]
+                ).fetchall()
+            assert enrolled == sorted([(leaving.code,), (arriving.code,)]), enrolled
+            for node in (leaving, arriving):
+                assert node.db.execute("SELECT * FROM pupils WHERE code = ?", [pupil]).fetchall() == identity
+            assert leaving.db.execute(
+                "SELECT e.school, d.kind, d.to_school FROM enrolments e JOIN departures d ON d.school = e.school "
+                "AND d.year = e.year AND d.pupil = e.pupil WHERE e.pupil = ?",
+                [pupil],
+            ).fetchall() == [(leaving.code, "transfer", arriving.code)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known gap (issue 11): the centre's enrolments key (year, pupil) and pupils row move to the arriving "
-    "school, while the leaving school's node keeps its own enrolment and pupils row for that pupil; nothing "
-    "tells it, so node and centre disagree on those two rows for good",
-)
 def test_replicas_converge_with_pupils_moving_between_schools(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(session_module, "MAX_ATTEMPTS", 2)
     monkeypatch.setattr(ConvergenceWithTransfers, "root", tmp_path, raising=False)
