@@ -46,7 +46,7 @@ from domain.rows import delete_keys, upsert_rows
 from protocol import hlc
 from protocol.messages import Refusal
 from protocol.records import Change
-from protocol.tables import BY_NAME, TABLES, ColumnType
+from protocol.tables import BY_ID, BY_NAME, TABLES, ColumnType
 
 from .schools import Device
 from .values import check_values, enrolments_out_of_scale
@@ -287,10 +287,11 @@ def _pupil_of(c: Change) -> str | None:
 
 def check_pupils_and_dates(
     db: sqlite_utils.Database, school: str, changes: Sequence[Change], today: dt.date, refusals: Refusals
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, str]]:
     """Refuse rows about another school's pupil and dates outside 1900..today; returns the pupils
     this push transfers to the school (newly enrolled here while the centre has them elsewhere), each
-    with the school that had them.
+    with the school that had them, and the other pupils of the push the centre has elsewhere, each with
+    that school.
 
     A pupil unknown to the centre is allowed (its roster row may come in a later chunk).
     """
@@ -321,7 +322,7 @@ def check_pupils_and_dates(
             ).fetchall()
         )
     if not owners:
-        return {}
+        return {}, {}
     # An arrival is a new enrolment of this school (a pupil it never had that year): an update of an
     # enrolment it already had does not take back a pupil who has moved on since.
     candidates = [
@@ -333,12 +334,46 @@ def check_pupils_and_dates(
     enrolled = {
         str(c.key[2]): owners[str(c.key[2])] for c in candidates if (v := known.get(_slots(c))) is None or v.deleted
     }
+    left = _left_before(db, school, [p for p in owners if p not in enrolled], changes)
     for pupil, owner in owners.items():
         if pupil in enrolled:
             continue  # an arrival: the pupil's rows are this school's from now on
         for c in pupils[pupil]:
+            departed = left.get(pupil, -1)
+            if c.table not in PERSON_TABLES and (departed is None or 0 <= c.hlc < departed):
+                continue  # the leaving school's history of the pupil, made before it recorded his departure
             refusals.refuse(c, "foreign_pupil", f"pupil {pupil} belongs to school {owner}, not {school}")
-    return enrolled
+    return enrolled, {p: o for p, o in owners.items() if p not in enrolled}
+
+
+def _left_before(
+    db: sqlite_utils.Database, school: str, pupils: Sequence[str], changes: Sequence[Change]
+) -> dict[str, int | None]:
+    """Pupils this school enrolled who now belong to another school -> the stamp of its departure for
+    them (None: not recorded yet). Its changes about such a pupil stamped before its departure are its
+    history and apply, whether they reach the centre before or after the new school's arrival; later
+    ones are refused (the history is read-only once the school has recorded that he left)."""
+    out: dict[str, int | None] = {}
+    departures_id = BY_NAME["departures"].wire_id
+    for start in range(0, len(pupils), _CHUNK):
+        part = list(pupils[start : start + _CHUNK])
+        marks = ", ".join("?" * len(part))
+        for (pupil,) in db.execute(
+            f"SELECT DISTINCT pupil FROM enrolments WHERE school = ? AND pupil IN ({marks})", [school, *part]
+        ):
+            out[pupil] = None
+        for pupil, stamp in db.execute(
+            f"SELECT k3, min(hlc) FROM _versions WHERE tbl = ? AND k1 = ? AND k3 IN ({marks}) AND deleted = 0 "
+            "GROUP BY k3",
+            [departures_id, school, *part],
+        ):
+            if pupil in out:
+                out[pupil] = stamp
+    for c in changes:
+        if c.table == "departures" and c.row is not None and c.key[2] in out:
+            known = out[c.key[2]]
+            out[c.key[2]] = c.hlc if known is None else min(known, c.hlc)
+    return out
 
 
 def _json(values: Iterable | None) -> str | None:
@@ -558,6 +593,20 @@ def share_earlier_record(
                 _share(db, school, spec.wire_id, slots, numbers)
 
 
+def share_later_history(
+    db: sqlite_utils.Database, plan: Plan, elsewhere: dict[str, str], numbers: VersionNumbers
+) -> None:
+    """Records a school wrote about a pupil who has moved on (its history, stamped before it recorded his
+    departure) reach his current school too, read-only, as if they had come before the transfer."""
+    for version in plan.versions:
+        spec = BY_ID[version.tbl]
+        if spec.name not in _ABOUT_A_PUPIL or spec.name in _NOT_SHARED_WITH_NEW_SCHOOL:
+            continue
+        owner = elsewhere.get(str(version[1 + spec.key.index("pupil")]))
+        if owner is not None:
+            _share(db, owner, version.tbl, version[1 : 1 + KEY_SLOTS], numbers)
+
+
 def acknowledge(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> int:
     new_acked = max(device.acked_seq, max(c.seq for c in changes))
     db.conn.execute(
@@ -603,7 +652,7 @@ def apply_push(
     refusals = Refusals()
     check_scope(device.school, fresh, refusals)
     today = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).date()
-    arrivals = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals)
+    arrivals, elsewhere = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals)
     check_values(db, refusals.keep(fresh), refusals.refuse)
     by_seq = {c.seq: c for c in fresh}
     while True:  # a row refused while writing: roll the attempt back, plan again without it
@@ -625,6 +674,8 @@ def apply_push(
                     raise _Replan
                 if arrivals:
                     share_earlier_record(db, device.school, arrivals, numbers, server_hlc)
+                if elsewhere:
+                    share_later_history(db, plan, elsewhere, numbers)
                 numbers.store(db)
         except _Replan:
             continue

@@ -111,7 +111,8 @@ class Report:
                 f"transfers in convergence examples: {c['convergence_transfers']} (the arrival reached the centre "
                 f"first {c['convergence_transfers_arrival_first']}, the departure first "
                 f"{c['convergence_transfers_departure_first']}, both left to the random syncs "
-                f"{c['convergence_transfers_offline_first']})"
+                f"{c['convergence_transfers_offline_first']}; later edits of shared records "
+                f"{c['convergence_moved_edits']})"
             )
         out.extend(self.notes)
         return out

@@ -529,9 +529,15 @@ class ConvergenceWithTransfers(Convergence):
     """The same machine, and pupils moving between the two collèges, with the arrival and the departure
     reaching the centre in either order (or later, in whatever order the random syncs give)."""
 
-    @rule(src=st.integers(0, 1), p=st.integers(2, 3), order=st.sampled_from(["arrival", "departure", "offline"]))
-    def transfer(self, src, p, order) -> None:
-        """A pupil no rule edits (indexes 2..3) leaves one collège for the other, once the centre has him.
+    @rule(
+        src=st.integers(0, 1),
+        p=st.integers(2, 3),
+        order=st.sampled_from(["arrival", "departure", "offline"]),
+        mark=st.integers(0, 80),
+    )
+    def transfer(self, src, p, order, mark) -> None:
+        """A pupil the random rules do not edit (indexes 2..3) leaves one collège for the other, once the centre
+        has him; the leaving school enters one last mark of him before it records his departure.
 
         `order`: which side syncs first right after the move (the other one has not synced yet), or
         neither ("offline": the random syncs decide)."""
@@ -554,14 +560,48 @@ class ConvergenceWithTransfers(Convergence):
         if order == "arrival":
             transfers.admit_pupil(arriving.db, arriving.term, pupil, klass[0], leaving.code)
             self.sync(1 - src, "none")
-            transfers.leave_pupil(leaving.db, leaving.term, pupil, DAYS[5].isoformat(), arriving.code)
-        else:
-            transfers.leave_pupil(leaving.db, leaving.term, pupil, DAYS[5].isoformat(), arriving.code)
+        # The leaving school's last mark of him, entered before it records that he left: its history,
+        # whether it reaches the centre before or after the arrival.
+        self.grade(src, p, 0, 1, 1, mark)
+        transfers.leave_pupil(leaving.db, leaving.term, pupil, DAYS[5].isoformat(), arriving.code)
+        if order != "arrival":
             if order == "departure":
                 self.sync(src, "none")
             transfers.admit_pupil(arriving.db, arriving.term, pupil, klass[0], leaving.code)
         REPORT.add("convergence_transfers")
         REPORT.add(f"convergence_transfers_{order}_first")
+
+    @rule(i=st.integers(0, 1), mark=st.integers(0, 80))
+    def correct_moved_history(self, i, mark) -> None:
+        """The directorate corrects the leaving school's mark of a moved pupil: both schools get it."""
+        if not self.moved:
+            return
+        pupil = sorted(self.moved)[i % len(self.moved)]
+        leaving = self.nodes[self.moved[pupil][0]]
+        subject = leaving.subject(pupil, 0)
+        key = (YEAR, pupil, subject, 1, 1)
+        with self.central.db() as db:
+            before = read_row(db, "grades", key)
+            if before is None:
+                return  # not at the centre yet
+            entry = grades.GradeEntry(pupil, subject, 1, 1, quarter_points(mark, leaving.scale(pupil)))
+            grades.record_grades(db, Term(leaving.code, YEAR), [entry])
+            self._central_write(db, "grades", key, before)
+        REPORT.add("convergence_moved_edits")
+
+    @rule(i=st.integers(0, 1), name=st.sampled_from(["Yassine", "ياسين", "Salma"]))
+    def rename_moved(self, i, name) -> None:
+        """The arriving school corrects a moved pupil's first name: the school he left gets it too."""
+        if not self.moved:
+            return
+        pupil = sorted(self.moved)[i % len(self.moved)]
+        arriving = self.nodes[self.moved[pupil][1]]
+        before = read_row(arriving.db, "pupils", (pupil,))
+        if before is None or before[1] != arriving.code:
+            return  # the takeover has not reached the arriving school yet
+        arriving.db.execute("UPDATE pupils SET first_name = ? WHERE code = ?", [name, pupil])
+        self._node_write(arriving, "pupils", (pupil,), before)
+        REPORT.add("convergence_moved_edits")
 
     def _final_checks(self) -> None:
         super()._final_checks()
