@@ -28,7 +28,7 @@ from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_
 from . import daily_caps
 from .errors import BadResponse, NotConfigured, ServerRefused, ServerUnreachable, SyncClientError, UntrustedServer
 from .inbox import apply_response
-from .outbox import node_hlc, pending_after, pending_changes, pending_count
+from .outbox import last_issued_seq, node_hlc, pending_after, pending_changes, pending_count
 from .priority import urgent_first
 from .store import NodeStore
 from .transport import certificate_failure, check_server_url, tls_context
@@ -116,6 +116,7 @@ class SyncSession:
     def run(self) -> SyncResult:
         result = SyncResult()
         failures = 0
+        asked_again = False
         db = self.store.db
         if self.byte_budget is not None:
             urgent_first(db)
@@ -124,6 +125,8 @@ class SyncSession:
             if left is not None and left < MIN_BUDGETED_REQUEST:
                 result.stopped_at_budget = True
                 break
+            cursor_sent = int(self.store.setting("pull_cursor", 0))
+            issued = last_issued_seq(db)
             body, pushed_count = self._next_request(left)
             try:
                 response = self._exchange(body, result)
@@ -156,6 +159,15 @@ class SyncSession:
                 if self.ceiling >= MAX_BUDGET:
                     self.ceiling = None
             self.budget = min(MAX_BUDGET, self.budget * 2, int(self.ceiling * 0.75) if self.ceiling else MAX_BUDGET)
+            if not pushed_count and response.acked_seq > issued and cursor_sent > 0 and not asked_again:
+                # The centre acknowledges numbers this node never issued, yet its cursor did not go back: a
+                # backup restored and never used since, whose last sync the centre cannot tell apart from
+                # now. Ask again once with the cursor one below (SPEC 10.5): the centre recognises the
+                # restore and gives back this device's edits made after the backup, in this sync.
+                asked_again = True
+                with write_transaction(db):
+                    self.store.set_setting("pull_cursor", cursor_sent - 1)
+                continue
             more_push = pending_after(db, response.acked_seq)
             if not response.more_pull and not more_push:
                 break

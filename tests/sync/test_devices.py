@@ -154,6 +154,49 @@ def test_a_backup_restored_then_used_offline_loses_nothing(central, make_node, t
         restored.close()
 
 
+def test_a_backup_restored_and_never_edited_gets_its_lost_edits_back_at_its_next_pull(
+    central, make_node, tmp_path: Path
+) -> None:
+    """Its cursor did not go back (the backup was taken right after a sync) and it has nothing to push:
+    the answer's acknowledgement above its own numbers gives it away, and the same sync pulls back
+    the edits made after the backup, with one more request. A sync with nothing to do stays one."""
+    node = make_node("SA01")
+    fill_school(node, seed=12, pupils=8, absence_days=1)
+    sync(node)
+    assert (sync(node).requests, sync(node).pulled) == (1, 0)  # the backup's cursor is the last one sent
+    folder = node.path.parent
+    keys = node.db.execute(
+        "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL ORDER BY pupil LIMIT 2"
+    ).fetchall()
+    backup = tmp_path / "backup.sqlite"
+    _backup(node, backup)
+    _edit(node, keys[0], "17")
+    _edit(node, keys[1], "4.5")
+    assert sync(node).pushed == 2
+    node.close()
+
+    (folder / "node.sqlite").unlink()
+    for suffix in ("-wal", "-shm"):
+        (folder / f"node.sqlite{suffix}").unlink(missing_ok=True)
+    backup.rename(folder / "node.sqlite")
+    restored = NodeStore.open(folder, clock=central.clock)
+    try:
+        central.clock.advance(1000)
+        result = sync(restored)
+        assert result.pushed == 0 and result.pending == 0 and not result.errors
+        assert result.requests == 2 and result.pulled >= 2
+        assert [_score(restored.db, k) for k in keys] == [1700, 450]
+        assert _school_rows(restored.db, "SA01") == _central_rows(central, "SA01")
+        assert sync(restored).requests == 1
+        # Its numbering continues above the centre's: a later edit is applied, not skipped.
+        _edit(restored, keys[1], "5")
+        assert sync(restored).pushed == 1
+        with central.db() as db:
+            assert _score(db, keys[1]) == 500
+    finally:
+        restored.close()
+
+
 def test_two_devices_of_a_school_converge(central, make_node, run_massar, tmp_path: Path) -> None:
     office = make_node("SA01")
     fill_school(office, seed=7, pupils=12, absence_days=2)
