@@ -6,13 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from domain import absences, accounts, grades, incidents, pupils, results, roster, transfers
+from domain import absences, accounts, grades, incidents, pupils, roster, transfers
 from domain.codes import check_pupil_code, parse_date
 from domain.csvfiles import read_csv
 from domain.database import write_transaction
 from domain.errors import InvalidInput, RowError
 from domain.guardians import record_guardian
 from domain.rules import FULL_DAY, mask_hours
+from domain.semesters import closed_semesters, published_report
+from syncclient.semesters import close_semester, reopen_semester
 from syncclient.store import NodeStore
 
 from . import bundle_commands, files_commands, link_commands, node_sync_commands, serve_command, year_commands
@@ -128,6 +130,11 @@ def register(sub: Any) -> None:
     p.add_argument("--student", required=True)
     p.add_argument("--semester", choices=["1", "2"])
     p.set_defaults(handler=cmd_report)
+    p = _common(sub.add_parser("close-semester", help="release a semester's ranks and results (the director)"))
+    p.add_argument("--semester", required=True, choices=["1", "2"])
+    p.add_argument("--by", default="director", metavar="LOGIN", help="who closes it (kept with the closure)")
+    p.add_argument("--reopen", action="store_true", help="take the closure back (a mark was missing)")
+    p.set_defaults(handler=cmd_close_semester)
 
     node_sync_commands.register(sub, _common)
     bundle_commands.register_node(sub, _common)
@@ -377,8 +384,21 @@ def cmd_report(args: Any) -> int:
     store = _store(args)
     pupil = check_pupil_code(args.student)
     semesters = (int(args.semester),) if args.semester else (1, 2)
-    report = results.pupil_report(store.db, store.term.year, pupil, school=store.school, semesters=semesters)
+    report = published_report(store.db, store.term.year, pupil, school=store.school, semesters=semesters)
     emit(args, report, format_report(report))
+    return 0
+
+
+def cmd_close_semester(args: Any) -> int:
+    store = _store(args)
+    year, semester = store.term.year, int(args.semester)
+    if args.reopen:
+        reopen_semester(store.db, year, semester)
+    else:
+        close_semester(store.db, year, semester, args.by)
+    closed = semester in closed_semesters(store.db, year)
+    word = "closed: ranks and results released" if closed else "open: averages shown as provisional"
+    emit(args, {"year": year, "semester": semester, "closed": closed}, f"semester {semester} of {year} {word}")
     return 0
 
 

@@ -3,7 +3,9 @@
 Until the school closes a semester (the director's action, once every mark is
 in), its averages are provisional: shown with how many subjects are marked,
 without a rank; the annual average and the decision wait until both
-semesters are closed. A pure view of `results.pupil_report`'s output.
+semesters are closed. Every reader a parent or a printer sees goes through
+here (the parents' page, `massar node report`, the printed bulletins), so
+no one shows a rank the director has not yet released.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from __future__ import annotations
 import copy
 from collections.abc import Collection
 from typing import Any
+
+import sqlite_utils
+
+from .results import pupil_report
 
 
 def provisional_report(report: dict[str, Any], closed: Collection[int]) -> dict[str, Any]:
@@ -30,3 +36,17 @@ def provisional_report(report: dict[str, Any], closed: Collection[int]) -> dict[
     else:
         view["annual_waiting"] = False
     return view
+
+
+def closed_semesters(db: sqlite_utils.Database, year: str) -> set[int]:
+    """The semesters the director has closed this year on this node."""
+    rows = db.execute("SELECT semester FROM _semester_closures WHERE year = ?", [year]).fetchall()
+    return {r[0] for r in rows}
+
+
+def published_report(
+    db: sqlite_utils.Database, year: str, pupil: str, *, school: str, semesters: Collection[int] = (1, 2)
+) -> dict[str, Any]:
+    """`results.pupil_report` as the node may show it: open semesters provisional."""
+    report = pupil_report(db, year, pupil, school=school, semesters=tuple(semesters))
+    return provisional_report(report, closed_semesters(db, year))

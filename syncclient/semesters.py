@@ -6,10 +6,9 @@ import sqlite_utils
 
 from domain.database import write_transaction
 from domain.grades import parse_semester
+from domain.semesters import closed_semesters
 
-
-def closed_semesters(db: sqlite_utils.Database, year: str) -> set[int]:
-    return {r[0] for r in db.execute("SELECT semester FROM _semester_closures WHERE year = ?", [year]).fetchall()}
+__all__ = ["close_semester", "closed_semesters", "closures", "reopen_semester"]
 
 
 def closures(db: sqlite_utils.Database, year: str) -> dict[int, tuple[str, str]]:

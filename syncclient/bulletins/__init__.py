@@ -24,6 +24,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.pupils import Term, enrolment_of
 from domain.results import ClassResults, Mark, SubjectResult
 from domain.rules import mask_hours, passes, round2
+from domain.semesters import closed_semesters
 
 from ..store import NodeStore
 
@@ -167,7 +168,7 @@ def _test_columns(results: ClassResults) -> int:
     return max([MIN_TEST_COLUMNS, *used])
 
 
-def _pupil_page(store: NodeStore, data: _ClassData, pupil: str, semester: int) -> dict[str, Any]:
+def _pupil_page(store: NodeStore, data: _ClassData, pupil: str, semester: int, closed: set[int]) -> dict[str, Any]:
     db, term = store.db, store.term
     last, first, last_ar, first_ar, gender, born, place = db.execute(
         "SELECT last_name, first_name, last_name_ar, first_name_ar, gender, birth_date, birth_place "
@@ -185,7 +186,9 @@ def _pupil_page(store: NodeStore, data: _ClassData, pupil: str, semester: int) -
         "birth_place": place or "",
         "subjects": _subject_rows(results.results.get(pupil, []), results, data.tests),
         "average": _fmt(average),
-        "rank": results.rank(pupil),
+        # An open semester's rank is not the director's to give yet (domain/semesters.py).
+        "rank": results.rank(pupil) if semester in closed else None,
+        "provisional": semester not in closed,
         "class_size": len(results.pupils),
         "absences": _absences(db, term, pupil, semester),
         "first_average": None,
@@ -197,7 +200,8 @@ def _pupil_page(store: NodeStore, data: _ClassData, pupil: str, semester: int) -
     if data.first is not None:
         s1 = data.first.averages.get(pupil)
         page["first_average"] = _fmt(s1)
-        if s1 is not None and average is not None:
+        # Like the parents' page: the annual result waits for both closures.
+        if s1 is not None and average is not None and {1, 2} <= closed:
             annual = round2((s1 + average) / 2)
             page["annual"] = _fmt(annual)
             page["certificate"] = certificate(db, term.year, pupil, annual)
@@ -242,6 +246,7 @@ def render_bulletins(store: NodeStore, pupils: list[str], semester: int) -> str:
     db, term = store.db, store.term
     school = _school(store)
     classes: dict[str, _ClassData] = {}
+    closed = closed_semesters(db, term.year)
     pages = []
     for code in pupils:
         enrolment = enrolment_of(db, term, code)
@@ -250,7 +255,7 @@ def render_bulletins(store: NodeStore, pupils: list[str], semester: int) -> str:
             data = classes[enrolment.class_code] = _class_data(
                 db, term, enrolment.class_code, enrolment.level, semester
             )
-        pages.append({"pupil": _pupil_page(store, data, code, semester), "klass": data})
+        pages.append({"pupil": _pupil_page(store, data, code, semester, closed), "klass": data})
     return (
         _environment()
         .get_template("bulletin.html.j2")

@@ -60,6 +60,7 @@ def _names(node: Path) -> dict[str, str]:
 
 def test_class_bulletin_prints_one_arabic_page_per_pupil(school: School, tmp_path: Path) -> None:
     _fill(school)
+    massar("node", "close-semester", "--data", school.node, "--semester", "1")
     out = tmp_path / "bulletins.html"
 
     massar("node", "bulletin", "--data", school.node, "--class", "1APIC-1", "--semester", "1", "-o", out)
@@ -88,8 +89,23 @@ def test_class_bulletin_prints_one_arabic_page_per_pupil(school: School, tmp_pat
     assert re.search(r"غير مبررة</th><td class=\"num\">2<", first)
 
 
+def test_open_semester_prints_provisional_without_rank(school: School) -> None:
+    _fill(school)
+    pupil = school.pupils("1APIC-1")[0]
+
+    with opened(school.node) as store:
+        html = render_bulletins(store, [pupil], 2)
+
+    assert "نتائج مؤقتة" in html and "الرتبة تعطى بعد إغلاقها" in html
+    assert not re.search(r'<span class="num">\d+</span> من <span class="num">', html)
+    assert 'المعدل السنوي</th><td class="num">—<' in html  # annual waits for both closures
+    assert "(مقترح)" not in html
+
+
 def test_second_semester_bulletin_of_one_pupil(school: School) -> None:
     _fill(school)
+    for semester in ("1", "2"):
+        massar("node", "close-semester", "--data", school.node, "--semester", semester)
     pupil = school.pupils("1APIC-1")[0]
 
     with opened(school.node) as store:

@@ -62,6 +62,10 @@ def test_bulletin_prints_the_councils_decision_not_the_average(school, tmp_path)
         )
     out = tmp_path / "b.html"
     cli("bulletin", "--student", "A100000001", "--semester", "2", "-o", str(out))
+    assert "(مقترح)" not in out.read_text(encoding="utf-8")  # no proposal while the semesters are open
+    for semester in ("1", "2"):
+        cli("close-semester", "--semester", semester)
+    cli("bulletin", "--student", "A100000001", "--semester", "2", "-o", str(out))
     assert "غير ناجحة (مقترح)" in out.read_text(encoding="utf-8")
     cli("decide", "--student", "A100000001", "--decision", "pass", "--note", "حسب مجهود التلميذة")
     cli("bulletin", "--student", "A100000001", "--semester", "2", "-o", str(out))
