@@ -28,7 +28,7 @@ from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_
 from . import daily_caps
 from .errors import BadResponse, NotConfigured, ServerRefused, ServerUnreachable, SyncClientError, UntrustedServer
 from .inbox import apply_response
-from .outbox import last_issued_seq, node_hlc, pending_after, pending_changes, pending_count
+from .outbox import node_hlc, pending_after, pending_changes, pending_count
 from .priority import urgent_first
 from .store import NodeStore
 from .transport import certificate_failure, check_server_url, tls_context
@@ -117,6 +117,7 @@ class SyncSession:
         result = SyncResult()
         failures = 0
         asked_again = False
+        follow_up: int | None = None  # the cursor of the one pull-only request that shows a restore
         db = self.store.db
         if self.byte_budget is not None:
             urgent_first(db)
@@ -125,9 +126,8 @@ class SyncSession:
             if left is not None and left < MIN_BUDGETED_REQUEST:
                 result.stopped_at_budget = True
                 break
-            cursor_sent = int(self.store.setting("pull_cursor", 0))
-            issued = last_issued_seq(db)
-            body, pushed_count = self._next_request(left)
+            cursor_sent = int(self.store.setting("pull_cursor", 0)) if follow_up is None else follow_up
+            body, pushed_count = self._next_request(left, cursor=follow_up)
             try:
                 response = self._exchange(body, result)
             except ServerUnreachable as exc:
@@ -147,6 +147,7 @@ class SyncSession:
                 self._remember(error=str(exc))
                 raise
             failures = 0
+            follow_up = None  # (a lost follow-up is asked again as it was)
             applied = apply_response(db, self.school, response, self.store.clock.now_ms())
             result.rejected += applied.rejected
             result.pushed += applied.acknowledged
@@ -159,14 +160,14 @@ class SyncSession:
                 if self.ceiling >= MAX_BUDGET:
                     self.ceiling = None
             self.budget = min(MAX_BUDGET, self.budget * 2, int(self.ceiling * 0.75) if self.ceiling else MAX_BUDGET)
-            if not pushed_count and response.acked_seq > issued and cursor_sent > 0 and not asked_again:
-                # The centre acknowledges numbers this node never issued, yet its cursor did not go back: a
-                # backup restored and never used since, whose last sync the centre cannot tell apart from
-                # now. Ask again once with the cursor one below (SPEC 10.5): the centre recognises the
-                # restore and gives back this device's edits made after the backup, in this sync.
+            if applied.resequenced and not asked_again:
+                # The centre acknowledges numbers this node never issued: it lost state (a restored backup,
+                # a reinstalled PC), which the centre may not have seen (a backup taken right after a sync
+                # goes back on nothing, nor does one whose pending changes had all been applied). Ask once
+                # more, pushing nothing, with the cursor one below the one just sent (SPEC 10.5): the centre
+                # recognises the restore and the same sync gives back this device's own edits it lacks.
                 asked_again = True
-                with write_transaction(db):
-                    self.store.set_setting("pull_cursor", cursor_sent - 1)
+                follow_up = max(cursor_sent - 1, 0)
                 continue
             more_push = pending_after(db, response.acked_seq)
             if not response.more_pull and not more_push:
@@ -177,16 +178,21 @@ class SyncSession:
         self._remember(error=None)
         return result
 
-    def _next_request(self, left: int | None = None) -> tuple[bytes, int]:
+    def _next_request(self, left: int | None = None, *, cursor: int | None = None) -> tuple[bytes, int]:
+        """The next request: pending changes that fit, and the pull cursor. With `cursor`, a pull-only
+        request from that cursor instead (the one that shows the centre a restore)."""
         db = self.store.db
         # Under a byte budget the frame also fits what is left, and the pull waits until the push is done.
         budget = self.budget if left is None else max(MIN_BUDGETED_REQUEST, min(self.budget, left))
         with read_snapshot(db):
-            cursor = int(self.store.setting("pull_cursor", 0))
             hlc = node_hlc(db)
             limit = min(MAX_CHUNK_RECORDS, max(64, int(budget / self.bytes_per_change * 1.25)))
-            changes = pending_changes(db, self.device, limit)
-            total = pending_count(db) if left is not None else 0
+            if cursor is None:
+                cursor = int(self.store.setting("pull_cursor", 0))
+                changes = pending_changes(db, self.device, limit)
+                total = pending_count(db) if left is not None else 0
+            else:
+                changes, total = [], 0
         while True:
             want_pull = left is None or len(changes) >= total
             request = SyncRequest(self.device, capabilities.SUPPORTED, cursor, changes, hlc, want_pull=want_pull)
