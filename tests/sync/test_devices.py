@@ -10,11 +10,13 @@ marks of his first semester.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+from domain import incidents
 from domain.grades import GradeEntry, record_grades
 from syncclient.store import NodeStore
 
@@ -193,6 +195,43 @@ def test_a_backup_restored_and_never_edited_gets_its_lost_edits_back_at_its_next
         assert sync(restored).pushed == 1
         with central.db() as db:
             assert _score(db, keys[1]) == 500
+    finally:
+        restored.close()
+
+
+def test_a_backup_from_before_the_first_sync_restored_later_gets_its_lost_edits_back(
+    central, make_node, tmp_path: Path
+) -> None:
+    """The backup's pending roster was applied since (so resending it shows nothing) and its cursor is 0:
+    only the answer's acknowledgement shows the restore, and the same sync repairs it."""
+    node = make_node("SA01")
+    fill_school(node, seed=13, pupils=8, absence_days=1)
+    folder = node.path.parent
+    backup = tmp_path / "backup.sqlite"
+    _backup(node, backup)  # everything still pending, never synced
+    # A record the backup does not hold at all (resending the backup's own pending rows shows nothing),
+    # then the node's only sync: one request, so the only cursor the centre ever got from it is 0.
+    pupil = node.db.execute("SELECT pupil FROM enrolments ORDER BY pupil LIMIT 1").fetchone()[0]
+    day = dt.date.fromisoformat(YEAR[:4] + "-10-06")
+    incidents.record_incident(node.db, node.term, pupil, day, "Retard répété", "Avertissement")
+    first = sync(node)
+    assert first.requests == 1 and first.pending == 0
+    node.close()
+
+    (folder / "node.sqlite").unlink()
+    for suffix in ("-wal", "-shm"):
+        (folder / f"node.sqlite{suffix}").unlink(missing_ok=True)
+    backup.rename(folder / "node.sqlite")
+    restored = NodeStore.open(folder, clock=central.clock)
+    try:
+        central.clock.advance(1000)
+        result = sync(restored)
+        assert result.pending == 0 and result.rejected == 0 and not result.errors
+        assert restored.db.execute("SELECT description FROM incidents WHERE pupil = ?", [pupil]).fetchall() == [
+            ("Retard répété",)
+        ]
+        assert _school_rows(restored.db, "SA01") == _central_rows(central, "SA01")
+        assert sync(restored).requests == 1
     finally:
         restored.close()
 
