@@ -15,6 +15,7 @@ import pytest
 
 from domain import grades, transfers
 from domain.pupils import Term
+from domain.results import pupil_report
 from server.corrections import correct_grade
 
 from .helpers import SCHOOL_TABLES, YEAR, fill_school, rows, sync
@@ -77,6 +78,11 @@ def test_both_schools_converge_with_the_centre_whichever_side_syncs_first(centra
             store.db.execute("SELECT * FROM grades WHERE pupil = ? ORDER BY subject, assessment", [pupil]).fetchall()
             == history
         )
+    # The centre's report shows the pupil where he is now, or where he was when asked for that school.
+    with central.db() as db:
+        now = pupil_report(db, YEAR, pupil)
+        before = pupil_report(db, YEAR, pupil, school="SA01")
+    assert (now["school"], now["class"], before["school"], before["class"]) == ("SB02", klass, "SA01", was_in)
     assert a.db.execute("SELECT school FROM enrolments WHERE pupil = ?", [pupil]).fetchall() == [("SA01",)]
     assert b.db.execute("SELECT school FROM enrolments WHERE pupil = ?", [pupil]).fetchall() == [("SB02",)]
 
