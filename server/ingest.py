@@ -599,12 +599,12 @@ def share_later_history(
     """Records a school wrote about a pupil who has moved on (its history, stamped before it recorded his
     departure) reach his current school too, read-only, as if they had come before the transfer."""
     for version in plan.versions:
-        spec = BY_ID[version.tbl]
+        spec = BY_ID[version[0]]
         if spec.name not in _ABOUT_A_PUPIL or spec.name in _NOT_SHARED_WITH_NEW_SCHOOL:
             continue
         owner = elsewhere.get(str(version[1 + spec.key.index("pupil")]))
         if owner is not None:
-            _share(db, owner, version.tbl, version[1 : 1 + KEY_SLOTS], numbers)
+            _share(db, owner, version[0], version[1 : 1 + KEY_SLOTS], numbers)
 
 
 def acknowledge(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> int:
