@@ -24,9 +24,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 import sample
 from cli import main as massar_main
@@ -525,14 +525,30 @@ def test_replicas_converge_under_random_work_syncs_and_lost_messages(tmp_path: P
     )
 
 
+TRANSFER_ORDERS = ("arrival", "departure", "offline")
+
+
 class ConvergenceWithTransfers(Convergence):
     """The same machine, and pupils moving between the two collèges, with the arrival and the departure
-    reaching the centre in either order (or later, in whatever order the random syncs give)."""
+    reaching the centre in either order (or later, in whatever order the random syncs give).
+
+    Every example starts with a transfer, its order taken in turn (example k: TRANSFER_ORDERS[k % 3]),
+    so that each run of the test goes through all three orders; more transfers come at random."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sync(1, "none")  # the second collège's pupils at the centre too: either school may lose one
+
+    @initialize(src=st.integers(0, 1), p=st.integers(2, 3), mark=st.integers(0, 80))
+    def first_transfer(self, src, p, mark) -> None:
+        order = TRANSFER_ORDERS[self.counter % len(TRANSFER_ORDERS)]
+        note(f"first transfer: the {order} reaches the centre first")
+        self.transfer(src, p, order, mark)
 
     @rule(
         src=st.integers(0, 1),
         p=st.integers(2, 3),
-        order=st.sampled_from(["arrival", "departure", "offline"]),
+        order=st.sampled_from(TRANSFER_ORDERS),
         mark=st.integers(0, 80),
     )
     def transfer(self, src, p, order, mark) -> None:
@@ -628,6 +644,7 @@ class ConvergenceWithTransfers(Convergence):
 def test_replicas_converge_with_pupils_moving_between_schools(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(session_module, "MAX_ATTEMPTS", 2)
     monkeypatch.setattr(ConvergenceWithTransfers, "root", tmp_path, raising=False)
+    before = {order: REPORT.counts[f"convergence_transfers_{order}_first"] for order in TRANSFER_ORDERS}
     run_state_machine_as_test(
         ConvergenceWithTransfers,
         settings=settings(
@@ -639,3 +656,5 @@ def test_replicas_converge_with_pupils_moving_between_schools(tmp_path: Path, mo
             phases=[Phase.generate],  # a failing example is reported as found: shrinking it takes minutes
         ),
     )
+    ran = {order: REPORT.counts[f"convergence_transfers_{order}_first"] - before[order] for order in TRANSFER_ORDERS}
+    assert all(ran.values()), f"every order of a transfer's two syncs is exercised: {ran}"
