@@ -289,6 +289,10 @@ def test_leave_page_records_a_departure_with_its_date_type_and_destination(clien
     # Nothing is deleted: the enrolment stays, ended by the departure, and the change waits to sync.
     assert node.query("SELECT class FROM enrolments WHERE pupil = 'D100000004'") == [("1APIC-2",)]
     assert node.query("SELECT count(*) FROM _outbox WHERE tbl = 22") == [(1,)]
+    # His enrolment ended that day: the roll call no longer calls him, but does for a day before it.
+    assert "D100000004" not in client.get("/staff/absences?class=1APIC-2").text
+    before = (TODAY - dt.timedelta(days=5)).isoformat()
+    assert "D100000004" in client.get(f"/staff/absences?class=1APIC-2&day={before}").text
     # Refused with the reason in the page's language, what was typed shown again, nothing written.
     client.get("/lang/ar")
     no_destination = client.post("/staff/leave", {**form, "pupil": "A100000001", "to_school": ""})
