@@ -13,7 +13,8 @@ from domain.database import write_transaction
 from domain.errors import InvalidInput, RowError
 from domain.guardians import record_guardian
 from domain.rules import FULL_DAY, mask_hours
-from domain.semesters import closed_semesters, published_report
+from domain.semesters import closed_semesters, staff_report
+from syncclient.satellites import term_of_pupil
 from syncclient.semesters import close_semester, reopen_semester
 from syncclient.store import NodeStore
 
@@ -367,7 +368,8 @@ def cmd_import_absences(args: Any) -> int:
 def cmd_issue_login(args: Any) -> int:
     store = _store(args)
     pupil = check_pupil_code(args.student)
-    pupils.enrolment_of(store.db, store.term, pupil)
+    # A satellite's pupil too: his parent reads at this school's terminal (syncclient/satellites.py).
+    pupils.enrolment_of(store.db, term_of_pupil(store.db, store.term, pupil), pupil)
     login, password = accounts.issue_parent_login(store.db, pupil)
     emit(args, {"login": login, "password": password}, f"login:    {login}\npassword: {password}")
     return 0
@@ -384,7 +386,7 @@ def cmd_report(args: Any) -> int:
     store = _store(args)
     pupil = check_pupil_code(args.student)
     semesters = (int(args.semester),) if args.semester else (1, 2)
-    report = published_report(store.db, store.term.year, pupil, school=store.school, semesters=semesters)
+    report = staff_report(store.db, store.term.year, pupil, school=store.school, semesters=semesters)
     emit(args, report, format_report(report))
     return 0
 

@@ -36,7 +36,8 @@ def cmd_sync(args: Any) -> int:
         raise InvalidInput("--budget must be a number of bytes, 0 or more", code="bad_budget")
     result = sync_once(data_dir(args.data), timeout=args.timeout, byte_budget=args.budget)
     head = (
-        f"stopped at the budget of {args.budget} bytes: {result.pending} change(s) left for the next sync; "
+        f"stopped at the budget of {args.budget} bytes: {result.pending} change(s) left for the next sync"
+        + (" to send, and the centre's changes still to receive; " if result.pull_pending else " to send; ")
         if result.stopped_at_budget
         else "in sync: "
     )

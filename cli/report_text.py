@@ -6,25 +6,19 @@ from __future__ import annotations
 def format_report(report: dict) -> str:
     lines = [f"{report['student']}  {report['name']}  class {report['class']}  ({report['year']})"]
     for sem, data in report["semesters"].items():
-        if data.get("closed", True):
-            lines.append(
-                f"Semester {sem}: average {_fmt(data['average'])}  rank {data['rank'] or '-'}/{data['class_size']}"
-            )
-        else:
-            lines.append(
-                f"Semester {sem} (open, provisional): average {_fmt(data['average'])}  "
-                f"{data['subjects_marked']} of {data['subjects_total']} subjects marked; rank after closing"
-            )
+        # Only a node knows its closures; the centre's report has no such key.
+        still_open = "closed_semesters" in report and int(sem) not in report["closed_semesters"]
+        lines.append(
+            f"Semester {sem}: average {_fmt(data['average'])}  rank {data['rank'] or '-'}/{data['class_size']}"
+            + ("  (open: provisional, parents see no rank yet)" if still_open else "")
+        )
         for s in data["subjects"]:
             tests = " ".join(_mark(t) for t in s["tests"]) or "-"
             act = _mark(s["activities"]) if s["activities"] else "-"
             lines.append(
                 f"  {s['subject']:6} x{s['coefficient']}  tests {tests:24} activities {act:6} average {_fmt(s['average'])}"
             )
-    if report.get("annual_waiting"):
-        lines.append("Annual average and decision: after both semesters are closed")
-    else:
-        lines.append(f"Annual average {_fmt(report['annual_average'])}  decision {report['decision'] or 'pending'}")
+    lines.append(f"Annual average {_fmt(report['annual_average'])}  decision {report['decision'] or 'pending'}")
     cert = report.get("certificate")
     if cert:
         name = {"6ap": "6AP certificate", "3ac": "3AC certificate", "bac": "Baccalaureate"}[cert["kind"]]

@@ -13,6 +13,7 @@ from server.conflicts import list_conflicts
 from server.corrections import correct_grade
 from server.exam_results import import_exam_results
 from server.publish import publish_file
+from server.satellites import attach, detach
 from server.schools import add_device, add_school, list_schools, revoke_device, revoke_school
 from server.store import open_central
 
@@ -77,6 +78,13 @@ def register(sub: Any) -> None:
     _common(sub.add_parser("schools", help="each school's last sync, pending ack, last error")).set_defaults(
         handler=cmd_schools
     )
+    p = _common(sub.add_parser("attach", help="a satellite school read (read-only) at its host school's devices"))
+    p.add_argument("--school", required=True, metavar="SATELLITE")
+    p.add_argument("--to", required=True, metavar="HOST")
+    p.set_defaults(handler=cmd_attach)
+    p = _common(sub.add_parser("detach", help="undo attach: the host's copy goes on its next sync"))
+    p.add_argument("--school", required=True, metavar="SATELLITE")
+    p.set_defaults(handler=cmd_detach)
     bundle_commands.register_server(sub, _common)
 
 
@@ -230,4 +238,30 @@ def cmd_schools(args: Any) -> int:
         or "no schools registered"
     )
     _emit(args, data, human)
+    return 0
+
+
+def cmd_attach(args: Any) -> int:
+    db = open_central(_folder(args))
+    done = attach(db, args.school, args.to)
+    sat, host = done["satellite"], done["host"]
+    human = (
+        f"{sat} attached to {host}: {done['shared']} records reach {host}'s devices on their next sync, read-only"
+        if done["changed"]
+        else f"{sat} was already attached to {host}: nothing changed"
+    )
+    _emit(args, done, human)
+    return 0
+
+
+def cmd_detach(args: Any) -> int:
+    db = open_central(_folder(args))
+    done = detach(db, args.school)
+    sat = done["satellite"]
+    human = (
+        f"{sat} detached from {done['host']}: its copy leaves {done['host']}'s devices on their next sync"
+        if done["changed"]
+        else f"{sat} is attached to no school: nothing changed"
+    )
+    _emit(args, done, human)
     return 0

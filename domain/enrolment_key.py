@@ -1,4 +1,4 @@
-"""Migration step 11: an enrolment is keyed by (school, year, pupil), not (year, pupil).
+"""Migration step 12: an enrolment is keyed by (school, year, pupil), not (year, pupil).
 
 A pupil who moves during a year has two enrolments that year: the leaving
 school's, ended by its `departures` row (same key), and the arriving school's,

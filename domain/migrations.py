@@ -118,6 +118,10 @@ def _central_synced_departures(db: sqlite_utils.Database) -> None:
     replication.install_capture(db, Side.CENTRAL)
 
 
+def _central_satellites(db: sqlite_utils.Database) -> None:
+    replication.install_satellites(db)
+
+
 STEPS: tuple[Step, ...] = (
     Step(1, "domain tables and reference data", domain_schema, domain_schema),
     Step(
@@ -155,15 +159,16 @@ STEPS: tuple[Step, ...] = (
         _node_synced_departures,
         _central_synced_departures,
     ),
+    Step(11, "centre: satellite schools attached to a host school (massar server attach)", None, _central_satellites),
     Step(
-        11,
+        12,
         "enrolments keyed (school, year, pupil) (wire id 12): a pupil who moves during a year keeps the leaving "
         "school's enrolment beside the arriving school's; version, outbox and base keys follow",
         rekey_node_enrolments,
         rekey_central_enrolments,
     ),
     Step(
-        12,
+        13,
         "centre: a record shared by a transfer reaches its schools again after every later version",
         None,
         replication.install_shared_follow,

@@ -278,6 +278,20 @@ CREATE TABLE _shared (
 CREATE INDEX _shared_by_school ON _shared (school, sseq);
 """
 
+SATELLITES_SQL = """
+-- A satellite school (فرعية) attached to its host: the host's devices receive its rows read-only.
+-- `schools.parent_school` says the same for the domain; `since_sseq` is the version number up to
+-- which the satellite's rows reached the host through `_shared` at the attach (later ones come
+-- from the satellite's own versions).
+CREATE TABLE IF NOT EXISTS _satellites (
+    code TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    since_sseq INTEGER NOT NULL,
+    attached_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS _satellites_by_host ON _satellites (host);
+"""
+
 REJECTED_SQL = """
 -- Local changes the centre refused, row by row, with its reason: out of the outbox, never dropped
 -- silently; the secretary retries one after fixing the cause, or discards it.
@@ -311,7 +325,7 @@ END;
 
 
 def install_shared_follow(db: sqlite_utils.Database) -> None:
-    """Centre, step 12 (idempotent)."""
+    """Centre, step 13 (idempotent)."""
     execute_script(db, SHARED_FOLLOW_SQL)
 
 
@@ -319,6 +333,10 @@ def install_devices(db: sqlite_utils.Database) -> None:
     """Idempotent: a file that has the devices already (made by this code) keeps them."""
     if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_devices'").fetchone():
         execute_script(db, DEVICES_SQL)
+
+
+def install_satellites(db: sqlite_utils.Database) -> None:
+    execute_script(db, SATELLITES_SQL)
 
 
 def install_rejected(db: sqlite_utils.Database) -> None:

@@ -3,9 +3,9 @@
 Until the school closes a semester (the director's action, once every mark is
 in), its averages are provisional: shown with how many subjects are marked,
 without a rank; the annual average and the decision wait until both
-semesters are closed. Every reader a parent or a printer sees goes through
-here (the parents' page, `massar node report`, the printed bulletins), so
-no one shows a rank the director has not yet released.
+semesters are closed. What a parent reads goes through here (the parents'
+page, the printed bulletins), so no one shows a parent a rank the director
+has not yet released; staff see every figure, marked provisional.
 """
 
 from __future__ import annotations
@@ -44,9 +44,15 @@ def closed_semesters(db: sqlite_utils.Database, year: str) -> set[int]:
     return {r[0] for r in rows}
 
 
-def published_report(
+def staff_report(
     db: sqlite_utils.Database, year: str, pupil: str, *, school: str, semesters: Collection[int] = (1, 2)
 ) -> dict[str, Any]:
-    """`results.pupil_report` as the node may show it: open semesters provisional."""
+    """`results.pupil_report` for the school's staff: every figure, and which semesters are closed.
+
+    Staff prepare the class council from the provisional ranks, so nothing is
+    hidden here; `closed_semesters` tells them what a parent may read yet.
+    The semesters' figures stay exactly the centre's (`massar server report`).
+    """
     report = pupil_report(db, year, pupil, school=school, semesters=tuple(semesters))
-    return provisional_report(report, closed_semesters(db, year))
+    report["closed_semesters"] = sorted(closed_semesters(db, year))
+    return report

@@ -19,6 +19,7 @@ __all__ = [
     "COLUMNAR1",
     "HLC_CLAMP",
     "REQUIRED",
+    "SATELLITES",
     "SUPPORTED",
     "TOMBSTONES",
     "ZSTD_DICT1",
@@ -37,13 +38,15 @@ HLC_CLAMP: Final = "hlc-clamp"
 """The server clamps far-future clocks; the node corrects its clock from responses."""
 TOMBSTONES: Final = "tombstones"
 """Deletes travel as tombstones (changes with no row)."""
+SATELLITES: Final = "satellites"
+"""Node: reads the satellite schools of a SyncResponse (field 10); server: sends them (SPEC 12.2)."""
 
 # Released bit positions never change meaning; new capabilities take new bits.
-BITS: Final[dict[str, int]] = {COLUMNAR1: 0, ZSTD_DICT1: 1, HLC_CLAMP: 2, TOMBSTONES: 3}
+BITS: Final[dict[str, int]] = {COLUMNAR1: 0, ZSTD_DICT1: 1, HLC_CLAMP: 2, TOMBSTONES: 3, SATELLITES: 4}
 _NAMES: Final = {bit: name for name, bit in BITS.items()}
 MAX_BITS: Final = 64
 
-SUPPORTED: Final = frozenset({COLUMNAR1, ZSTD_DICT1, HLC_CLAMP, TOMBSTONES})
+SUPPORTED: Final = frozenset({COLUMNAR1, ZSTD_DICT1, HLC_CLAMP, TOMBSTONES, SATELLITES})
 REQUIRED: Final = frozenset({COLUMNAR1, ZSTD_DICT1, TOMBSTONES})
 
 

@@ -2,14 +2,16 @@
 
 ::
 
-    SyncRequest   [1, node, capabilities, pull_cursor, node_hlc, want_pull, push]
+    SyncRequest   [1, node, capabilities, pull_cursor, node_hlc, want_pull, push (, tiers)]
     SyncResponse  [2, capabilities, acked_seq, server_hlc, pull_cursor,
-                   more_pull, clamp_hlc, conflicts, pull (, refused)]
+                   more_pull, clamp_hlc, conflicts, pull (, refused (, satellites))]
     ErrorResponse [3, code, message, detail]
 
 ``push`` and ``pull`` are batches (see batch.py); capabilities a bit mask
 (see capabilities.py). ``refused`` is present only when the server refused
-pushed changes row by row: ``[[seq, code, reason], ...]``.
+pushed changes row by row: ``[[seq, code, reason], ...]``; ``satellites`` only
+when the device's school hosts satellite schools (then ``refused`` may be empty):
+``[[code, name, name_ar, as_of], ...]``.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from .errors import ClockError, MessageError, ProtocolError, StringTooLong
 from .framing import MAX_LEVEL, decode_frame, encode_frame
 from .limits import DEFAULT_LIMITS, Limits
 from .records import Change
+from .tables import PULL_TIERS
 
 __all__ = [
     "MAX_NODE_CHARS",
     "ErrorResponse",
     "Refusal",
+    "Satellite",
     "Message",
+    "PullTiers",
     "SyncRequest",
     "SyncResponse",
     "decode_message",
@@ -39,6 +44,7 @@ __all__ = [
 ]
 
 MAX_NODE_CHARS: Final = 64
+_MAX_SATELLITES: Final = 256
 
 
 def _int(value: object, name: str, lo: int = 0, hi: int = INT_MAX) -> int:
@@ -75,6 +81,36 @@ def _fields(obj: object, msg_type: int, count: int, name: str) -> list[object]:
 
 
 @dataclass(frozen=True, slots=True)
+class PullTiers:
+    """A node under a byte budget pulls urgent tables first (SPEC 12.1): its cursor of each tier of
+    `PULL_TIERS`, the tier it asks a page of (0: the rest, skipping what the tiers brought), and how
+    many records the page may hold."""
+
+    cursors: tuple[int, ...]
+    tier: int
+    limit: int
+
+    def to_wire(self) -> list[object]:
+        if len(self.cursors) != len(PULL_TIERS):
+            raise MessageError(f"tiers carry {len(PULL_TIERS)} cursors")
+        return [
+            [_int(c, "tier cursor") for c in self.cursors],
+            _int(self.tier, "tier", 0, len(PULL_TIERS)),
+            _int(self.limit, "pull limit", 1),
+        ]
+
+    @classmethod
+    def from_wire(cls, obj: object) -> PullTiers:
+        if type(obj) is not list or len(obj) != 3 or type(obj[0]) is not list or len(obj[0]) != len(PULL_TIERS):
+            raise MessageError(f"tiers is [[{len(PULL_TIERS)} cursors], tier, limit]")
+        return cls(
+            tuple(_int(c, "tier cursor") for c in obj[0]),
+            _int(obj[1], "tier", 0, len(PULL_TIERS)),
+            _int(obj[2], "pull limit", 1),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SyncRequest:
     """Node -> server: push the node's own changes, ask for others' since a cursor."""
 
@@ -86,6 +122,8 @@ class SyncRequest:
     push: list[Change]
     node_hlc: int
     want_pull: bool = True
+    # Only under a byte budget: absent, the request is byte for byte as before.
+    tiers: PullTiers | None = None
 
     def to_wire(self, limits: Limits = DEFAULT_LIMITS) -> list[object]:
         # The same checks as the receiver's: a bad field fails here, not there.
@@ -93,7 +131,7 @@ class SyncRequest:
             raise MessageError("node must not be empty")
         if any(c.origin != self.node for c in self.push):
             raise MessageError("pushed changes must all originate from the requesting node")
-        return [
+        wire: list[object] = [
             self.TYPE,
             self.node,
             to_mask(self.capabilities),
@@ -102,10 +140,13 @@ class SyncRequest:
             _bool(self.want_pull, "want_pull"),
             encode_batch(self.push, with_origin=False, limits=limits),
         ]
+        if self.tiers is not None:
+            wire.append(self.tiers.to_wire())
+        return wire
 
     @classmethod
     def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:
-        f = _fields(obj, cls.TYPE, 7, "SyncRequest")
+        f = _fields(obj, cls.TYPE, 8 if type(obj) is list and len(obj) == 8 else 7, "SyncRequest")
         node = _str(f[1], "node", MAX_NODE_CHARS)
         if not node:
             raise MessageError("node must not be empty")
@@ -116,6 +157,7 @@ class SyncRequest:
             node_hlc=_hlc(f[4], "node_hlc"),
             want_pull=_bool(f[5], "want_pull"),
             push=decode_batch(f[6], limits, origin=node),
+            tiers=PullTiers.from_wire(f[7]) if len(f) == 8 else None,
         )
 
 
@@ -142,6 +184,39 @@ class Refusal:
 
 
 @dataclass(frozen=True, slots=True)
+class Satellite:
+    """A satellite school attached to the device's school: its rows come read-only (SPEC 12.2)."""
+
+    code: str
+    name: str
+    name_ar: str | None
+    # The satellite's last exchange with the centre (ISO 8601 UTC): what its data is as of; None if never.
+    as_of: str | None
+
+    def to_wire(self) -> list[object]:
+        return [
+            _str(self.code, "satellite code", MAX_NODE_CHARS),
+            self.name,
+            self.name_ar,
+            self.as_of,
+        ]
+
+    @classmethod
+    def from_wire(cls, obj: object, limits: Limits) -> Satellite:
+        if type(obj) is not list or len(obj) != 4:
+            raise MessageError("a satellite is an array [code, name, name_ar, as_of]")
+        code = _str(obj[0], "satellite code", MAX_NODE_CHARS)
+        if not code:
+            raise MessageError("a satellite's code must not be empty")
+        return cls(
+            code,
+            _str(obj[1], "satellite name", limits.max_string_chars),
+            None if obj[2] is None else _str(obj[2], "satellite name_ar", limits.max_string_chars),
+            None if obj[3] is None else _str(obj[3], "satellite as_of", 64),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class SyncResponse:
     """Server -> node: what was applied, the server's clock, and a page of others' changes."""
 
@@ -156,6 +231,8 @@ class SyncResponse:
     clamp_hlc: int
     conflicts: int
     refused: tuple[Refusal, ...] = ()
+    # Empty: absent from the wire; a node that announced `satellites` reads absence as "none attached".
+    satellites: tuple[Satellite, ...] = ()
 
     def to_wire(self, limits: Limits = DEFAULT_LIMITS) -> list[object]:
         wire: list[object] = [
@@ -169,16 +246,26 @@ class SyncResponse:
             _int(self.conflicts, "conflicts"),
             encode_batch(self.pull, with_origin=True, limits=limits),
         ]
-        if self.refused:  # absent when empty: an answer without refusals is byte for byte as before
+        if self.refused or self.satellites:
+            # absent when empty: an answer without refusals is byte for byte as before
             wire.append([r.to_wire() for r in self.refused])
+        if self.satellites:
+            wire.append([s.to_wire() for s in self.satellites])
         return wire
 
     @classmethod
     def from_wire(cls, obj: object, limits: Limits = DEFAULT_LIMITS) -> Self:
-        f = _fields(obj, cls.TYPE, 10 if type(obj) is list and len(obj) == 10 else 9, "SyncResponse")
+        count = len(obj) if type(obj) is list and len(obj) in (10, 11) else 9
+        f = _fields(obj, cls.TYPE, count, "SyncResponse")
         refused: tuple[Refusal, ...] = ()
-        if len(f) == 10:
-            if type(f[9]) is not list or not f[9] or len(f[9]) > limits.max_array_len:
+        satellites: tuple[Satellite, ...] = ()
+        if len(f) == 11:
+            if type(f[10]) is not list or not f[10] or len(f[10]) > _MAX_SATELLITES:
+                raise MessageError(f"satellites is a non-empty array of at most {_MAX_SATELLITES} satellites")
+            satellites = tuple(Satellite.from_wire(s, limits) for s in f[10])
+        if len(f) >= 10:
+            # Empty only when satellites follow.
+            if type(f[9]) is not list or (not f[9] and len(f) == 10) or len(f[9]) > limits.max_array_len:
                 raise MessageError("refused is a non-empty array of at most max_records refusals")
             refused = tuple(Refusal.from_wire(r, limits) for r in f[9])
         return cls(
@@ -191,6 +278,7 @@ class SyncResponse:
             conflicts=_int(f[7], "conflicts"),
             pull=decode_batch(f[8], limits, origin=None),
             refused=refused,
+            satellites=satellites,
         )
 
 

@@ -189,3 +189,9 @@ if RETIRED_WIRE_IDS & set(BY_ID):
 if not all(0 < t.wire_id < 128 for t in TABLES):
     # One msgpack byte per id on the wire.
     raise ValueError("wire ids must be within 1..127")
+
+PULL_TIERS: tuple[frozenset[str], ...] = (frozenset({"absences", "incidents"}), frozenset({"exam_calendar"}))
+"""What a node under a byte budget pulls first, tier by tier (SPEC 12.1): parents' alerts, then the
+published exam calendar; the rest after. Tier t (1-based) is PULL_TIERS[t - 1]."""
+if any(name not in BY_NAME for tier in PULL_TIERS for name in tier):
+    raise ValueError("a pull tier names an unknown table")

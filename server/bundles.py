@@ -155,4 +155,5 @@ def _next_page(db: sqlite_utils.Database, device_id: str, previous: SyncResponse
         clamp_hlc=hlc.skew_bound(server_hlc),
         conflicts=conflicts,
         refused=(),
+        satellites=previous.satellites,
     )

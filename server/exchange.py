@@ -21,11 +21,13 @@ from protocol.errors import MessageError
 from protocol.limits import DEFAULT_LIMITS, Limits
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
 from protocol.records import Change
+from protocol.tables import BY_NAME, PULL_TIERS
 
 from .errors import BadSignature, ReplayedRequest, RevokedToken, ScopeViolation, StaleCounter, UnknownSchool
 from .ingest import apply_push
-from .pull import pull_changes
+from .pull import NO_FILTER, TierFilter, pull_changes
 from .quotas import DEFAULT_INGEST, IngestLimits, charge_day, check_request
+from .satellites import satellites_of
 from .schools import Device, find_device, record_sync
 from .versions import next_server_hlc
 
@@ -75,6 +77,21 @@ def burn_counter(db: sqlite_utils.Database, creds: Credentials) -> None:
         raise ReplayedRequest(f"request counter {creds.counter} was already used (replayed request)")
 
 
+_TIER_IDS = tuple(frozenset(BY_NAME[name].wire_id for name in tier) for tier in PULL_TIERS)
+
+
+def _page_of(request: SyncRequest) -> tuple[int, int, TierFilter]:
+    """(cursor, limit, filter) of the pull page a request asks for (SPEC 12.1)."""
+    tiers = request.tiers
+    if tiers is None:
+        return request.pull_cursor, PULL_PAGE, NO_FILTER
+    limit = min(PULL_PAGE, tiers.limit)
+    if tiers.tier:
+        start = max(request.pull_cursor, tiers.cursors[tiers.tier - 1])
+        return start, limit, TierFilter(only=_TIER_IDS[tiers.tier - 1])
+    return request.pull_cursor, limit, TierFilter(skip=tuple(zip(_TIER_IDS, tiers.cursors, strict=True)))
+
+
 def handle_sync(
     db: sqlite_utils.Database,
     creds: Credentials,
@@ -108,9 +125,14 @@ def handle_sync(
             db, device, request.push, server_hlc, pull_cursor=request.pull_cursor, bound=bound, charge=charge
         )
         device = find_device(db, device.id) or device  # a restore moves its floor
-        page = pull_changes(db, device, request.pull_cursor, PULL_PAGE) if request.want_pull else None
+        tier = request.tiers.tier if request.tiers else 0
+        page = None
+        if request.want_pull:
+            page = pull_changes(db, device, *_page_of(request))
         conflicts = db.execute("SELECT COUNT(*) FROM _conflicts WHERE school = ?", [device.school]).fetchone()[0]
-        record_sync(db, device.id, at=iso_now(clock), pull_cursor=page.cursor if page else None)
+        # A tier's page moves that tier's cursor only (the node's), not the device's pull cursor.
+        record_sync(db, device.id, at=iso_now(clock), pull_cursor=page.cursor if page and not tier else None)
+        satellites = satellites_of(db, device.school) if capabilities.SATELLITES in common else ()
     response = SyncResponse(
         capabilities=common,
         acked_seq=pushed.acked_seq,
@@ -121,6 +143,7 @@ def handle_sync(
         clamp_hlc=bound,
         conflicts=conflicts,
         refused=tuple(pushed.refused),
+        satellites=satellites,
     )
     encoded = encode_message(response, dictionary_id=capabilities.best_dictionary(common) or None)
     return SignedReply(encoded, response_mac(device.node_key, creds.counter, 200, encoded))

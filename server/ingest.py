@@ -48,6 +48,7 @@ from protocol.messages import Refusal
 from protocol.records import Change
 from protocol.tables import BY_ID, BY_NAME, TABLES, ColumnType
 
+from .satellites import read_only_schools
 from .schools import Device
 from .values import check_values, enrolments_out_of_scale
 from .versions import current_sseq
@@ -249,12 +250,26 @@ _SCHOOL_INDEX = {t.name: t.column_names.index("school") for t in TABLES if not t
 _SCHOOL_IN_KEY = {t.name: t.key.index("school") for t in TABLES if "school" in t.key}
 
 
-def check_scope(school: str, changes: Sequence[Change], refusals: Refusals) -> None:
-    """Rows outside the school's scope are refused one by one, before anything is written."""
+def _read_only(refusals: Refusals, c: Change, satellite: str) -> None:
+    refusals.refuse(
+        c, "satellite_read_only", f"{c.table} {list(c.key)} is satellite school {satellite}'s: read-only at its host"
+    )
+
+
+def check_scope(
+    school: str, changes: Sequence[Change], refusals: Refusals, read_only: frozenset[str] = frozenset()
+) -> None:
+    """Rows outside the school's scope are refused one by one, before anything is written.
+
+    `read_only`: the school's satellites (server/satellites.py), whose rows it receives but may not write."""
     for c in changes:
         index = _SCHOOL_INDEX.get(c.table)
         if index is None:
             refusals.refuse(c, "national_table", f"{c.table} is published by the centre; a school cannot write it")
+        elif c.row is not None and c.row[index] in read_only:
+            _read_only(refusals, c, str(c.row[index]))
+        elif c.table in _SCHOOL_IN_KEY and c.key[_SCHOOL_IN_KEY[c.table]] in read_only:
+            _read_only(refusals, c, str(c.key[_SCHOOL_IN_KEY[c.table]]))
         elif c.row is not None and c.row[index] != school:
             refusals.refuse(
                 c, "other_school", f"{c.table} row {list(c.key)} names school {c.row[index]!r}, not {school}"
@@ -286,7 +301,12 @@ def _pupil_of(c: Change) -> str | None:
 
 
 def check_pupils_and_dates(
-    db: sqlite_utils.Database, school: str, changes: Sequence[Change], today: dt.date, refusals: Refusals
+    db: sqlite_utils.Database,
+    school: str,
+    changes: Sequence[Change],
+    today: dt.date,
+    refusals: Refusals,
+    read_only: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Refuse rows about another school's pupil and dates outside 1900..today; returns the pupils
     this push transfers to the school (newly enrolled here while the centre has them elsewhere), each
@@ -342,7 +362,10 @@ def check_pupils_and_dates(
             departed = left.get(pupil, -1)
             if c.table not in PERSON_TABLES and (departed is None or 0 <= c.hlc < departed):
                 continue  # the leaving school's history of the pupil, made before it recorded his departure
-            refusals.refuse(c, "foreign_pupil", f"pupil {pupil} belongs to school {owner}, not {school}")
+            if owner in read_only:
+                _read_only(refusals, c, owner)
+            else:
+                refusals.refuse(c, "foreign_pupil", f"pupil {pupil} belongs to school {owner}, not {school}")
     return enrolled, {p: o for p, o in owners.items() if p not in enrolled}
 
 
@@ -650,9 +673,10 @@ def apply_push(
     if charge is not None:
         charge(fresh)
     refusals = Refusals()
-    check_scope(device.school, fresh, refusals)
+    read_only = read_only_schools(db, device.school)
+    check_scope(device.school, fresh, refusals, read_only)
     today = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).date()
-    arrivals, elsewhere = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals)
+    arrivals, elsewhere = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals, read_only)
     check_values(db, refusals.keep(fresh), refusals.refuse)
     by_seq = {c.seq: c for c in fresh}
     while True:  # a row refused while writing: roll the attempt back, plan again without it

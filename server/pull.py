@@ -1,5 +1,6 @@
-"""What a device receives: its school's versions (but its own edits), the national ones, and the
-earlier record of pupils who moved to its school, in version order.
+"""What a device receives: its school's versions (but its own edits), the national ones, the
+earlier record of pupils who moved to its school, and the records of its satellite schools
+(server/satellites.py), in version order.
 
 A device's own edits are skipped (it has them) unless a restore put them
 below its `restore_floor`: then they come back like anyone's (section 10.5).
@@ -33,25 +34,61 @@ class PullBatch:
     more: bool
 
 
-def pull_changes(db: sqlite_utils.Database, device: Device, cursor: int, limit: int) -> PullBatch:
+@dataclass(frozen=True)
+class TierFilter:
+    """A page of some tables only (`only`: wire ids), or the rest skipping versions a node already took
+    tier by tier (`skip`: wire ids and the sseq up to which it has them): SPEC 12.1."""
+
+    only: frozenset[int] | None = None
+    skip: tuple[tuple[frozenset[int], int], ...] = ()
+
+    def sql(self, tbl: str, sseq: str) -> tuple[str, list[int]]:
+        parts, params = [], []
+        if self.only is not None:
+            parts.append(f"{tbl} IN ({', '.join(map(str, sorted(self.only)))})")
+        for ids, upto in self.skip:
+            if upto > 0:
+                parts.append(f"NOT ({tbl} IN ({', '.join(map(str, sorted(ids)))}) AND {sseq} <= ?)")
+                params.append(upto)
+        return "".join(f" AND {p}" for p in parts), params
+
+
+NO_FILTER = TierFilter()
+
+
+def pull_changes(
+    db: sqlite_utils.Database, device: Device, cursor: int, limit: int, tiers: TierFilter = NO_FILTER
+) -> PullBatch:
     """Versions after `cursor` in the device's scope, except its own edits (it has them)."""
     head = current_sseq(db)
+    where, extra = tiers.sql("tbl", "sseq")
     sql = (
         f"SELECT sseq, tbl, {_COLS}, hlc, origin, seq, deleted FROM _versions "
-        "WHERE {scope} AND sseq > ? ORDER BY sseq LIMIT ?"
+        "WHERE {scope} AND sseq > ?" + where + " ORDER BY sseq LIMIT ?"
     )
     # The device's own edits are skipped in the scan itself, so echoes never cost a round trip.
     rows = db.execute(
         sql.format(scope="school = ? AND (origin != ? OR seq <= ?)"),
-        [device.school, device.id, device.restore_floor, cursor, limit + 1],
+        [device.school, device.id, device.restore_floor, cursor, *extra, limit + 1],
     ).fetchall()
-    rows += db.execute(sql.format(scope="school IS NULL"), [cursor, limit + 1]).fetchall()
+    rows += db.execute(sql.format(scope="school IS NULL"), [cursor, *extra, limit + 1]).fetchall()
     # Another school's record of a pupil who moved here: shared at the transfer, under a new number.
+    where, extra = tiers.sql("v.tbl", "s.sseq")
     rows += db.execute(
         f"SELECT s.sseq, v.tbl, {', '.join('v.k' + str(i) for i in range(1, KEY_SLOTS + 1))}, v.hlc, v.origin, "
         "v.seq, v.deleted FROM _shared s JOIN _versions v ON v.tbl = s.tbl AND v.k1 = s.k1 AND v.k2 = s.k2 "
-        "AND v.k3 = s.k3 AND v.k4 = s.k4 AND v.k5 = s.k5 WHERE s.school = ? AND s.sseq > ? ORDER BY s.sseq LIMIT ?",
-        [device.school, cursor, limit + 1],
+        "AND v.k3 = s.k3 AND v.k4 = s.k4 AND v.k5 = s.k5 WHERE s.school = ? AND s.sseq > ?"
+        + where
+        + " ORDER BY s.sseq LIMIT ?",
+        [device.school, cursor, *extra, limit + 1],
+    ).fetchall()
+    # The satellites attached to the school: their records since the attach (the earlier ones are in `_shared`).
+    where, extra = tiers.sql("v.tbl", "v.sseq")
+    rows += db.execute(
+        f"SELECT v.sseq, v.tbl, {', '.join('v.k' + str(i) for i in range(1, KEY_SLOTS + 1))}, v.hlc, v.origin, "
+        "v.seq, v.deleted FROM _satellites a JOIN _versions v ON v.school = a.code "
+        "WHERE a.host = ? AND v.sseq > max(?, a.since_sseq)" + where + " ORDER BY v.sseq LIMIT ?",
+        [device.school, cursor, *extra, limit + 1],
     ).fetchall()
     # A record both the school's and shared with it (a pupil back at a school he left) comes once.
     rows = sorted(set(map(tuple, rows)))

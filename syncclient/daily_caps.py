@@ -7,8 +7,11 @@ UTC date, so a day rolls over once, wherever the PC's clock is set.
 
 from __future__ import annotations
 
+import re
+
 from domain.database import write_transaction
 from domain.errors import InvalidInput
+from domain.grades import ascii_number
 
 from .store import NodeStore
 
@@ -33,6 +36,29 @@ def set_daily_cap(store: NodeStore, value: int | None) -> None:
         raise InvalidInput("--daily-bytes must be 0 or more (0 removes the cap)", code="bad_daily_bytes")
     with write_transaction(store.db):
         store.set_setting("daily_bytes", value or None)
+
+
+MAX_DAILY_BYTES = 10**10  # 10 GB: a day's cap beyond it is a typing slip, not a plan
+_KILOBYTES = re.compile(r"[0-9]{1,8}(\.[0-9]{1,3})?")
+
+
+def parse_kilobytes(text: str) -> int | None:
+    """The cap as the sync page takes it: kilobytes (1 KB = 1,000 bytes, as operators sell data), Latin or
+    Arabic digits, a comma or a dot; empty or 0 is no cap. Returns bytes (None: no cap)."""
+    value = ascii_number(text)
+    if not value:
+        return None
+    if not _KILOBYTES.fullmatch(value):
+        raise InvalidInput(f"daily cap {text!r} is not a number of kilobytes", code="bad_daily_cap")
+    bytes_ = round(float(value) * 1000)
+    if bytes_ > MAX_DAILY_BYTES:
+        raise InvalidInput(f"daily cap {text!r} is over {MAX_DAILY_BYTES // 1000} KB", code="bad_daily_cap")
+    return bytes_ or None
+
+
+def kilobytes(value: int | None) -> str:
+    """Bytes as the page writes kilobytes: `20`, `19.5`."""
+    return "" if value is None else f"{value / 1000:.3f}".rstrip("0").rstrip(".")
 
 
 def budget_left(store: NodeStore, budget: int | None) -> int | None:

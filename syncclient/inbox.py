@@ -17,11 +17,12 @@ from domain.replication import applying_remote
 from domain.rows import delete_keys, upsert_rows
 from protocol import hlc
 from protocol.messages import SyncResponse
-from protocol.tables import BY_NAME
+from protocol.tables import BY_NAME, PULL_TIERS
 
 from .errors import BadResponse
 from .outbox import acknowledge, last_issued_seq, node_hlc, pending_keys, renumber_above
 from .rejected import set_aside
+from .satellites import apply_satellites
 
 
 def iso_at(now_ms: int) -> str:
@@ -42,10 +43,13 @@ class Applied:
     rejected: int = 0
 
 
-def apply_response(db: sqlite_utils.Database, school: str, response: SyncResponse, now_ms: int) -> Applied:
+def apply_response(
+    db: sqlite_utils.Database, school: str, response: SyncResponse, now_ms: int, *, tier: int = 0
+) -> Applied:
     """Everything from one response commits together, so a crash leaves the node as before or after it.
 
-    `now_ms` is the node's clock when the answer arrived (its offset to the server's is learnt from it).
+    `now_ms` is the node's clock when the answer arrived (its offset to the server's is learnt from it);
+    `tier`: the answer is a page of that pull tier (SPEC 12.1), whose cursor it moves instead of the node's.
     """
     with write_transaction(db):
         resequenced = _resequence_if_behind(db, response.acked_seq)
@@ -61,11 +65,25 @@ def apply_response(db: sqlite_utils.Database, school: str, response: SyncRespons
                 hlc.corrected(node_hlc(db), response.server_hlc, response.clamp_hlc),
             ],
         )
+        # The satellites first: their rows in this very answer are then known to be welcome.
+        apply_satellites(db, school, response.satellites)
         pulled, skipped = _apply_pulled(db, school, response)
-        _set(db, "pull_cursor", response.pull_cursor)
+        if tier:
+            cursors = list(pull_tier_cursors(db))
+            cursors[tier - 1] = max(cursors[tier - 1], response.pull_cursor)
+            _set(db, "pull_tier_cursors", json.dumps(cursors))
+        else:
+            _set(db, "pull_cursor", response.pull_cursor)
         _set(db, "server_conflicts", response.conflicts)
         _set(db, "acked_seq", response.acked_seq)
     return Applied(acknowledged, pulled, skipped, resequenced, rejected)
+
+
+def pull_tier_cursors(db: sqlite_utils.Database) -> tuple[int, ...]:
+    """Up to which version the node holds each pull tier (SPEC 12.1), taken ahead of its pull cursor."""
+    row = db.execute("SELECT v FROM _node WHERE k = 'pull_tier_cursors'").fetchone()
+    stored = json.loads(row[0]) if row and row[0] else []
+    return tuple((stored + [0] * len(PULL_TIERS))[: len(PULL_TIERS)])
 
 
 def _resequence_if_behind(db: sqlite_utils.Database, acked_seq: int) -> bool:
@@ -91,9 +109,10 @@ def _apply_pulled(db: sqlite_utils.Database, school: str, response: SyncResponse
     bases = []
     skipped = 0
     ours: set[str] | None = None
+    readable = {school, *(s.code for s in response.satellites)}
     for c in response.pull:
         spec = BY_NAME[c.table]
-        if c.row is not None and not spec.national and c.row[spec.column_names.index("school")] != school:
+        if c.row is not None and not spec.national and c.row[spec.column_names.index("school")] not in readable:
             # Another school's row comes only as the earlier record of a pupil who moved here, or as the
             # person records (identity, guardians) of a pupil who left, now his new school's (read-only).
             if ours is None:

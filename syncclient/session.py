@@ -10,6 +10,7 @@ kilobytes still gets through.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import time
@@ -23,11 +24,12 @@ from domain.database import read_snapshot, write_transaction
 from protocol import capabilities
 from protocol.auth import authorization_header, macs_equal, response_mac
 from protocol.errors import ProtocolError
-from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
+from protocol.messages import PullTiers, SyncRequest, SyncResponse, decode_message, encode_message
+from protocol.tables import PULL_TIERS
 
 from . import daily_caps
 from .errors import BadResponse, NotConfigured, ServerRefused, ServerUnreachable, SyncClientError, UntrustedServer
-from .inbox import apply_response
+from .inbox import apply_response, pull_tier_cursors
 from .outbox import node_hlc, pending_after, pending_changes, pending_count
 from .priority import urgent_first
 from .store import NodeStore
@@ -43,6 +45,16 @@ START_BUDGET = MAX_BUDGET
 MIN_BUDGET = 1024
 MAX_CHUNK_RECORDS = 30_000
 MIN_BUDGETED_REQUEST = 256  # under a byte budget, less than this left ends the sync
+# Under a byte budget, kept for the answer to a push (acknowledgement, clock, refusals are rare): the
+# frame is sized to what is left minus this, so the request and its answer together stay within it.
+ANSWER_RESERVE = 160
+# Under a byte budget the pull goes tier by tier (alerts, the exam calendar, the rest: SPEC 12.1), each
+# page asking for as many records as what is left would hold at the bytes a record the last page cost
+# (a pupil's identity costs more than a mark): first guess, and the least believed.
+PULL_BYTES_PER_RECORD = 24.0
+MIN_PULL_BYTES_PER_RECORD = 1.0
+MIN_PULL_LIMIT = 16
+FULL_PAGE = 4000  # the centre's page when no budget bounds it
 MAX_ATTEMPTS = 12  # consecutive failed requests within one sync before giving up
 
 
@@ -58,6 +70,8 @@ class SyncResult:
     rejected: int = 0
     pending: int = 0
     stopped_at_budget: bool = False
+    # Stopped at the budget before the centre's changes were all received: the next sync fetches them.
+    pull_pending: bool = False
     errors: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
@@ -108,6 +122,8 @@ class SyncSession:
         # Start optimistic (a semester of marks packs to ~1.3 B a change): reading too few
         # would split a sync that fits in one request.
         self.bytes_per_change = 1.0
+        self.pull_bytes_per_record: dict[int, float] = {}  # by tier: what its pages cost a record
+        self.last_answer_bytes = 0
 
     def close(self) -> None:
         if self._own_client:
@@ -121,13 +137,18 @@ class SyncSession:
         db = self.store.db
         if self.byte_budget is not None:
             urgent_first(db)
+        pulled_all = False
+        # Under a budget: the pull tier asked next (1.. urgent tiers, 0 the rest).
+        self.tier = 1 if self.byte_budget is not None else 0
         while True:
             left = None if self.byte_budget is None else self.byte_budget - result.bytes_sent - result.bytes_received
-            if left is not None and left < MIN_BUDGETED_REQUEST:
+            if left is not None and left < MIN_BUDGETED_REQUEST + ANSWER_RESERVE:
                 result.stopped_at_budget = True
+                result.pull_pending = not pulled_all
                 break
             cursor_sent = int(self.store.setting("pull_cursor", 0)) if follow_up is None else follow_up
-            body, pushed_count = self._next_request(left, cursor=follow_up)
+            body, pushed_count, want_pull = self._next_request(left, cursor=follow_up)
+            tier = self.tier if want_pull else 0
             try:
                 response = self._exchange(body, result)
             except ServerUnreachable as exc:
@@ -148,11 +169,17 @@ class SyncSession:
                 raise
             failures = 0
             follow_up = None  # (a lost follow-up is asked again as it was)
-            applied = apply_response(db, self.school, response, self.store.clock.now_ms())
+            applied = apply_response(db, self.school, response, self.store.clock.now_ms(), tier=tier)
+            if len(response.pull) >= MIN_PULL_LIMIT:
+                cost = self.last_answer_bytes / len(response.pull)
+                self.pull_bytes_per_record[tier] = max(MIN_PULL_BYTES_PER_RECORD, cost)
             result.rejected += applied.rejected
             result.pushed += applied.acknowledged
             result.pulled += applied.pulled
             result.conflicts = response.conflicts
+            pulled_all = want_pull and tier == 0 and not response.more_pull
+            if want_pull and tier and not response.more_pull:
+                self.tier = tier + 1 if tier < len(PULL_TIERS) else 0  # this tier is done: the next one
             # Grow gently back towards the size that last failed, and let that
             # ceiling rise slowly in case the link got better.
             if self.ceiling is not None:
@@ -170,7 +197,7 @@ class SyncSession:
                 follow_up = max(cursor_sent - 1, 0)
                 continue
             more_push = pending_after(db, response.acked_seq)
-            if not response.more_pull and not more_push:
+            if not response.more_pull and not more_push and (pulled_all or not want_pull):
                 break
             if pushed_count and applied.acknowledged == 0 and not response.more_pull and not applied.resequenced:
                 break  # the server acknowledged nothing new: do not loop on it
@@ -178,13 +205,14 @@ class SyncSession:
         self._remember(error=None)
         return result
 
-    def _next_request(self, left: int | None = None, *, cursor: int | None = None) -> tuple[bytes, int]:
+    def _next_request(self, left: int | None = None, *, cursor: int | None = None) -> tuple[bytes, int, bool]:
         """The next request: pending changes that fit, and the pull cursor. With `cursor`, a pull-only
         request from that cursor instead (the one that shows the centre a restore)."""
         db = self.store.db
         # Under a byte budget the frame also fits what is left, and the pull waits until the push is done.
-        budget = self.budget if left is None else max(MIN_BUDGETED_REQUEST, min(self.budget, left))
+        budget = self.budget if left is None else max(MIN_BUDGETED_REQUEST, min(self.budget, left - ANSWER_RESERVE))
         with read_snapshot(db):
+            tier_cursors = pull_tier_cursors(db)
             hlc = node_hlc(db)
             limit = min(MAX_CHUNK_RECORDS, max(64, int(budget / self.bytes_per_change * 1.25)))
             if cursor is None:
@@ -197,10 +225,21 @@ class SyncSession:
             want_pull = left is None or len(changes) >= total
             request = SyncRequest(self.device, capabilities.SUPPORTED, cursor, changes, hlc, want_pull=want_pull)
             body = encode_message(request)
+            if want_pull and left is not None:
+                # The page's size follows what the budget has left after this frame and its answer.
+                room = left - len(body) - ANSWER_RESERVE
+                cost = self.pull_bytes_per_record.get(self.tier, PULL_BYTES_PER_RECORD)
+                limit_ = max(MIN_PULL_LIMIT, int(room / cost))
+                request = dataclasses.replace(request, tiers=PullTiers(tier_cursors, self.tier, limit_))
+                body = encode_message(request)
+            elif want_pull and any(c > cursor for c in tier_cursors):
+                # Rows a budgeted sync took tier by tier are not sent again by the rest of the pull.
+                request = dataclasses.replace(request, tiers=PullTiers(tier_cursors, 0, FULL_PAGE))
+                body = encode_message(request)
             if len(changes) >= 64:
                 self.bytes_per_change = max(0.5, len(body) / len(changes))
             if len(body) <= budget or len(changes) <= 1:
-                return body, len(changes)
+                return body, len(changes), want_pull
             # Shrink in proportion to the overshoot; compression makes it approximate.
             changes = changes[: max(1, int(len(changes) * budget / len(body) * 0.9))]
 
@@ -220,6 +259,7 @@ class SyncSession:
                 ) from exc
             raise ServerUnreachable(f"central server unreachable: {exc.__class__.__name__}: {exc}") from exc
         result.bytes_received += len(reply.content)
+        self.last_answer_bytes = len(reply.content)
         if reply.status_code != 200:
             try:
                 err = reply.json()

@@ -7,6 +7,7 @@ from typing import Any
 
 from .outbox import pending_count
 from .rejected import rejected_count
+from .satellites import hosted
 from .store import NodeStore
 
 
@@ -32,4 +33,6 @@ def node_status(store: NodeStore) -> dict[str, Any]:
         "rejected": rejected_count(db),
         # Pulled rows this node could not store: listed until a corrected version arrives and applies.
         "set_aside": json.loads(store.setting("set_aside") or "[]"),
+        # Satellite schools read here (read-only), each with what its data is as of.
+        "satellites": [info._asdict() for info in hosted(db, store.school).values()],
     }

@@ -300,12 +300,13 @@ class Web:
 
     # -- shared look-ups -----------------------------------------------------------------
 
-    def classes(self, year: str | None = None) -> list[dict]:
+    def classes(self, year: str | None = None, *, school: str | None = None) -> list[dict]:
+        """This school's classes (or, with `school`, a satellite's read here)."""
         term = self.store.term
         rows = self.db.execute(
             "SELECT c.code, c.level, l.scale, l.cycle FROM classes c JOIN levels l ON l.code = c.level "
             "WHERE c.school = ? AND c.year = ? ORDER BY l.ord, c.code",
-            [term.school, year or term.year],
+            [school or term.school, year or term.year],
         ).fetchall()
         return [{"code": r[0], "level": r[1], "scale": r[2], "cycle": r[3]} for r in rows]
 
@@ -318,9 +319,10 @@ class Web:
                 return c
         raise NotFound(f"unknown class {code}", code="unknown_class")
 
-    def pupils_of_class(self, class_code: str, on: dt.date | None = None) -> list[dict]:
-        """The class's pupils; `on` a day: without those whose enrolment had ended by then (a departure
-        recorded before that day), for the day's work. Without it, everyone the class had this year."""
+    def pupils_of_class(self, class_code: str, on: dt.date | None = None, *, school: str | None = None) -> list[dict]:
+        """The class's pupils (of `school`, a satellite read here, or this school); `on` a day: without those
+        whose enrolment had ended by then (a departure recorded before that day), for the day's work.
+        Without it, everyone the class had this year."""
         term = self.store.term
         ended = (
             ""
@@ -334,7 +336,7 @@ class Web:
             "SELECT p.code, p.last_name, p.first_name, p.last_name_ar, p.first_name_ar FROM enrolments e "
             f"JOIN pupils p ON p.code = e.pupil WHERE e.school = ? AND e.year = ? AND e.class = ?{ended} "
             "ORDER BY p.last_name, p.first_name, p.code",
-            [term.school, term.year, class_code, *([] if on is None else [on.isoformat()])],
+            [school or term.school, term.year, class_code, *([] if on is None else [on.isoformat()])],
         ).fetchall()
         return [
             {"code": r[0], "last_name": r[1], "first_name": r[2], "last_name_ar": r[3], "first_name_ar": r[4]}

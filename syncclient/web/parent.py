@@ -1,4 +1,7 @@
-"""The parent terminal: the child is always the session's pupil, never one named in a URL or form."""
+"""The parent terminal: the child is always the session's pupil, never one named in a URL or form.
+
+A pupil of a satellite school this school hosts (syncclient/satellites.py) is read here too, marked
+with the satellite's name and how recent its data is."""
 
 from __future__ import annotations
 
@@ -8,25 +11,37 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from domain.pupils import enrolment_of
+from domain.pupils import Term, enrolment_of
 from domain.results import pupil_report
 from domain.semesters import provisional_report
 
 from .. import alerts
+from ..satellites import satellite_of_pupil
 from ..semesters import closed_semesters
 from .core import Web, get_page, post_page
 
 
+def _term(web: Web, pupil: str) -> Term:
+    """The school and year the child's record is read in: this school's, or its satellite's."""
+    satellite = satellite_of_pupil(web.db, web.store.school, pupil)
+    return Term(satellite.code, web.store.term.year) if satellite else web.store.term
+
+
 def _report(web: Web, pupil: str, year: str | None = None) -> dict:
     year = year or web.store.term.year
-    report = pupil_report(web.db, year, pupil, school=web.store.school)
-    return provisional_report(report, closed_semesters(web.db, year))
+    satellite = satellite_of_pupil(web.db, web.store.school, pupil)
+    report = pupil_report(web.db, year, pupil, school=satellite.code if satellite else web.store.school)
+    # A satellite's semesters are closed on its own device: read here, its marks stay provisional.
+    report = provisional_report(report, () if satellite else closed_semesters(web.db, year))
+    report["satellite"] = satellite._asdict() if satellite else None
+    return report
 
 
 def _years_of(web: Web, pupil: str) -> list[str]:
     """The school years this child was enrolled here, newest first (last year's results stay readable)."""
     rows = web.db.execute(
-        "SELECT year FROM enrolments WHERE pupil = ? AND school = ? ORDER BY year DESC", [pupil, web.store.school]
+        "SELECT year FROM enrolments WHERE pupil = ? AND school = ? ORDER BY year DESC",
+        [pupil, _term(web, pupil).school],
     ).fetchall()
     return [r[0] for r in rows]
 
@@ -40,7 +55,7 @@ def _subject_names(web: Web) -> dict[str, dict]:
 @get_page
 def results(web: Web, request: Request) -> Response:
     pupil = web.parent_pupil(request)
-    alerts.refresh_average_alerts(web.db, web.store.term, pupil)
+    alerts.refresh_average_alerts(web.db, _term(web, pupil), pupil)
     years = _years_of(web, pupil)
     current = web.store.term.year
     year = request.query_params.get("year") or (current if current in years or not years else years[0])
@@ -67,7 +82,7 @@ def incidents_page(web: Web, request: Request) -> Response:
     report = _report(web, pupil)
     rows = web.db.execute(
         "SELECT day, description, measure FROM incidents WHERE pupil = ? AND school = ? ORDER BY day DESC, n DESC",
-        [pupil, web.store.school],
+        [pupil, _term(web, pupil).school],
     ).fetchall()
     items = [{"day": r[0], "description": r[1], "measure": r[2]} for r in rows]
     return web.render(
@@ -79,7 +94,7 @@ def incidents_page(web: Web, request: Request) -> Response:
 def alerts_page(web: Web, request: Request) -> Response:
     pupil = web.parent_pupil(request)
     report = _report(web, pupil)
-    alerts.refresh_average_alerts(web.db, web.store.term, pupil)
+    alerts.refresh_average_alerts(web.db, _term(web, pupil), pupil)
     items = alerts.alerts_for(web.db, pupil)
     for item in items:
         if item["kind"] == "absence":
@@ -105,7 +120,7 @@ def alerts_read(web: Web, request: Request, form: FormData) -> Response:
 def exams_page(web: Web, request: Request) -> Response:
     pupil = web.parent_pupil(request)
     report = _report(web, pupil)
-    level = enrolment_of(web.db, web.store.term, pupil).level
+    level = enrolment_of(web.db, _term(web, pupil), pupil).level
     exams = [
         dict(zip(("level", "exam", "starts_on", "ends_on", "name_ar", "name_fr"), r, strict=True))
         for r in web.db.execute(

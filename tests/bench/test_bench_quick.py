@@ -31,6 +31,7 @@ SCENARIOS = (
     "6b. parent's results page (gzip)",
     "6b. parent's results page (no gzip)",
     "7. fresh device restore",
+    "8. a week offline, budgeted syncs",
 )
 PEERS = ("couchdb", "rest")
 # Scenarios every system runs (the others are ours or the node's alone).

@@ -24,6 +24,8 @@ from protocol.limits import DEFAULT_LIMITS
 from protocol.messages import Refusal
 
 H = 1_762_934_400_000 << 16
+# The capabilities of the peers that made these bytes (mask 15): a later bit (`satellites`, 4) must not move them.
+CAPS = frozenset({capabilities.COLUMNAR1, capabilities.ZSTD_DICT1, capabilities.HLC_CLAMP, capabilities.TOMBSTONES})
 g1 = ("04512K", "2025/2026", "R130245678", "MATH", 1, 2, 1225, 0, 0, None)
 g2 = ("04512K", "2025/2026", "R130245679", "MATH", 1, 2, None, 1, 1, "مرض")
 push = [
@@ -31,17 +33,17 @@ push = [
     Change("absences", ("R130245678", "2025-11-12"), None, "04512K", 42, H + 2, base=977),
     Change("grades", key_of("grades", g2), g2, "04512K", 43, H + 3),
 ]
-req = SyncRequest("04512K", capabilities.SUPPORTED, 1200, push, H + 3)
+req = SyncRequest("04512K", CAPS, 1200, push, H + 3)
 a = ("04512K", "R130245678", "2025-11-12", 3, 3, "maladie", "2025-11-13", "surveillant1")
 pull = [
     Change("subjects", ("MATH",), ("MATH", "الرياضيات", "Mathématiques", "0040"), "central", 7, H - 5, sseq=1201),
     Change("absences", key_of("absences", a), a, "04512K", 44, H + 9, sseq=1202),
 ]
-resp = SyncResponse(capabilities.SUPPORTED, 43, H + 10, pull, 1202, False, H + 10 + hlc.MAX_SKEW, 1)
+resp = SyncResponse(CAPS, 43, H + 10, pull, 1202, False, H + 10 + hlc.MAX_SKEW, 1)
 # Devices and per-row refusals (issue 11): another device's change pulled, one pushed change refused.
 pull_dev = [Change("absences", key_of("absences", a), a, "D7K2M9QX", 12, H + 9, sseq=1203)]
 resp_refused = SyncResponse(
-    capabilities.SUPPORTED, 45, H + 10, pull_dev, 1203, False, H + 10 + hlc.MAX_SKEW, 1,
+    CAPS, 45, H + 10, pull_dev, 1203, False, H + 10 + hlc.MAX_SKEW, 1,
     refused=(Refusal(44, "foreign_code", "provisional code TMP-07711B-3 is another school's to give"),),
 )  # fmt: skip
 err = ErrorResponse("too_many_records", "100001 changes > 100000", {"max_records": 100000})

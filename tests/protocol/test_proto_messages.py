@@ -22,6 +22,7 @@ from protocol import (
 )
 from protocol.errors import MessageError, ProtocolError, StringTooLong, TooManyRecords
 from protocol.framing import encode_frame
+from protocol.messages import PullTiers, Refusal, Satellite
 from tests.support.protocol_kit import any_change, raw_frame
 
 NODE = "04512K"
@@ -54,6 +55,29 @@ def test_sync_response_round_trip(
 ) -> None:
     msg = SyncResponse(caps, acked, server, pull, cursor, more, clamp, conflicts)
     assert decode_message(encode_message(msg, dictionary_id=0)) == msg
+
+
+def test_pull_tiers_travel_after_the_push() -> None:
+    msg = SyncRequest(NODE, CAPS, 7, [], 9, True, PullTiers((120, 0), 1, 500))
+    wire = msg.to_wire()
+    assert len(wire) == 8 and wire[7] == [[120, 0], 1, 500]
+    assert decode_message(encode_message(msg)) == msg
+    assert len(SyncRequest(NODE, CAPS, 7, [], 9).to_wire()) == 7  # without them, byte for byte as before
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [(), (Refusal(3, "satellite_read_only", "grades [...] is satellite school SAT01's"),)],
+    ids=["none", "one"],
+)
+def test_satellites_travel_after_the_refusals(refused: tuple[Refusal, ...]) -> None:
+    sats = (Satellite("SAT01", "Satellite Aït Ali", "فرعية آيت علي", "2026-12-01T08:00:00+00:00"),)
+    msg = SyncResponse(CAPS, 1, 2, [], 3, False, 4, 0, refused=refused, satellites=sats)
+    wire = msg.to_wire()
+    assert len(wire) == 11 and wire[9] == [r.to_wire() for r in refused]
+    assert decode_message(encode_message(msg)) == msg
+    # No satellites: the answer is byte for byte what it was before the field existed.
+    assert len(SyncResponse(CAPS, 1, 2, [], 3, False, 4, 0, refused=refused).to_wire()) == 9 + len(refused)
 
 
 @given(
@@ -147,6 +171,19 @@ def with_field(wire: list[object], index: int, value: object) -> list[object]:
         pytest.param(frame(with_field(REQ, 6, None)), MessageError, id="push-nil"),
         pytest.param(frame(with_field(RESP, 5, None)), MessageError, id="more-pull-nil"),
         pytest.param(frame(with_field(RESP, 7, -2)), MessageError, id="negative-conflicts"),
+        pytest.param(frame([*REQ, [[1, 2], 0]]), MessageError, id="tiers-arity"),
+        pytest.param(frame([*REQ, [[1], 0, 10]]), MessageError, id="tiers-cursor-count"),
+        pytest.param(frame([*REQ, [[1, 2], 3, 10]]), MessageError, id="tier-unknown"),
+        pytest.param(frame([*REQ, [[1, 2], 1, 0]]), MessageError, id="tier-limit-zero"),
+        pytest.param(frame([*REQ, [[-1, 2], 1, 5]]), MessageError, id="tier-cursor-negative"),
+        pytest.param(frame([*REQ, [[1, 2], 1, 5], None]), MessageError, id="request-arity-9"),
+        pytest.param(frame([*RESP, []]), MessageError, id="empty-refused-without-satellites"),
+        pytest.param(frame([*RESP, [], []]), MessageError, id="empty-satellites"),
+        pytest.param(frame([*RESP, [], [["SAT01", "x", None]]]), MessageError, id="satellite-arity"),
+        pytest.param(frame([*RESP, [], [["", "x", None, None]]]), MessageError, id="satellite-empty-code"),
+        pytest.param(frame([*RESP, [], [["S" * 65, "x", None, None]]]), StringTooLong, id="satellite-code-long"),
+        pytest.param(frame([*RESP, [], [["SAT01", 3, None, None]]]), MessageError, id="satellite-name-not-str"),
+        pytest.param(frame([*RESP, [], [["SAT01", "x", None, None]], None]), MessageError, id="response-arity-12"),
         pytest.param(frame([3, "x", "y", {"k": 1}, None]), MessageError, id="error-arity"),
         pytest.param(frame([3, "x", "y", [1]]), MessageError, id="error-detail-list"),
         pytest.param(frame([3, "x", "y", {b"k": 1}]), MessageError, id="error-detail-bytes-key"),

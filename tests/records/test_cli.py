@@ -118,16 +118,16 @@ def test_init_import_enter_and_report(tmp_path, run_massar, write_roster):
     finally:
         store.close()
 
-    # Open semesters: averages provisional, no rank, no annual result yet.
+    # Open semesters: staff see every figure, told that parents see no rank yet.
     report = _json(run_massar("node", "report", "--student", P1, "--json", data=data))
-    assert report["semesters"]["1"]["closed"] is False and report["semesters"]["1"]["rank"] is None
-    assert (report["annual_average"], report["decision"], report["annual_waiting"]) == (None, None, True)
-    assert "rank after closing" in run_massar("node", "report", "--student", P1, data=data).stdout
+    assert (report["closed_semesters"], report["semesters"]["1"]["rank"]) == ([], 1)
+    assert "parents see no rank yet" in run_massar("node", "report", "--student", P1, data=data).stdout
     for semester in ("1", "2"):
         closed = _json(run_massar("node", "close-semester", "--semester", semester, "--json", data=data))
         assert closed["closed"] is True
 
     report = _json(run_massar("node", "report", "--student", P1, "--json", data=data))
+    assert report["closed_semesters"] == [1, 2]
     assert (report["student"], report["class"]) == (P1, "1APIC-1")
     s1 = report["semesters"]["1"]
     subjects = {s["subject"]: s for s in s1["subjects"]}
@@ -155,7 +155,7 @@ def test_init_import_enter_and_report(tmp_path, run_massar, write_roster):
     reopened = _json(run_massar("node", "close-semester", "--semester", "2", "--reopen", "--json", data=data))
     assert reopened["closed"] is False
     report = _json(run_massar("node", "report", "--student", P1, "--json", data=data))
-    assert report["semesters"]["1"]["rank"] == 1 and report["annual_average"] is None
+    assert report["closed_semesters"] == [1]
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Migration step 11 on files of step 10: enrolments keyed (year, pupil) become keyed (school, year, pupil)
+"""Migration step 12 on files of step 11: enrolments keyed (year, pupil) become keyed (school, year, pupil)
 on both sides; every row, trigger and index on the table survives, the bookkeeping that names an
 enrolment by its key follows (node outbox and bases, central versions), and the upgraded pair syncs."""
 
@@ -39,8 +39,8 @@ def _primary_key(conn: sqlite3.Connection) -> list[str]:
     return [r[1] for r in info if r[5]]
 
 
-def _to_step_10(path: Path, side: str) -> set[str]:
-    """Give the file the enrolments of step 10 (same rows, triggers and index); returns the triggers' names."""
+def _to_step_11(path: Path, side: str) -> set[str]:
+    """Give the file the enrolments of step 11 (same rows, triggers and index); returns the triggers' names."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("BEGIN")
@@ -64,7 +64,7 @@ def _to_step_10(path: Path, side: str) -> set[str]:
         else:
             conn.execute("UPDATE _versions SET k1 = k2, k2 = k3, k3 = 0 WHERE tbl = 12")
         conn.execute("UPDATE _clock SET applying = 0")
-        conn.execute("PRAGMA user_version = 10")
+        conn.execute("PRAGMA user_version = 11")
         conn.execute("COMMIT")
         assert _primary_key(conn) == ["year", "pupil"]
         return {name for name, _ in kept}
@@ -72,7 +72,7 @@ def _to_step_10(path: Path, side: str) -> set[str]:
         conn.close()
 
 
-def test_step_11_rekeys_enrolments_on_both_sides_and_the_pair_syncs(tmp_path: Path) -> None:
+def test_step_12_rekeys_enrolments_on_both_sides_and_the_pair_syncs(tmp_path: Path) -> None:
     import sample
 
     central_folder = tmp_path / "central"
@@ -93,8 +93,8 @@ def test_step_11_rekeys_enrolments_on_both_sides_and_the_pair_syncs(tmp_path: Pa
         store.db.execute("UPDATE enrolments SET class = ? WHERE pupil = ?", [other, moved])
         store.db.execute("DELETE FROM enrolments WHERE pupil = ?", [removed])
         store.close()
-    node_triggers = _to_step_10(tmp_path / "node" / NODE_DB, "node")
-    central_triggers = _to_step_10(central_folder / CENTRAL_DB, "central")
+    node_triggers = _to_step_11(tmp_path / "node" / NODE_DB, "node")
+    central_triggers = _to_step_11(central_folder / CENTRAL_DB, "central")
     assert {"_alert_rekey", "_sms_rekey", "_closed_enrolments_insert"} <= node_triggers
     assert any(name.startswith("_central_enrolments") for name in central_triggers)
 

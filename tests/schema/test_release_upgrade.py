@@ -64,7 +64,7 @@ def _tables(path: Path, columns: dict[str, list[str]] | None = None) -> dict[str
 
 
 def _rekeyed(version: tuple) -> tuple:
-    """Step 11 keys enrolments (wire id 12) by (school, year, pupil): its versions' key slots follow."""
+    """Step 12 keys enrolments (wire id 12) by (school, year, pupil): its versions' key slots follow."""
     tbl, k1, k2, _k3, k4, k5, school, *rest = version
     return (tbl, school, k1, k2, k4, k5, school, *rest) if tbl == 12 else version
 

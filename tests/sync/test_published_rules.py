@@ -19,6 +19,7 @@ from domain.rows import upsert_dicts
 from server.exam_results import import_exam_results
 from server.publish import publish_file
 from syncclient.bulletins import render_bulletins
+from syncclient.semesters import close_semester
 
 from .helpers import YEAR, sync
 
@@ -162,6 +163,8 @@ def test_3ac_certificate_from_imported_exam_results(central, make_node, tmp_path
     assert cert["kind"] == "3ac"
     assert cert["parts"] == {"continuous": 12.13, "local": 12.0, "regional": 13.0}
     assert (cert["score"], cert["passed"], cert["missing"]) == (12.44, True, [])
+    for semester in (1, 2):  # the certificate is printed once the director has closed the year's semesters
+        close_semester(node.db, YEAR, semester, "director")
     bulletin = render_bulletins(node, [pupil], 2)
     assert "شهادة السلك الإعدادي" in bulletin and "12.44" in bulletin and "الامتحان الجهوي" in bulletin
 

@@ -410,3 +410,9 @@ def test_sync_now_and_local_writes_reach_the_agent(node, make_client):
     c.c.get("/lang/fr")
     assert "Données à jour au" not in c.get("/staff").text  # last_sync setting is empty on this node
     assert "Jamais synchronisé" in c.get("/staff").text
+
+
+def test_the_logins_page_refuses_a_school_it_does_not_host(client) -> None:
+    client.login("sec")
+    assert client.get("/staff/logins?satellite=NOPE1&class=1AP-1").status_code == 404
+    assert 'class="satellite-classes"' not in client.get("/staff/logins").text  # no satellite attached here
