@@ -910,6 +910,8 @@ def summarise(result: dict[str, Any], params: Params, quick: bool) -> dict[str, 
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),
+            # Other work on the machine skews every time here: the 1, 5 and 15-minute load at the end.
+            "load_average": [round(x, 2) for x in os.getloadavg()],
         },
         "params": dataclasses.asdict(params),
         "link": {"rate_bps": SLOW_RATE_BPS, "rtt_s": 2 * SLOW_LATENCY_S, "cut_every_bytes": params.cut_every},

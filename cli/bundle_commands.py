@@ -14,7 +14,11 @@ def register_node(sub: Any, common: Callable[..., Any]) -> None:
     p = common(sub.add_parser("export-bundle", help="write what the centre lacks to a file (USB stick, phone)"))
     p.add_argument("-o", "--output", dest="output", type=Path, required=True, metavar="FILE")
     p.set_defaults(handler=cmd_node_export)
-    p = common(sub.add_parser("import-bundle", help="apply the centre's reply bundle"))
+    p = common(
+        sub.add_parser(
+            "import-bundle", help="apply the centre's reply bundle, or a bundle of another device of the school"
+        )
+    )
     p.add_argument("file", type=Path, metavar="REPLY")
     p.set_defaults(handler=cmd_node_import)
 
@@ -40,8 +44,12 @@ def cmd_node_export(args: Any) -> int:
 
 
 def cmd_node_import(args: Any) -> int:
-    from syncclient.bundles import import_reply_from
+    from protocol.bundle import KIND_PUSH, peek_kind
+    from syncclient.bundles import import_reply_from, read_bundle_file
 
+    data = read_bundle_file(args.file)
+    if peek_kind(data) == KIND_PUSH:
+        return _sibling_import(args, data)
     r = import_reply_from(data_dir(args.data), args.file)
     if not r.pages:
         human = "this reply was already applied (or the node has synced since): nothing changed"
@@ -51,6 +59,23 @@ def cmd_node_import(args: Any) -> int:
             + (f"; {r.rejected} refused: see `massar node rejected`" if r.rejected else "")
         )
     emit(args, {"changed": bool(r.pages), **r.as_json()}, human)
+    return 0
+
+
+def _sibling_import(args: Any, data: bytes) -> int:
+    from syncclient.siblings import import_sibling_from
+
+    r = import_sibling_from(data_dir(args.data), data)
+    if r.already:
+        human = f"this bundle of device {r.device} was already imported (or a newer one was): nothing changed"
+    else:
+        human = (
+            f"bundle of device {r.device} applied as its work: {r.applied} of {r.changes} change(s)"
+            + (f", {r.kept_local} kept as this device's newer edit or left to the centre" if r.kept_local else "")
+            + (f", {r.lost_local} edit(s) of this device replaced by newer ones" if r.lost_local else "")
+            + "; unverified until the centre has them (the device's own sync or bundle)"
+        )
+    emit(args, {"changed": not r.already, **r.as_json()}, human)
     return 0
 
 

@@ -42,7 +42,7 @@ class SubjectRule:
         return {
             "tests": self.tests,
             "activities_weight": fraction_text(self.activities_weight),
-            "activities_percent": float(_exact(self.activities_weight * 100)),
+            "activities_percent": float(_exact((self.activities_weight * 100).as_integer_ratio())),
             "formula": self.formula,
             "coefficient": self.coefficient,
             "exam_coefficient": self.exam_coefficient,
@@ -109,17 +109,23 @@ def rules_for(db: sqlite_utils.Database, year: str, level: str) -> dict[str, Sub
     return {r.subject: r for r in rules if r.coefficient > 0}
 
 
-def _exact(value: Fraction) -> Decimal:
-    return round2(Decimal(value.numerator) / Decimal(value.denominator))
+# Exact rationals as (numerator, denominator) pairs of ints: the same numbers Fraction gives,
+# without its object per operation (a class's results page computes thousands of averages).
+Ratio = tuple[int, int]
 
 
-def _mean_of(values: Sequence[Decimal]) -> Fraction:
-    # Marks have two decimals, so their Decimal sum is exact: one Fraction per mean, not one per mark
-    # (a class's results page computes thousands of these).
-    return Fraction(sum(values, Decimal(0))) / len(values)
+def _exact(value: Ratio) -> Decimal:
+    # Decimal division is correctly rounded, so any representation of the same rational gives the same digits.
+    return round2(Decimal(value[0]) / Decimal(value[1]))
 
 
-def _mean(values: Sequence[Decimal]) -> Fraction | None:
+def _mean_of(values: Sequence[Decimal]) -> Ratio:
+    # Marks have two decimals, so their Decimal sum is exact: one ratio per mean, not one per mark.
+    n, d = sum(values, Decimal(0)).as_integer_ratio()
+    return n, d * len(values)
+
+
+def _mean(values: Sequence[Decimal]) -> Ratio | None:
     return _mean_of(values) if values else None
 
 
@@ -139,10 +145,16 @@ def subject_average(
         short = _mean([v for n, v in tests if n < final and v is not None])
         # a test numbered past the rule's count (marked under an older rule) joins the final block
         last = _mean([v for n, v in tests if n >= final and v is not None])
-        blocks = [b for b in (short, last, None if activities is None else Fraction(activities)) if b is not None]
-        return _exact(sum(blocks, Fraction(0)) / len(blocks))
-    mean = _mean_of(counted)
-    if activities is None or rule.activities_weight == 0:
-        return _exact(mean)
+        blocks = [b for b in (short, last, None if activities is None else activities.as_integer_ratio()) if b]
+        num, den = 0, 1
+        for n, d in blocks:
+            num, den = num * d + n * den, den * d
+        return _exact((num, den * len(blocks)))
+    mean_n, mean_d = _mean_of(counted)
     w = rule.activities_weight
-    return _exact(mean * (1 - w) + Fraction(activities) * w)
+    if activities is None or w == 0:
+        return _exact((mean_n, mean_d))
+    # mean * (1 - w) + activities * w, with w = p / q
+    p, q = w.numerator, w.denominator
+    act_n, act_d = activities.as_integer_ratio()
+    return _exact((mean_n * (q - p) * act_d + act_n * p * mean_d, mean_d * q * act_d))

@@ -50,6 +50,7 @@ class SubjectResult:
     tests: list[Mark] = field(default_factory=list)
     activities: Mark | None = None
     remark: str | None = None
+    _settled: tuple[Decimal | None] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def coefficient(self) -> int:
@@ -57,7 +58,13 @@ class SubjectResult:
 
     @property
     def average(self) -> Decimal | None:
+        if self._settled is not None:
+            return self._settled[0]
         return subject_average(self.rule, self.tests, self.activities)
+
+    def settle(self) -> None:
+        """Its marks are all loaded: compute the average once (a class's page reads it many times)."""
+        self._settled = (subject_average(self.rule, self.tests, self.activities),)
 
 
 def _counted(mark: Mark) -> Decimal | None:
@@ -125,6 +132,9 @@ class ClassResults:
                 result.tests.append(mark)
             if remark:
                 result.remark = remark
+        for subject_results in self.results.values():
+            for result in subject_results:
+                result.settle()
         self.averages = {p: general_average(rs) for p, rs in self.results.items()}
 
     def rank(self, pupil: str) -> int | None:

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, repeat
-from typing import Final, cast
+from operator import itemgetter
+from typing import Any, Final, cast
 
 from .columns import (
     INT_MAX,
@@ -69,12 +70,30 @@ def _meta(values: list[int], lo: int, hi: int, name: str) -> list[int]:
     return values
 
 
+def _upserts_checked(spec: TableSpec, group: list[Change]) -> list[tuple[object, ...]] | None:
+    """The rows of a block of upserts only, checked with C-level passes; None when a row is a
+    delete or anything is wrong (the change-by-change loop then finds it and says what)."""
+    rows: list[Any] = [c.row for c in group]
+    keys = [c.key for c in group]
+    kidx = spec.key_indexes
+    if set(map(type, rows)) != {tuple} or set(map(len, rows)) != {len(spec.columns)}:
+        return None
+    if set(map(type, keys)) != {tuple}:
+        return None
+    get_key = itemgetter(*kidx)
+    found = list(map(get_key, rows)) if len(kidx) > 1 else [(k,) for k in map(get_key, rows)]
+    if found != keys or any(None in column for column in zip(*keys, strict=True)):
+        return None
+    return cast("list[tuple[object, ...]]", rows)
+
+
 def _encode_block(spec: TableSpec, group: list[Change], with_origin: bool, limits: Limits) -> list[Wire]:
     ncols = len(spec.columns)
     kidx = spec.key_indexes
-    rows: list[tuple[object, ...]] = []
-    tombs: list[int] = []
-    for c in group:
+    upserts = _upserts_checked(spec, group)
+    rows: list[tuple[object, ...]] = [] if upserts is None else upserts
+    tombs: list[int] = [] if upserts is None else [0] * len(group)
+    for c in group if upserts is None else ():
         key = c.key
         if type(key) is not tuple or len(key) != len(kidx):
             raise MessageError(f"{spec.name}: key must be a {len(kidx)}-tuple")

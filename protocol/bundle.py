@@ -37,8 +37,10 @@ __all__ = [
     "BundleEntry",
     "BundleError",
     "decode_bundle",
+    "decode_unsealed",
     "encode_bundle",
     "peek_device",
+    "peek_kind",
 ]
 
 MAGIC: Final = b"MSYNCB"
@@ -110,6 +112,14 @@ def peek_device(data: bytes, kind: int) -> str:
     return _header(_Reader(data), kind)[0]
 
 
+def peek_kind(data: bytes) -> int:
+    """Whether a file is a push or a reply (not yet trusted), so a node can tell a sibling's push from a reply."""
+    reader = _Reader(data)
+    if reader.take(len(MAGIC)) != MAGIC:
+        raise BundleError("not a Massar bundle file")
+    return reader.unpack(">BB")[1]
+
+
 def _header(reader: _Reader, kind: int) -> tuple[str, int]:
     if reader.take(len(MAGIC)) != MAGIC:
         raise BundleError("not a Massar bundle file")
@@ -129,13 +139,24 @@ def _header(reader: _Reader, kind: int) -> tuple[str, int]:
 
 def decode_bundle(data: bytes, kind: int, key: bytes) -> Bundle:
     """Parse and check the seal with `key` (the device's key); raises BundleError on any damage."""
+    return _decode(data, kind, key)
+
+
+def decode_unsealed(data: bytes, kind: int) -> Bundle:
+    """Parse without the seal, for a reader that does not hold the device's key (a sibling device,
+    SPEC 12.3): the layout, lengths and end are checked, the seal is not. Never trust what this returns
+    beyond what the frames' own checks (CRC-32) and the caller's scope checks vouch for."""
+    return _decode(data, kind, None)
+
+
+def _decode(data: bytes, kind: int, key: bytes | None) -> Bundle:
     if len(data) < len(MAGIC) + SEAL_BYTES:
         raise BundleError(
             "not a Massar bundle file" if not data.startswith(MAGIC[: len(data)]) else "the bundle is truncated"
         )
     reader = _Reader(data[:-SEAL_BYTES])
     device, _ = _header(reader, kind)
-    if not hmac.compare_digest(_seal(key, data[:-SEAL_BYTES]), data[-SEAL_BYTES:]):
+    if key is not None and not hmac.compare_digest(_seal(key, data[:-SEAL_BYTES]), data[-SEAL_BYTES:]):
         raise BundleError(
             f"the bundle's signature does not match device {device}'s key (damaged, truncated, edited or not for here)"
         )

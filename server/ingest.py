@@ -71,23 +71,6 @@ class Version(NamedTuple):
     deleted: bool
 
 
-class VersionRow(NamedTuple):
-    """One row of `_versions`, in its column order (written as is)."""
-
-    tbl: int
-    k1: object
-    k2: object
-    k3: object
-    k4: object
-    k5: object
-    school: str | None
-    sseq: int
-    hlc: int
-    origin: str
-    seq: int
-    deleted: bool
-
-
 class ConflictRow(NamedTuple):
     """One row of `_conflicts`, in its column order: the losing side of two concurrent edits."""
 
@@ -121,12 +104,18 @@ class Plan:
 
     upserts: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
     deletes: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
-    versions: list[VersionRow] = field(default_factory=list)
+    # rows of `_versions` in its column order: tbl, k1..k5, school, sseq, hlc, origin, seq, deleted
+    versions: list[tuple] = field(default_factory=list)
     reissues: list[Reissue] = field(default_factory=list)
     conflicts: list[ConflictRow] = field(default_factory=list)
-    # (table, key) -> seq of the change that writes it, to refuse a row the schema turns down
-    seq_of: dict[tuple[str, tuple], int] = field(default_factory=dict)
     newest_hlc: int = 0
+    _seqs: dict[tuple, int] | None = field(default=None, repr=False)
+
+    def seq_of(self, table: str, key: tuple) -> int:
+        """The seq of the change that writes this record (to refuse a row turned down while writing)."""
+        if self._seqs is None:  # only when something is refused: not built for a push that applies
+            self._seqs = {v[:6]: v[10] for v in self.versions}
+        return self._seqs[(BY_NAME[table].wire_id, *key, *(0,) * (KEY_SLOTS - len(key)))]
 
 
 @dataclass(frozen=True)
@@ -170,6 +159,11 @@ class VersionNumbers:
     def take(self) -> int:
         self.last += 1
         return self.last
+
+    def take_many(self, n: int) -> range:
+        first = self.last + 1
+        self.last += n
+        return range(first, self.last + 1)
 
     def store(self, db: sqlite_utils.Database) -> None:
         db.conn.execute("UPDATE _clock SET sseq = ? WHERE id = 1", [self.last])
@@ -424,6 +418,8 @@ def resolve(
 ) -> Plan:
     """Decide every change: a new version (its row written), the loser of a conflict (kept aside), or refused.
 
+    `changes` hold one change per record (`last_of_each_record`), so a decision never depends on another's.
+
     `bound`: the clamp, measured from the server's wall clock (SPEC section 6); by default from `server_hlc`."""
     plan = Plan()
     school, origin = device.school, device.id
@@ -438,6 +434,9 @@ def resolve(
         pad = (0,) * (KEY_SLOTS - len(BY_NAME[table].key))
         group_slots = [c.key + pad for c in group]
         current = existing_versions(db, wire_id, group_slots)
+        if not current:
+            _all_new(plan, table, wire_id, group, group_slots, school, origin, bound, numbers)
+            continue
         upserts, deletes = plan.upserts[table], plan.deletes[table]
         for c, slots in zip(group, group_slots, strict=True):
             v = current.get(slots)
@@ -464,10 +463,8 @@ def resolve(
                     plan.conflicts.append(
                         ConflictRow(table, record, school, origin, stamped, v.origin, v.hlc, v.seq, _json(lost), at)
                     )
-            deleted = c.row is None
-            version = VersionRow._make((wire_id, *slots, school, numbers.take(), stamped, origin, c.seq, deleted))
-            plan.versions.append(version)
-            plan.seq_of[(table, c.key)] = c.seq
+            # Records are unique in a push (`last_of_each_record`): `current` needs no update.
+            plan.versions.append((wire_id, *slots, school, numbers.take(), stamped, origin, c.seq, c.row is None))
             if c.row is None:
                 deletes.append(c.key)
             else:
@@ -476,8 +473,33 @@ def resolve(
                 # Only a stamp the server did not clamp moves its clock: a clamped one would
                 # ratchet the clock (and every node adopting it) five minutes a push.
                 plan.newest_hlc = stamped
-            current[slots] = Version(school, version.sseq, stamped, origin, c.seq, deleted)
     return plan
+
+
+def _all_new(
+    plan: Plan,
+    table: str,
+    wire_id: int,
+    group: Sequence[Change],
+    group_slots: Sequence[tuple],
+    school: str,
+    origin: str,
+    bound: int,
+    numbers: VersionNumbers,
+) -> None:
+    """`resolve` for a table none of whose pushed records the centre holds yet (a semester's bulk):
+    no conflict and no foreign record is possible, so every change becomes a version, in bulk."""
+    stamps = [c.hlc if c.hlc <= bound else bound for c in group]
+    plan.versions.extend(
+        (wire_id, *slots, school, sseq, stamped, origin, c.seq, c.row is None)
+        for c, slots, sseq, stamped in zip(group, group_slots, numbers.take_many(len(group)), stamps, strict=True)
+    )
+    upserts = [c.row for c in group if c.row is not None]
+    if len(upserts) < len(group):
+        plan.deletes[table].extend(c.key for c in group if c.row is None)
+    plan.upserts[table].extend(upserts)
+    # Only a stamp the server did not clamp moves its clock (see `resolve`).
+    plan.newest_hlc = max(plan.newest_hlc, max((c.hlc for c in group if c.hlc <= bound), default=0))
 
 
 def _write_rows(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change], refusals: Refusals) -> None:
@@ -499,7 +521,7 @@ def _write_rows(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change]
                         with db.atomic():
                             write(db, table, [row])
                     except sqlite3.IntegrityError as exc:
-                        refusals.refuse(by_seq[plan.seq_of[(table, key)]], "invalid_row", f"{table} {list(key)}: {exc}")
+                        refusals.refuse(by_seq[plan.seq_of(table, key)], "invalid_row", f"{table} {list(key)}: {exc}")
                         failed = True
     if failed:
         raise _Replan
@@ -694,7 +716,7 @@ def apply_push(
                 ]
                 if out_of_scale:
                     for table, key, reason in out_of_scale:
-                        refusals.refuse(by_seq[plan.seq_of[(table, key)]], "out_of_scale", reason)
+                        refusals.refuse(by_seq[plan.seq_of(table, key)], "out_of_scale", reason)
                     raise _Replan
                 if arrivals:
                     share_earlier_record(db, device.school, arrivals, numbers, server_hlc)

@@ -58,10 +58,22 @@ def _insert_device(db: sqlite_utils.Database, device: str, school: str, name: st
     )
 
 
+def _token_secret() -> str:
+    """A URL-safe secret that never starts with '-'.
+
+    Operators paste it after `--token`; argparse takes a leading '-' for an
+    option, so one token in 64 made `massar node init` fail.
+    """
+    while True:
+        secret = secrets.token_urlsafe(24)
+        if not secret.startswith("-"):
+            return secret
+
+
 def add_school(db: sqlite_utils.Database, code: str, name: str, *, clock: Clock = SYSTEM_CLOCK) -> str:
     """Register a school and its first device; returns the device's token, shown once and never stored."""
     code = check_school_code(code)
-    token = secrets.token_urlsafe(24)
+    token = _token_secret()
     with write_transaction(db):
         row = db.execute("SELECT revoked FROM _devices WHERE id = ?", [code]).fetchone()
         if row and not row[0]:
@@ -106,7 +118,7 @@ def add_device(db: sqlite_utils.Database, school: str, name: str, *, clock: Cloc
                 f"unknown school {school}: add it first with `massar server add-school`", code="unknown_school"
             )
         device = _new_device_id(db)
-        token = f"{device}{TOKEN_SEPARATOR}{secrets.token_urlsafe(24)}"
+        token = f"{device}{TOKEN_SEPARATOR}{_token_secret()}"
         _insert_device(db, device, school, name, token, iso_now(clock))
     return device, token
 

@@ -46,3 +46,20 @@ def central_digest(path: Path) -> str:
 
 def node_digest(path: Path) -> str:
     return database_digest(path, skip_settings=NODE_VOLATILE_SETTINGS)
+
+
+def school_digest(path: Path, school: str) -> str:
+    """A SHA-256 of one school's synced rows (order-free): equal on the centre and every device that converged."""
+    from protocol.tables import TABLES
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        h = hashlib.sha256()
+        for spec in (t for t in TABLES if not t.national):
+            sql = f"SELECT {', '.join(spec.column_names)} FROM {spec.name} WHERE school = ?"
+            h.update(spec.name.encode())
+            for row in sorted(repr(r) for r in conn.execute(sql, [school])):
+                h.update(row.encode())
+        return h.hexdigest()
+    finally:
+        conn.close()
