@@ -113,11 +113,14 @@ def _apply_pulled(db: sqlite_utils.Database, school: str, response: SyncResponse
     for c in response.pull:
         spec = BY_NAME[c.table]
         if c.row is not None and not spec.national and c.row[spec.column_names.index("school")] not in readable:
-            # Another school's row comes only as the earlier record of a pupil who moved here (read-only).
+            # Another school's row comes only as the earlier record of a pupil who moved here, or as the
+            # person records (identity, guardians) of a pupil who left, now his new school's (read-only).
             if ours is None:
                 ours = {r[0] for r in db.execute("SELECT code FROM pupils WHERE school = ?", [school]).fetchall()}
+                ours |= {r[0] for r in db.execute("SELECT pupil FROM enrolments WHERE school = ?", [school])}
                 ours |= {str(p.key[0]) for p in response.pull if p.table == "pupils" and p.row is not None}
-            if "pupil" not in spec.key or c.key[spec.key.index("pupil")] not in ours:
+            about = "code" if c.table == "pupils" else "pupil"
+            if about not in spec.key or c.key[spec.key.index(about)] not in ours:
                 raise BadResponse(f"the server sent a {c.table} row of another school")
         if (spec.wire_id, c.key) in pending:
             # A local edit is waiting: the server decides between them when it arrives
