@@ -166,7 +166,8 @@ def pupil_report(
         "FROM enrolments e JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
         "JOIN levels l ON l.code = c.level JOIN pupils p ON p.code = e.pupil "
         # A pupil who moved during the year has two enrolments: the one asked for, else his current school's.
-        "WHERE e.year = ? AND e.pupil = ? AND (? IS NULL OR e.school = ?) ORDER BY e.school = p.school DESC LIMIT 1",
+        # (typed: PostgreSQL cannot infer an untyped parameter that is only compared with NULL)
+        "WHERE e.year = ? AND e.pupil = ? AND (CAST(? AS TEXT) IS NULL OR e.school = ?) ORDER BY e.school = p.school DESC LIMIT 1",
         [year, pupil, school, school],
     ).fetchone()
     if not row:
