@@ -134,9 +134,12 @@ CREATE TABLE IF NOT EXISTS enrolments (
     year TEXT NOT NULL,
     pupil TEXT NOT NULL,
     class TEXT NOT NULL,
-    PRIMARY KEY (year, pupil)
+    -- a pupil who moves during a year has two: the leaving school's (ended by its
+    -- departures row) and the arriving school's
+    PRIMARY KEY (school, year, pupil)
 );
 CREATE INDEX IF NOT EXISTS enrolments_by_class ON enrolments (school, year, class);
+CREATE INDEX IF NOT EXISTS enrolments_by_pupil ON enrolments (pupil, year);
 
 CREATE TABLE IF NOT EXISTS guardians (
     school TEXT NOT NULL,

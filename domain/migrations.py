@@ -19,6 +19,7 @@ from . import replication
 from .alert_tables import install_alerts
 from .catalogue import seed_reference_data
 from .database import Migration, domain_schema, execute_script, migrate, schema_sql
+from .enrolment_key import rekey_central_enrolments, rekey_node_enrolments
 from .level_codes import LEVELS
 from .node_tables import install_node_tables
 from .replication import Side
@@ -159,6 +160,19 @@ STEPS: tuple[Step, ...] = (
         _central_synced_departures,
     ),
     Step(11, "centre: satellite schools attached to a host school (massar server attach)", None, _central_satellites),
+    Step(
+        12,
+        "enrolments keyed (school, year, pupil) (wire id 12): a pupil who moves during a year keeps the leaving "
+        "school's enrolment beside the arriving school's; version, outbox and base keys follow",
+        rekey_node_enrolments,
+        rekey_central_enrolments,
+    ),
+    Step(
+        13,
+        "centre: a record shared by a transfer reaches its schools again after every later version",
+        None,
+        replication.install_shared_follow,
+    ),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):

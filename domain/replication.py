@@ -310,6 +310,25 @@ CREATE TABLE _rejected (
 """
 
 
+SHARED_FOLLOW_SQL = """
+-- A shared record (a moved pupil's history, his person records at the schools he left) reaches the
+-- schools it is shared with again after every later version: a directorate's correction, a new
+-- guardian's phone. The copy takes the version's number (a different school's pull stream).
+CREATE INDEX IF NOT EXISTS _shared_by_key ON _shared (tbl, k1, k2, k3, k4, k5);
+DROP TRIGGER IF EXISTS _shared_follow;
+CREATE TRIGGER _shared_follow AFTER UPDATE OF sseq ON _versions
+BEGIN
+  UPDATE _shared SET sseq = NEW.sseq WHERE tbl = NEW.tbl AND k1 = NEW.k1 AND k2 = NEW.k2 AND k3 = NEW.k3
+    AND k4 = NEW.k4 AND k5 = NEW.k5 AND sseq < NEW.sseq;
+END;
+"""
+
+
+def install_shared_follow(db: sqlite_utils.Database) -> None:
+    """Centre, step 13 (idempotent)."""
+    execute_script(db, SHARED_FOLLOW_SQL)
+
+
 def install_devices(db: sqlite_utils.Database) -> None:
     """Idempotent: a file that has the devices already (made by this code) keeps them."""
     if not db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_devices'").fetchone():

@@ -165,10 +165,12 @@ def pupil_report(
         "SELECT e.school, e.class, c.level, l.scale, p.last_name, p.first_name, p.last_name_ar, p.first_name_ar "
         "FROM enrolments e JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
         "JOIN levels l ON l.code = c.level JOIN pupils p ON p.code = e.pupil "
-        "WHERE e.year = ? AND e.pupil = ?",
-        [year, pupil],
+        # A pupil who moved during the year has two enrolments: the one asked for, else his current school's.
+        # (typed: PostgreSQL cannot infer an untyped parameter that is only compared with NULL)
+        "WHERE e.year = ? AND e.pupil = ? AND (CAST(? AS TEXT) IS NULL OR e.school = ?) ORDER BY e.school = p.school DESC LIMIT 1",
+        [year, pupil, school, school],
     ).fetchone()
-    if not row or (school is not None and row[0] != school):
+    if not row:
         raise NotFound(f"unknown pupil {pupil} in {year}", code="unknown_pupil")
     owner, class_code, level, scale, last, first, last_ar, first_ar = row
     report: dict[str, Any] = {

@@ -37,7 +37,6 @@ __all__ = [
     "Satellite",
     "Message",
     "PullTiers",
-    "RESTORE_GAP",
     "SyncRequest",
     "SyncResponse",
     "decode_message",
@@ -45,9 +44,6 @@ __all__ = [
 ]
 
 MAX_NODE_CHARS: Final = 64
-RESTORE_GAP: Final = 1 << 32
-"""How far a restored device's numbers jump (SPEC 10.4 step 1, 10.5 step 1): an ordinary device's
-`seq` grows by one an edit, so a number that far above what the server acknowledged says "restored"."""
 _MAX_SATELLITES: Final = 256
 
 

@@ -115,7 +115,7 @@ TABLES: tuple[TableSpec, ...] = (
         ),
         ("code",),
     ),
-    TableSpec(12, "enrolments", _cols("school:str year:str pupil:str class:str"), ("year", "pupil")),
+    TableSpec(12, "enrolments", _cols("school:str year:str pupil:str class:str"), ("school", "year", "pupil")),
     TableSpec(
         13,
         "guardians",

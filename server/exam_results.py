@@ -54,7 +54,9 @@ def import_exam_results(db: sqlite_utils.Database, path: str | Path) -> dict[str
             where = db.execute(
                 "SELECT e.school, c.level, l.scale FROM enrolments e "
                 "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
-                "JOIN levels l ON l.code = c.level WHERE e.year = ? AND e.pupil = ?",
+                "JOIN levels l ON l.code = c.level WHERE e.year = ? AND e.pupil = ? "
+                # a pupil who moved during the year: his current school's enrolment
+                "ORDER BY e.school = (SELECT p.school FROM pupils p WHERE p.code = e.pupil) DESC, e.school LIMIT 1",
                 [year, pupil],
             ).fetchone()
             if where is None:

@@ -4,8 +4,7 @@ Rules (the same on every replica because only the server decides):
   * a change whose seq is not above the device's acknowledged seq was
     applied before: skipped (exactly once);
   * a device restored from a backup (it sends a pull cursor below one it sent
-    before, a number the centre acknowledged for another edit, or numbers it
-    moved RESTORE_GAP above an acknowledgement it found itself behind) gets nothing
+    before, or a number the centre acknowledged for another edit) gets nothing
     applied and an acknowledgement RESTORE_GAP above the last: it renumbers its
     pending changes above it, and its own edits the centre has come back in its
     pulls (`restore_floor`);
@@ -45,9 +44,9 @@ from domain.codes import PROVISIONAL_CODE
 from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS, applying_remote
 from domain.rows import delete_keys, upsert_rows
 from protocol import hlc
-from protocol.messages import RESTORE_GAP, Refusal
+from protocol.messages import Refusal
 from protocol.records import Change
-from protocol.tables import BY_NAME, TABLES, ColumnType
+from protocol.tables import BY_ID, BY_NAME, TABLES, ColumnType
 
 from .satellites import read_only_schools
 from .schools import Device
@@ -56,6 +55,8 @@ from .versions import current_sseq
 
 _CHUNK = 400
 _KEY_COLS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
+RESTORE_GAP = 1 << 32
+"""How far above its last acknowledgement a restored device renumbers its pending changes."""
 _MAX_REASON_CHARS = 500
 
 
@@ -217,15 +218,6 @@ def detect_restore(db: sqlite_utils.Database, device: Device, changes: Sequence[
     acknowledged for a different edit."""
     if pull_cursor < device.seen_cursor:
         return True
-    # A node answered with an acknowledgement above every number it issued knows it was restored even
-    # when the centre could not tell (its backup's cursor was the last one it sent, and its reused numbers
-    # fell on records that look applied: the same number on the same record, or a record the centre
-    # edited since): it renumbers RESTORE_GAP above that acknowledgement (SPEC 10.5). The exception is
-    # the answer to a restore the centre marked itself (`acked_seq` is then `restore_floor + RESTORE_GAP`).
-    if device.acked_seq != device.restore_floor + RESTORE_GAP and any(
-        c.seq > device.acked_seq + RESTORE_GAP for c in changes
-    ):
-        return True
     stale = [c for c in changes if c.seq <= device.acked_seq]
     if pull_cursor == 0 < device.sent_cursor and device.acked_seq and not changes:
         return True  # starts from scratch with nothing to push: a PC reinstalled with its old token
@@ -310,9 +302,11 @@ def check_pupils_and_dates(
     today: dt.date,
     refusals: Refusals,
     read_only: frozenset[str] = frozenset(),
-) -> set[str]:
+) -> tuple[dict[str, str], dict[str, str]]:
     """Refuse rows about another school's pupil and dates outside 1900..today; returns the pupils
-    this push transfers to the school (enrolled here while the centre has them elsewhere).
+    this push transfers to the school (newly enrolled here while the centre has them elsewhere), each
+    with the school that had them, and the other pupils of the push the centre has elsewhere, each with
+    that school.
 
     A pupil unknown to the centre is allowed (its roster row may come in a later chunk).
     """
@@ -343,29 +337,73 @@ def check_pupils_and_dates(
             ).fetchall()
         )
     if not owners:
-        return set()
-    enrolled = {
-        str(c.key[1])
+        return {}, {}
+    # An arrival is a new enrolment of this school (a pupil it never had that year): an update of an
+    # enrolment it already had does not take back a pupil who has moved on since.
+    candidates = [
+        c
         for c in changes
-        if c.table == "enrolments" and c.row is not None and c.seq not in refusals.by_seq and str(c.key[1]) in owners
+        if c.table == "enrolments" and c.row is not None and c.seq not in refusals.by_seq and str(c.key[2]) in owners
+    ]
+    known = existing_versions(db, BY_NAME["enrolments"].wire_id, [_slots(c) for c in candidates])
+    enrolled = {
+        str(c.key[2]): owners[str(c.key[2])] for c in candidates if (v := known.get(_slots(c))) is None or v.deleted
     }
+    left = _left_before(db, school, [p for p in owners if p not in enrolled], changes)
     for pupil, owner in owners.items():
         if pupil in enrolled:
             continue  # an arrival: the pupil's rows are this school's from now on
         for c in pupils[pupil]:
+            departed = left.get(pupil, -1)
+            if c.table not in PERSON_TABLES and (departed is None or 0 <= c.hlc < departed):
+                continue  # the leaving school's history of the pupil, made before it recorded his departure
             if owner in read_only:
                 _read_only(refusals, c, owner)
             else:
                 refusals.refuse(c, "foreign_pupil", f"pupil {pupil} belongs to school {owner}, not {school}")
-    return enrolled
+    return enrolled, {p: o for p, o in owners.items() if p not in enrolled}
+
+
+def _left_before(
+    db: sqlite_utils.Database, school: str, pupils: Sequence[str], changes: Sequence[Change]
+) -> dict[str, int | None]:
+    """Pupils this school enrolled who now belong to another school -> the stamp of its departure for
+    them (None: not recorded yet). Its changes about such a pupil stamped before its departure are its
+    history and apply, whether they reach the centre before or after the new school's arrival; later
+    ones are refused (the history is read-only once the school has recorded that he left)."""
+    out: dict[str, int | None] = {}
+    departures_id = BY_NAME["departures"].wire_id
+    for start in range(0, len(pupils), _CHUNK):
+        part = list(pupils[start : start + _CHUNK])
+        marks = ", ".join("?" * len(part))
+        for (pupil,) in db.execute(
+            f"SELECT DISTINCT pupil FROM enrolments WHERE school = ? AND pupil IN ({marks})", [school, *part]
+        ):
+            out[pupil] = None
+        for pupil, stamp in db.execute(
+            f"SELECT k3, min(hlc) FROM _versions WHERE tbl = ? AND k1 = ? AND k3 IN ({marks}) AND deleted = 0 "
+            "GROUP BY k3",
+            [departures_id, school, *part],
+        ):
+            if pupil in out:
+                out[pupil] = stamp
+    for c in changes:
+        if c.table == "departures" and c.row is not None and c.key[2] in out:
+            known = out[c.key[2]]
+            out[c.key[2]] = c.hlc if known is None else min(known, c.hlc)
+    return out
 
 
 def _json(values: Iterable | None) -> str | None:
     return None if values is None else json.dumps(list(values), ensure_ascii=False)
 
 
-_TRANSFERABLE = {"pupils", "enrolments", "guardians"}
+PERSON_TABLES = ("pupils", "guardians")
+"""A pupil's identity and family: one copy, the current school's; it moves with the pupil, and every
+school that holds part of the pupil's history keeps receiving it (read-only there)."""
+_TRANSFERABLE = set(PERSON_TABLES)
 """What an arriving pupil's new school takes over; the rest of the earlier record stays the old school's."""
+_NOT_SHARED_WITH_NEW_SCHOOL = {*PERSON_TABLES, "enrolments"}
 
 
 def resolve(
@@ -375,7 +413,7 @@ def resolve(
     server_hlc: int,
     numbers: VersionNumbers,
     refusals: Refusals,
-    arrivals: set[str],
+    arrivals: dict[str, str],
     *,
     bound: int | None = None,
 ) -> Plan:
@@ -516,45 +554,105 @@ def write_plan(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change],
         db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [plan.newest_hlc])
 
 
-def share_earlier_record(
-    db: sqlite_utils.Database, school: str, pupils: set[str], numbers: VersionNumbers, server_hlc: int
+def _central_version(
+    db: sqlite_utils.Database, wire_id: int, slots: Sequence, school: str, numbers: VersionNumbers, server_hlc: int
 ) -> None:
-    """Arriving pupils become the new school's (their identity row moves to it, as a central edit), and
-    the record other schools hold of them reaches it on its next pull, read-only (`_shared`)."""
+    """A new version of one record, written on the centre itself (origin `central`)."""
+    db.conn.execute("UPDATE _clock SET seq = seq + 1 WHERE id = 1")
+    seq = db.execute("SELECT seq FROM _clock WHERE id = 1").fetchone()[0]
+    db.conn.execute(
+        "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (tbl, k1, k2, k3, k4, k5) DO UPDATE SET "
+        "school = excluded.school, "
+        "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, deleted = 0",
+        [wire_id, *slots, school, numbers.take(), server_hlc, CENTRAL_ORIGIN, seq],
+    )
+
+
+def _share(db: sqlite_utils.Database, school: str, wire_id: int, slots: Sequence, numbers: VersionNumbers) -> None:
+    """Another school's record reaches `school` on its next pull, and again after every later version."""
+    db.conn.execute(
+        f"INSERT INTO _shared (school, tbl, {_KEY_COLS}, sseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        f"ON CONFLICT (school, tbl, {_KEY_COLS}) DO UPDATE SET sseq = excluded.sseq",
+        [school, wire_id, *slots, numbers.take()],
+    )
+
+
+def _person_keys(db: sqlite_utils.Database, pupil: str) -> list[tuple[int, tuple]]:
+    """The versions (wire id, key slots) of a pupil's person records (`PERSON_TABLES`)."""
+    out = []
+    for name in PERSON_TABLES:
+        spec = BY_NAME[name]
+        k = 1 if name == "pupils" else spec.key.index("pupil") + 1
+        out += [
+            (spec.wire_id, tuple(r))
+            for r in db.execute(f"SELECT {_KEY_COLS} FROM _versions WHERE tbl = ? AND k{k} = ?", [spec.wire_id, pupil])
+        ]
+    return out
+
+
+def share_earlier_record(
+    db: sqlite_utils.Database, school: str, arrivals: dict[str, str], numbers: VersionNumbers, server_hlc: int
+) -> None:
+    """Arriving pupils (code -> the school that had them) become the new school's, by one rule (SPEC 10.4,
+    transfers): their person records (`PERSON_TABLES`) move to it as central edits and stay shared with
+    every school they left, read-only; the rest of the record other schools hold (marks, absences,
+    their enrolments' ends...) stays theirs and is shared with the new school, read-only, except those
+    schools' enrolments (the new school has its own). `_shared` copies follow every later version."""
     at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
-    pupils_id = BY_NAME["pupils"].wire_id
-    for pupil in sorted(pupils):
-        previous = db.execute("SELECT school FROM pupils WHERE code = ?", [pupil]).fetchone()
-        year = db.execute("SELECT year FROM enrolments WHERE pupil = ? AND school = ?", [pupil, school]).fetchone()
-        if previous is not None and previous[0] != school:
-            db.conn.execute(
-                "INSERT INTO _transfers (pupil, year, from_school, to_school, at) VALUES (?, ?, ?, ?, ?)",
-                [pupil, year[0] if year else "", previous[0], school, at],
-            )
+    for pupil, previous in sorted(arrivals.items()):
+        year = db.execute(
+            "SELECT year FROM enrolments WHERE pupil = ? AND school = ? ORDER BY year DESC", [pupil, school]
+        ).fetchone()
+        db.conn.execute(
+            "INSERT INTO _transfers (pupil, year, from_school, to_school, at) VALUES (?, ?, ?, ?, ?)",
+            [pupil, year[0] if year else "", previous, school, at],
+        )
+        for name in PERSON_TABLES:
+            spec = BY_NAME[name]
+            column = "code" if name == "pupils" else "pupil"
+            keys = db.execute(
+                f"SELECT {', '.join(spec.key)} FROM {name} WHERE {column} = ? AND school != ?", [pupil, school]
+            ).fetchall()
             with applying_remote(db):
-                db.conn.execute("UPDATE pupils SET school = ? WHERE code = ?", [school, pupil])
-            db.conn.execute("UPDATE _clock SET seq = seq + 1 WHERE id = 1")
-            seq = db.execute("SELECT seq FROM _clock WHERE id = 1").fetchone()[0]
-            db.conn.execute(
-                "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
-                "VALUES (?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?, 0) ON CONFLICT (tbl, k1, k2, k3, k4, k5) DO UPDATE SET "
-                "school = excluded.school, "
-                "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, deleted = 0",
-                [pupils_id, pupil, school, numbers.take(), server_hlc, CENTRAL_ORIGIN, seq],
+                db.conn.execute(
+                    f"UPDATE {name} SET school = ? WHERE {column} = ? AND school != ?", [school, pupil, school]
+                )
+            for key in keys:
+                slots = (*key, *(0,) * (KEY_SLOTS - len(key)))
+                _central_version(db, spec.wire_id, slots, school, numbers, server_hlc)
+        left = {previous} | {
+            r[0]
+            for r in db.execute(
+                "SELECT from_school FROM _transfers WHERE pupil = ? AND from_school != ?", [pupil, school]
             )
+        }
+        for earlier in sorted(left - {school}):
+            for wire_id, slots in _person_keys(db, pupil):
+                _share(db, earlier, wire_id, slots, numbers)
         for spec in TABLES:
-            if spec.name not in _ABOUT_A_PUPIL:
+            if spec.name not in _ABOUT_A_PUPIL or spec.name in _NOT_SHARED_WITH_NEW_SCHOOL:
                 continue
             k = spec.key.index("pupil") + 1
             for slots in db.execute(
                 f"SELECT {_KEY_COLS} FROM _versions WHERE tbl = ? AND k{k} = ? AND school IS NOT NULL AND school != ?",
                 [spec.wire_id, pupil, school],
             ).fetchall():
-                db.conn.execute(
-                    f"INSERT INTO _shared (school, tbl, {_KEY_COLS}, sseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                    f"ON CONFLICT (school, tbl, {_KEY_COLS}) DO UPDATE SET sseq = excluded.sseq",
-                    [school, spec.wire_id, *slots, numbers.take()],
-                )
+                _share(db, school, spec.wire_id, slots, numbers)
+
+
+def share_later_history(
+    db: sqlite_utils.Database, plan: Plan, elsewhere: dict[str, str], numbers: VersionNumbers
+) -> None:
+    """Records a school wrote about a pupil who has moved on (its history, stamped before it recorded his
+    departure) reach his current school too, read-only, as if they had come before the transfer."""
+    for version in plan.versions:
+        spec = BY_ID[version[0]]
+        if spec.name not in _ABOUT_A_PUPIL or spec.name in _NOT_SHARED_WITH_NEW_SCHOOL:
+            continue
+        owner = elsewhere.get(str(version[1 + spec.key.index("pupil")]))
+        if owner is not None:
+            _share(db, owner, version[0], version[1 : 1 + KEY_SLOTS], numbers)
 
 
 def acknowledge(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> int:
@@ -603,7 +701,7 @@ def apply_push(
     read_only = read_only_schools(db, device.school)
     check_scope(device.school, fresh, refusals, read_only)
     today = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).date()
-    arrivals = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals, read_only)
+    arrivals, elsewhere = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals, read_only)
     check_values(db, refusals.keep(fresh), refusals.refuse)
     by_seq = {c.seq: c for c in fresh}
     while True:  # a row refused while writing: roll the attempt back, plan again without it
@@ -625,6 +723,8 @@ def apply_push(
                     raise _Replan
                 if arrivals:
                     share_earlier_record(db, device.school, arrivals, numbers, server_hlc)
+                if elsewhere:
+                    share_later_history(db, plan, elsewhere, numbers)
                 numbers.store(db)
         except _Replan:
             continue
@@ -640,24 +740,25 @@ def check_grade_scales(db: sqlite_utils.Database, rows: Sequence[tuple]) -> list
     Only marks above 10 can break a scale, so only their pupils' classes are looked up.
     """
     spec = BY_NAME["grades"]
-    year_i, pupil_i, score_i = (spec.column_names.index(c) for c in ("year", "pupil", "score"))
+    school_i, year_i, pupil_i, score_i = (spec.column_names.index(c) for c in ("school", "year", "pupil", "score"))
     suspects: dict[tuple, list[tuple]] = defaultdict(list)
     for r in rows:
         if r[score_i] is not None and r[score_i] > 1000:
-            suspects[(r[year_i], r[pupil_i])].append(r)
+            suspects[(r[school_i], r[year_i], r[pupil_i])].append(r)
     keys = list(suspects)
     out = []
     for start in range(0, len(keys), _CHUNK):
         part = keys[start : start + _CHUNK]
-        values = ", ".join(["(?, ?)"] * len(part))
+        values = ", ".join(["(?, ?, ?)"] * len(part))
         bad = db.execute(
-            "SELECT e.year, e.pupil, l.scale FROM enrolments e "
+            "SELECT e.school, e.year, e.pupil, l.scale FROM enrolments e "
             "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
-            f"JOIN levels l ON l.code = c.level WHERE (e.year, e.pupil) IN (VALUES {values}) AND l.scale * 100 < 2000",
+            f"JOIN levels l ON l.code = c.level WHERE (e.school, e.year, e.pupil) IN (VALUES {values}) "
+            "AND l.scale * 100 < 2000",
             [v for k in part for v in k],
         ).fetchall()
-        for year, pupil, scale in bad:
-            for row in suspects[(year, pupil)]:
+        for school, year, pupil, scale in bad:
+            for row in suspects[(school, year, pupil)]:
                 if row[score_i] > scale * 100:
                     key = tuple(row[i] for i in spec.key_indexes)
                     subject = row[spec.column_names.index("subject")]

@@ -90,7 +90,8 @@ def pull_changes(
         "WHERE a.host = ? AND v.sseq > max(?, a.since_sseq)" + where + " ORDER BY v.sseq LIMIT ?",
         [device.school, cursor, *extra, limit + 1],
     ).fetchall()
-    rows.sort()
+    # A record both the school's and shared with it (a pupil back at a school he left) comes once.
+    rows = sorted(set(map(tuple, rows)))
     more = len(rows) > limit
     rows = rows[:limit]
     new_cursor = rows[-1][0] if more else max(head, cursor)

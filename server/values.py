@@ -125,27 +125,27 @@ def enrolments_out_of_scale(db: sqlite_utils.Database, enrolments: Sequence[tupl
     A mark is checked against the scale when it arrives (ingest's grade check), but the
     pupil's enrolment may arrive in a later push: a 15 in a /10 class is refused then."""
     spec = BY_NAME["enrolments"]
-    year_i, pupil_i = spec.column_names.index("year"), spec.column_names.index("pupil")
-    keys = [(r[year_i], r[pupil_i]) for r in enrolments]
+    school_i, year_i, pupil_i = (spec.column_names.index(c) for c in ("school", "year", "pupil"))
+    keys = [(r[school_i], r[year_i], r[pupil_i]) for r in enrolments]
     out: list[tuple[tuple, str]] = []
     for start in range(0, len(keys), _CHUNK):
         part = keys[start : start + _CHUNK]
-        values = ", ".join(["(?, ?)"] * len(part))
-        for year, pupil, subject, score, scale in db.execute(
-            "SELECT g.year, g.pupil, g.subject, MAX(g.score), l.scale FROM grades g "
+        values = ", ".join(["(?, ?, ?)"] * len(part))
+        for school, year, pupil, subject, score, scale in db.execute(
+            "SELECT e.school, g.year, g.pupil, g.subject, MAX(g.score), l.scale FROM grades g "
             "JOIN enrolments e ON e.year = g.year AND e.pupil = g.pupil "
             "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
             "JOIN levels l ON l.code = c.level "
-            f"WHERE (g.year, g.pupil) IN (VALUES {values}) AND g.score > l.scale * 100 "
+            f"WHERE (e.school, e.year, e.pupil) IN (VALUES {values}) AND g.score > l.scale * 100 "
             # every selected column grouped (PostgreSQL asks it); one reason per enrolment is kept below
-            "GROUP BY g.year, g.pupil, g.subject, l.scale ORDER BY g.year, g.pupil, g.subject",
+            "GROUP BY e.school, g.year, g.pupil, g.subject, l.scale ORDER BY e.school, g.year, g.pupil, g.subject",
             [v for k in part for v in k],
         ).fetchall():
-            if out and out[-1][0] == (year, pupil):
+            if out and out[-1][0] == (school, year, pupil):
                 continue
             out.append(
                 (
-                    (year, pupil),
+                    (school, year, pupil),
                     f"score {score / 100} of {pupil} in {subject} is out of the scale 0-{scale} of the class "
                     "the pupil is now enrolled in",
                 )

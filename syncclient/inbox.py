@@ -16,7 +16,7 @@ from domain.database import write_transaction
 from domain.replication import applying_remote
 from domain.rows import delete_keys, upsert_rows
 from protocol import hlc
-from protocol.messages import RESTORE_GAP, SyncResponse
+from protocol.messages import SyncResponse
 from protocol.tables import BY_NAME, PULL_TIERS
 
 from .errors import BadResponse
@@ -68,14 +68,11 @@ def apply_response(
         # The satellites first: their rows in this very answer are then known to be welcome.
         apply_satellites(db, school, response.satellites)
         pulled, skipped = _apply_pulled(db, school, response)
-        # Renumbered: the page may have been built before the centre knew of the restore, without the
-        # node's own edits made after its backup. The cursors stay where the backup had them, so the next
-        # answer (to the renumbered push, which tells the centre) brings those edits back.
-        if tier and not resequenced:
+        if tier:
             cursors = list(pull_tier_cursors(db))
             cursors[tier - 1] = max(cursors[tier - 1], response.pull_cursor)
             _set(db, "pull_tier_cursors", json.dumps(cursors))
-        elif not resequenced:
+        else:
             _set(db, "pull_cursor", response.pull_cursor)
         _set(db, "server_conflicts", response.conflicts)
         _set(db, "acked_seq", response.acked_seq)
@@ -92,11 +89,10 @@ def pull_tier_cursors(db: sqlite_utils.Database) -> tuple[int, ...]:
 def _resequence_if_behind(db: sqlite_utils.Database, acked_seq: int) -> bool:
     """A node whose numbers are behind what the server acknowledged is a reinstalled PC or a
     restored backup: its pending changes were never applied, whatever their numbers say.
-    Renumber them (and the counter) RESTORE_GAP above the server's acknowledgement: not skipped, and
-    a jump that tells the centre of the restore if it had not seen it (SPEC 10.5)."""
+    Renumber them (and the counter) above the server's acknowledgement so they are not skipped."""
     if acked_seq <= last_issued_seq(db):
         return False
-    renumber_above(db, acked_seq + RESTORE_GAP)
+    renumber_above(db, acked_seq)
     return True
 
 
@@ -117,11 +113,14 @@ def _apply_pulled(db: sqlite_utils.Database, school: str, response: SyncResponse
     for c in response.pull:
         spec = BY_NAME[c.table]
         if c.row is not None and not spec.national and c.row[spec.column_names.index("school")] not in readable:
-            # Another school's row comes only as the earlier record of a pupil who moved here (read-only).
+            # Another school's row comes only as the earlier record of a pupil who moved here, or as the
+            # person records (identity, guardians) of a pupil who left, now his new school's (read-only).
             if ours is None:
                 ours = {r[0] for r in db.execute("SELECT code FROM pupils WHERE school = ?", [school]).fetchall()}
+                ours |= {r[0] for r in db.execute("SELECT pupil FROM enrolments WHERE school = ?", [school])}
                 ours |= {str(p.key[0]) for p in response.pull if p.table == "pupils" and p.row is not None}
-            if "pupil" not in spec.key or c.key[spec.key.index("pupil")] not in ours:
+            about = "code" if c.table == "pupils" else "pupil"
+            if about not in spec.key or c.key[spec.key.index(about)] not in ours:
                 raise BadResponse(f"the server sent a {c.table} row of another school")
         if (spec.wire_id, c.key) in pending:
             # A local edit is waiting: the server decides between them when it arrives

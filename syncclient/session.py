@@ -135,6 +135,8 @@ class SyncSession:
     def run(self) -> SyncResult:
         result = SyncResult()
         failures = 0
+        asked_again = False
+        follow_up: int | None = None  # the cursor of the one pull-only request that shows a restore
         db = self.store.db
         if self.byte_budget is not None:
             urgent_first(db)
@@ -149,7 +151,8 @@ class SyncSession:
                 result.stopped_at_budget = True
                 result.pull_pending = not pulled_all
                 break
-            body, pushed_count, want_pull = self._next_request(left)
+            cursor_sent = int(self.store.setting("pull_cursor", 0)) if follow_up is None else follow_up
+            body, pushed_count, want_pull = self._next_request(left, cursor=follow_up)
             tier = self.tier if want_pull else 0
             try:
                 response = self._exchange(body, result)
@@ -170,7 +173,7 @@ class SyncSession:
                 self._remember(error=str(exc))
                 raise
             failures = 0
-            acked_before = int(self.store.setting("acked_seq", 0))
+            follow_up = None  # (a lost follow-up is asked again as it was)
             applied = apply_response(db, self.school, response, self.store.clock.now_ms(), tier=tier)
             if len(response.pull) >= MIN_PULL_LIMIT:
                 cost = self.last_answer_bytes / len(response.pull)
@@ -189,27 +192,40 @@ class SyncSession:
                 if self.ceiling >= MAX_BUDGET:
                     self.ceiling = None
             self.budget = min(MAX_BUDGET, self.budget * 2, int(self.ceiling * 0.75) if self.ceiling else MAX_BUDGET)
+            if applied.resequenced and not asked_again:
+                # The centre acknowledges numbers this node never issued: it lost state (a restored backup,
+                # a reinstalled PC), which the centre may not have seen (a backup taken right after a sync
+                # goes back on nothing, nor does one whose pending changes had all been applied). Ask once
+                # more, pushing nothing, with the cursor one below the one just sent (SPEC 10.5): the centre
+                # recognises the restore and the same sync gives back this device's own edits it lacks.
+                asked_again = True
+                follow_up = max(cursor_sent - 1, 0)
+                continue
             more_push = pending_after(db, response.acked_seq)
             if not response.more_pull and not more_push and (pulled_all or not want_pull):
                 break
-            moved = applied.resequenced or response.acked_seq > acked_before  # e.g. a restore marked
-            if pushed_count and applied.acknowledged == 0 and not response.more_pull and not moved:
+            if pushed_count and applied.acknowledged == 0 and not response.more_pull and not applied.resequenced:
                 break  # the server acknowledged nothing new: do not loop on it
         result.pending = pending_count(db)
         self._remember(error=None)
         return result
 
-    def _next_request(self, left: int | None = None) -> tuple[bytes, int, bool]:
+    def _next_request(self, left: int | None = None, *, cursor: int | None = None) -> tuple[bytes, int, bool]:
+        """The next request: pending changes that fit, and the pull cursor. With `cursor`, a pull-only
+        request from that cursor instead (the one that shows the centre a restore)."""
         db = self.store.db
         # Under a byte budget the frame also fits what is left, and the pull waits until the push is done.
         budget = self.budget if left is None else max(MIN_BUDGETED_REQUEST, min(self.budget, left - ANSWER_RESERVE))
         with read_snapshot(db):
-            cursor = int(self.store.setting("pull_cursor", 0))
             tier_cursors = pull_tier_cursors(db)
             hlc = node_hlc(db)
             limit = min(MAX_CHUNK_RECORDS, max(64, int(budget / self.bytes_per_change * 1.25)))
-            changes = pending_changes(db, self.device, limit)
-            total = pending_count(db) if left is not None else 0
+            if cursor is None:
+                cursor = int(self.store.setting("pull_cursor", 0))
+                changes = pending_changes(db, self.device, limit)
+                total = pending_count(db) if left is not None else 0
+            else:
+                changes, total = [], 0
         while True:
             want_pull = left is None or len(changes) >= total
             request = SyncRequest(self.device, capabilities.SUPPORTED, cursor, changes, hlc, want_pull=want_pull)

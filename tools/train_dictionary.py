@@ -398,7 +398,7 @@ def sample_messages(seed: int = 7, count: int = 1500) -> list[Message]:
         elif kind < 0.9:
             for p in rng.sample(school.pupils, rng.randrange(1, 5)):
                 out.add("pupils", (p.code,), p.row, now)
-                out.add("enrolments", (YEAR, p.code), (school.code, YEAR, p.code, p.klass), now)
+                out.add("enrolments", (school.code, YEAR, p.code), (school.code, YEAR, p.code, p.klass), now)
                 out.add(
                     "guardians",
                     (p.code, 1),

@@ -207,7 +207,26 @@ def _satellites(conn: psycopg.Connection[Any]) -> None:
     conn.execute(SATELLITES_SQL.replace("since_sseq INTEGER", "since_sseq BIGINT"))
 
 
-PG_MIGRATIONS: tuple[PgMigration, ...] = (_domain_tables, _bookkeeping, _satellites)
+SHARED_FOLLOW = """
+CREATE INDEX IF NOT EXISTS _shared_by_key ON _shared (tbl, k1, k2, k3, k4, k5);
+CREATE OR REPLACE FUNCTION _shared_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE _shared SET sseq = NEW.sseq WHERE tbl = NEW.tbl AND k1 = NEW.k1 AND k2 = NEW.k2 AND k3 = NEW.k3
+    AND k4 = NEW.k4 AND k5 = NEW.k5 AND sseq < NEW.sseq;
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS _shared_follow ON _versions;
+CREATE TRIGGER _shared_follow AFTER UPDATE OF sseq ON _versions FOR EACH ROW EXECUTE FUNCTION _shared_follow();
+"""
+
+
+def _shared_follow(conn: psycopg.Connection[Any]) -> None:
+    """SQLite centre's step 13 (`domain.replication.SHARED_FOLLOW_SQL`): a record shared by a transfer
+    reaches its schools again after every later version."""
+    conn.execute(SHARED_FOLLOW)
+
+
+PG_MIGRATIONS: tuple[PgMigration, ...] = (_domain_tables, _bookkeeping, _satellites, _shared_follow)
 """Numbered from 1 like the SQLite centre's steps; append, never edit a released one."""
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import re
@@ -318,13 +319,24 @@ class Web:
                 return c
         raise NotFound(f"unknown class {code}", code="unknown_class")
 
-    def pupils_of_class(self, class_code: str, *, school: str | None = None) -> list[dict]:
+    def pupils_of_class(self, class_code: str, on: dt.date | None = None, *, school: str | None = None) -> list[dict]:
+        """The class's pupils (of `school`, a satellite read here, or this school); `on` a day: without those
+        whose enrolment had ended by then (a departure recorded before that day), for the day's work.
+        Without it, everyone the class had this year."""
         term = self.store.term
+        ended = (
+            ""
+            if on is None
+            else (
+                " AND NOT EXISTS (SELECT 1 FROM departures d WHERE d.school = e.school AND d.year = e.year "
+                "AND d.pupil = e.pupil AND d.left_on < ?)"
+            )
+        )
         rows = self.db.execute(
             "SELECT p.code, p.last_name, p.first_name, p.last_name_ar, p.first_name_ar FROM enrolments e "
-            "JOIN pupils p ON p.code = e.pupil WHERE e.school = ? AND e.year = ? AND e.class = ? "
+            f"JOIN pupils p ON p.code = e.pupil WHERE e.school = ? AND e.year = ? AND e.class = ?{ended} "
             "ORDER BY p.last_name, p.first_name, p.code",
-            [school or term.school, term.year, class_code],
+            [school or term.school, term.year, class_code, *([] if on is None else [on.isoformat()])],
         ).fetchall()
         return [
             {"code": r[0], "last_name": r[1], "first_name": r[2], "last_name_ar": r[3], "first_name_ar": r[4]}

@@ -107,6 +107,14 @@ class Report:
                 f"{c['convergence_lost_responses']} responses lost, {c['convergence_conflicts']} conflicts logged, "
                 f"{c['convergence_restores']} backups restored, {c['convergence_refused']} squatted codes refused)"
             )
+        if c["convergence_transfers"]:
+            out.append(
+                f"transfers in convergence examples: {c['convergence_transfers']} (the arrival reached the centre "
+                f"first {c['convergence_transfers_arrival_first']}, the departure first "
+                f"{c['convergence_transfers_departure_first']}, both left to the random syncs "
+                f"{c['convergence_transfers_offline_first']}; later edits of shared records "
+                f"{c['convergence_moved_edits']})"
+            )
         out.extend(self.notes)
         return out
 

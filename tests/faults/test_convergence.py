@@ -25,9 +25,9 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, note, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 import sample
 from cli import main as massar_main
@@ -396,17 +396,24 @@ class Convergence(RuleBasedStateMachine):
     def _arrived_at(self, school: str) -> set[str]:
         return {pupil for pupil, (_, to) in self.moved.items() if self.nodes[to].code == school}
 
+    def _left(self, school: str) -> set[str]:
+        return {pupil for pupil, (src, _) in self.moved.items() if self.nodes[src].code == school}
+
     @invariant()
     def no_school_reaches_another(self) -> None:
+        """Another school's rows only as the shared record of a moved pupil: all of it where he
+        arrived, his identity and guardians (now his new school's) where he left."""
         REPORT.add("convergence_steps")
         for node in self.nodes:
-            arrived = sorted(self._arrived_at(node.code))
+            arrived, left = self._arrived_at(node.code), self._left(node.code)
             for table in SCHOOL_TABLES:
+                column = "code" if table == "pupils" else "pupil"
+                spared = sorted(arrived | left if table in ("pupils", "guardians") else arrived)
                 spare = ""
-                if arrived and "pupil" in BY_NAME[table].column_names:
-                    spare = f" AND pupil NOT IN ({', '.join('?' * len(arrived))})"
+                if spared and column in BY_NAME[table].column_names:
+                    spare = f" AND {column} NOT IN ({', '.join('?' * len(spared))})"
                 foreign = node.db.execute(
-                    f"SELECT COUNT(*) FROM {table} WHERE school != ?{spare}", [node.code, *(arrived if spare else [])]
+                    f"SELECT COUNT(*) FROM {table} WHERE school != ?{spare}", [node.code, *(spared if spare else [])]
                 ).fetchone()[0]
                 assert foreign == 0, f"{foreign} {table} row(s) of another school on node {node.code}"
 
@@ -553,12 +560,38 @@ def test_replicas_converge_under_random_work_syncs_and_lost_messages(
     )
 
 
-class ConvergenceWithTransfers(Convergence):
-    """The same machine, and pupils moving between the two collèges."""
+TRANSFER_ORDERS = ("arrival", "departure", "offline")
 
-    @rule(src=st.integers(0, 1), p=st.integers(2, 3))
-    def transfer(self, src, p) -> None:
-        """A pupil no rule edits (indexes 2..3) leaves one collège for the other, once the centre has him."""
+
+class ConvergenceWithTransfers(Convergence):
+    """The same machine, and pupils moving between the two collèges, with the arrival and the departure
+    reaching the centre in either order (or later, in whatever order the random syncs give).
+
+    Every example starts with a transfer, its order taken in turn (example k: TRANSFER_ORDERS[k % 3]),
+    so that each run of the test goes through all three orders; more transfers come at random."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sync(1, "none")  # the second collège's pupils at the centre too: either school may lose one
+
+    @initialize(src=st.integers(0, 1), p=st.integers(2, 3), mark=st.integers(0, 80))
+    def first_transfer(self, src, p, mark) -> None:
+        order = TRANSFER_ORDERS[self.counter % len(TRANSFER_ORDERS)]
+        note(f"first transfer: the {order} reaches the centre first")
+        self.transfer(src, p, order, mark)
+
+    @rule(
+        src=st.integers(0, 1),
+        p=st.integers(2, 3),
+        order=st.sampled_from(TRANSFER_ORDERS),
+        mark=st.integers(0, 80),
+    )
+    def transfer(self, src, p, order, mark) -> None:
+        """A pupil the random rules do not edit (indexes 2..3) leaves one collège for the other, once the centre
+        has him; the leaving school enters one last mark of him before it records his departure.
+
+        `order`: which side syncs first right after the move (the other one has not synced yet), or
+        neither ("offline": the random syncs decide)."""
         leaving, arriving = self.nodes[src], self.nodes[1 - src]
         pupil = leaving.pupils[p]
         if pupil in self.moved:
@@ -574,22 +607,80 @@ class ConvergenceWithTransfers(Convergence):
         ).fetchone()
         if klass is None:
             return
-        transfers.leave_pupil(leaving.db, leaving.term, pupil, DAYS[5].isoformat(), arriving.code)
-        transfers.admit_pupil(arriving.db, arriving.term, pupil, klass[0], leaving.code)
         self.moved[pupil] = (src, 1 - src)
+        if order == "arrival":
+            transfers.admit_pupil(arriving.db, arriving.term, pupil, klass[0], leaving.code)
+            self.sync(1 - src, "none")
+        # The leaving school's last mark of him, entered before it records that he left: its history,
+        # whether it reaches the centre before or after the arrival.
+        self.grade(src, p, 0, 1, 1, mark)
+        transfers.leave_pupil(leaving.db, leaving.term, pupil, DAYS[5].isoformat(), arriving.code)
+        if order != "arrival":
+            if order == "departure":
+                self.sync(src, "none")
+            transfers.admit_pupil(arriving.db, arriving.term, pupil, klass[0], leaving.code)
         REPORT.add("convergence_transfers")
+        REPORT.add(f"convergence_transfers_{order}_first")
+
+    @rule(i=st.integers(0, 1), mark=st.integers(0, 80))
+    def correct_moved_history(self, i, mark) -> None:
+        """The directorate corrects the leaving school's mark of a moved pupil: both schools get it."""
+        if not self.moved:
+            return
+        pupil = sorted(self.moved)[i % len(self.moved)]
+        leaving = self.nodes[self.moved[pupil][0]]
+        subject = leaving.subject(pupil, 0)
+        key = (YEAR, pupil, subject, 1, 1)
+        with self.central.db() as db:
+            before = read_row(db, "grades", key)
+            if before is None:
+                return  # not at the centre yet
+            entry = grades.GradeEntry(pupil, subject, 1, 1, quarter_points(mark, leaving.scale(pupil)))
+            grades.record_grades(db, Term(leaving.code, YEAR), [entry])
+            self._central_write(db, "grades", key, before)
+        REPORT.add("convergence_moved_edits")
+
+    @rule(i=st.integers(0, 1), name=st.sampled_from(["Yassine", "ياسين", "Salma"]))
+    def rename_moved(self, i, name) -> None:
+        """The arriving school corrects a moved pupil's first name: the school he left gets it too."""
+        if not self.moved:
+            return
+        pupil = sorted(self.moved)[i % len(self.moved)]
+        arriving = self.nodes[self.moved[pupil][1]]
+        before = read_row(arriving.db, "pupils", (pupil,))
+        if before is None or before[1] != arriving.code:
+            return  # the takeover has not reached the arriving school yet
+        arriving.db.execute("UPDATE pupils SET first_name = ? WHERE code = ?", [name, pupil])
+        self._node_write(arriving, "pupils", (pupil,), before)
+        REPORT.add("convergence_moved_edits")
+
+    def _final_checks(self) -> None:
+        super()._final_checks()
+        # Both sides of every move agree with the centre: the leaving school keeps its enrolment, ended
+        # by its departure, and has the pupil's identity as his new school keeps it (read-only); the
+        # arriving school has its own enrolment and the same identity.
+        for pupil, (src, dst) in self.moved.items():
+            leaving, arriving = self.nodes[src], self.nodes[dst]
+            with self.central.db() as db:
+                identity = db.execute("SELECT * FROM pupils WHERE code = ?", [pupil]).fetchall()
+                enrolled = db.execute(
+                    "SELECT school FROM enrolments WHERE pupil = ? AND year = ? ORDER BY school", [pupil, YEAR]
+                ).fetchall()
+            assert enrolled == sorted([(leaving.code,), (arriving.code,)]), enrolled
+            for node in self.nodes:  # every device of both schools (the first collège has two)
+                if node.code in (leaving.code, arriving.code):
+                    assert node.db.execute("SELECT * FROM pupils WHERE code = ?", [pupil]).fetchall() == identity
+            assert leaving.db.execute(
+                "SELECT e.school, d.kind, d.to_school FROM enrolments e JOIN departures d ON d.school = e.school "
+                "AND d.year = e.year AND d.pupil = e.pupil WHERE e.pupil = ?",
+                [pupil],
+            ).fetchall() == [(leaving.code, "transfer", arriving.code)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known gap (issue 11): the centre's enrolments key (year, pupil) and pupils row move to the arriving "
-    "school, while the leaving school's node keeps its own enrolment and pupils row for that pupil; nothing "
-    "tells it, so node and centre disagree on those two rows for good",
-)
 def test_replicas_converge_with_pupils_moving_between_schools(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(session_module, "MAX_ATTEMPTS", 2)
     monkeypatch.setattr(ConvergenceWithTransfers, "root", tmp_path, raising=False)
+    before = {order: REPORT.counts[f"convergence_transfers_{order}_first"] for order in TRANSFER_ORDERS}
     run_state_machine_as_test(
         ConvergenceWithTransfers,
         settings=settings(
@@ -601,3 +692,5 @@ def test_replicas_converge_with_pupils_moving_between_schools(tmp_path: Path, mo
             phases=[Phase.generate],  # a failing example is reported as found: shrinking it takes minutes
         ),
     )
+    ran = {order: REPORT.counts[f"convergence_transfers_{order}_first"] - before[order] for order in TRANSFER_ORDERS}
+    assert all(ran.values()), f"every order of a transfer's two syncs is exercised: {ran}"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sqlite3
 from collections.abc import Collection, Mapping
 from pathlib import Path
+from typing import Any
 
 # What a refused request may legitimately move on the centre: the spent counter, the error shown to operators.
 CENTRAL_VOLATILE: Mapping[str, Collection[str]] = {"_devices": ("last_counter", "last_error", "last_sync")}
@@ -80,18 +82,26 @@ def node_digest(path: Path) -> str:
     return database_digest(path, skip_settings=NODE_VOLATILE_SETTINGS)
 
 
-def school_digest(path: Path, school: str) -> str:
-    """A SHA-256 of one school's synced rows (order-free): equal on the centre and every device that converged."""
+def school_digest(path: Path | str, school: str) -> str:
+    """A SHA-256 of one school's synced rows (order-free): equal on the centre and every device that converged.
+
+    `path`: a node's or the centre's SQLite file, or the centre's postgresql:// URL."""
     from protocol.tables import TABLES
 
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        h = hashlib.sha256()
+    h = hashlib.sha256()
+    on_postgres = isinstance(path, str) and path.startswith("postgresql://")
+    with contextlib.ExitStack() as stack:
+        if on_postgres:
+            import psycopg
+
+            conn: Any = stack.enter_context(psycopg.connect(str(path)))
+        else:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+            stack.callback(conn.close)
+        mark = "%s" if on_postgres else "?"
         for spec in (t for t in TABLES if not t.national):
-            sql = f"SELECT {', '.join(spec.column_names)} FROM {spec.name} WHERE school = ?"
+            sql = f"SELECT {', '.join(spec.column_names)} FROM {spec.name} WHERE school = {mark}"
             h.update(spec.name.encode())
-            for row in sorted(repr(r) for r in conn.execute(sql, [school])):
+            for row in sorted(repr(tuple(r)) for r in conn.execute(sql, [school])):
                 h.update(row.encode())
-        return h.hexdigest()
-    finally:
-        conn.close()
+    return h.hexdigest()

@@ -10,11 +10,13 @@ marks of his first semester.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+from domain import incidents
 from domain.grades import GradeEntry, record_grades
 from syncclient.store import NodeStore
 
@@ -150,6 +152,86 @@ def test_a_backup_restored_then_used_offline_loses_nothing(central, make_node, t
         assert sync(restored).pushed == 1
         with central.db() as db:
             assert _score(db, keys[0]) == 1800
+    finally:
+        restored.close()
+
+
+def test_a_backup_restored_and_never_edited_gets_its_lost_edits_back_at_its_next_pull(
+    central, make_node, tmp_path: Path
+) -> None:
+    """Its cursor did not go back (the backup was taken right after a sync) and it has nothing to push:
+    the answer's acknowledgement above its own numbers gives it away, and the same sync pulls back
+    the edits made after the backup, with one more request. A sync with nothing to do stays one."""
+    node = make_node("SA01")
+    fill_school(node, seed=12, pupils=8, absence_days=1)
+    sync(node)
+    assert (sync(node).requests, sync(node).pulled) == (1, 0)  # the backup's cursor is the last one sent
+    folder = node.path.parent
+    keys = node.db.execute(
+        "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL ORDER BY pupil LIMIT 2"
+    ).fetchall()
+    backup = tmp_path / "backup.sqlite"
+    _backup(node, backup)
+    _edit(node, keys[0], "17")
+    _edit(node, keys[1], "4.5")
+    assert sync(node).pushed == 2
+    node.close()
+
+    (folder / "node.sqlite").unlink()
+    for suffix in ("-wal", "-shm"):
+        (folder / f"node.sqlite{suffix}").unlink(missing_ok=True)
+    backup.rename(folder / "node.sqlite")
+    restored = NodeStore.open(folder, clock=central.clock)
+    try:
+        central.clock.advance(1000)
+        result = sync(restored)
+        assert result.pushed == 0 and result.pending == 0 and not result.errors
+        assert result.requests == 2 and result.pulled >= 2
+        assert [_score(restored.db, k) for k in keys] == [1700, 450]
+        assert _school_rows(restored.db, "SA01") == _central_rows(central, "SA01")
+        assert sync(restored).requests == 1
+        # Its numbering continues above the centre's: a later edit is applied, not skipped.
+        _edit(restored, keys[1], "5")
+        assert sync(restored).pushed == 1
+        with central.db() as db:
+            assert _score(db, keys[1]) == 500
+    finally:
+        restored.close()
+
+
+def test_a_backup_from_before_the_first_sync_restored_later_gets_its_lost_edits_back(
+    central, make_node, tmp_path: Path
+) -> None:
+    """The backup's pending roster was applied since (so resending it shows nothing) and its cursor is 0:
+    only the answer's acknowledgement shows the restore, and the same sync repairs it."""
+    node = make_node("SA01")
+    fill_school(node, seed=13, pupils=8, absence_days=1)
+    folder = node.path.parent
+    backup = tmp_path / "backup.sqlite"
+    _backup(node, backup)  # everything still pending, never synced
+    # A record the backup does not hold at all (resending the backup's own pending rows shows nothing),
+    # then the node's only sync: one request, so the only cursor the centre ever got from it is 0.
+    pupil = node.db.execute("SELECT pupil FROM enrolments ORDER BY pupil LIMIT 1").fetchone()[0]
+    day = dt.date.fromisoformat(YEAR[:4] + "-10-06")
+    incidents.record_incident(node.db, node.term, pupil, day, "Retard répété", "Avertissement")
+    first = sync(node)
+    assert first.requests == 1 and first.pending == 0
+    node.close()
+
+    (folder / "node.sqlite").unlink()
+    for suffix in ("-wal", "-shm"):
+        (folder / f"node.sqlite{suffix}").unlink(missing_ok=True)
+    backup.rename(folder / "node.sqlite")
+    restored = NodeStore.open(folder, clock=central.clock)
+    try:
+        central.clock.advance(1000)
+        result = sync(restored)
+        assert result.pending == 0 and result.rejected == 0 and not result.errors
+        assert restored.db.execute("SELECT description FROM incidents WHERE pupil = ?", [pupil]).fetchall() == [
+            ("Retard répété",)
+        ]
+        assert _school_rows(restored.db, "SA01") == _central_rows(central, "SA01")
+        assert sync(restored).requests == 1
     finally:
         restored.close()
 

@@ -6,7 +6,8 @@ and the backup comes back; the restored node sends the cursor its backup had (th
 reuses the numbers of the lost edits, its first one on the same record. The centre took that number for
 the edit it had applied (the same record under the same number, or a record the directorate corrected
 since), skipped it, and never gave the node its lost absence back. The node sees it is behind (the
-acknowledgement is above every number it issued), renumbers far above it, which tells the centre.
+acknowledgement is above every number it issued) and asks once more, pushing nothing, from a cursor
+below the one it sent (SPEC 10.5), which shows the centre the restore.
 """
 
 from __future__ import annotations

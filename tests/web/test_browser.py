@@ -102,3 +102,24 @@ def test_pages_work_without_javascript(server, browser, node):
     page.click("#sheet button.primary")
     assert node.query("SELECT score FROM grades") == [(1700,)]
     ctx.close()
+
+
+def test_secretary_records_a_departure_on_the_arabic_leave_page(server, browser, node, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    login(page, server, "sec", "correct horse")
+    page.goto(server + "/staff")
+    page.click("a[href='/staff/leave']")
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert "تسجيل مغادرة تلميذ" in page.inner_text("h1")
+    page.select_option("#pupil", "D100000004")
+    day = dt.date.today() - dt.timedelta(days=2)
+    page.fill("#left_on", day.strftime("%d/%m/%Y"))
+    page.check("input[name=kind][value=transfer]")
+    page.fill("#to_school", "OT2001")
+    page.screenshot(path=str(tmp_path / "leave-ar.png"), full_page=True)
+    page.click("#leave button.primary")
+    assert "تم تسجيل مغادرة التلميذ D100000004." in page.inner_text("main")
+    assert "انتقال إلى مؤسسة أخرى" in page.inner_text("table")
+    assert node.query("SELECT pupil, left_on, kind, to_school FROM departures") == [
+        ("D100000004", day.isoformat(), "transfer", "OT2001")
+    ]

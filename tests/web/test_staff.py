@@ -270,6 +270,53 @@ def test_registration_page_admits_a_pupil_arriving_from_another_school(client, n
     assert node.query("SELECT count(*) FROM enrolments WHERE pupil IN ('F100000006', '12345')") == [(0,)]
 
 
+def test_leave_page_records_a_departure_with_its_date_type_and_destination(client, node):
+    client.login("sec")
+    for lang, heading in (("ar", "تسجيل مغادرة تلميذ"), ("fr", "Enregistrer le départ d&#39;un élève")):
+        client.get(f"/lang/{lang}")
+        page = client.get("/staff/leave").text
+        assert heading in page and 'action="/staff/leave"' in page and "D100000004" in page
+        assert 'href="/staff/leave"' in client.get("/staff").text
+    day = (TODAY - dt.timedelta(days=3)).strftime("%d/%m/%Y")
+    form = {"pupil": "D100000004", "left_on": day, "kind": "transfer", "to_school": "ot2001"}
+    r = client.post("/staff/leave", form)
+    assert r.status_code == 200 and r.url.path == "/staff/leave" and "D100000004" in r.text
+    iso = (TODAY - dt.timedelta(days=3)).isoformat()
+    assert node.query("SELECT pupil, left_on, kind, to_school FROM departures") == [
+        ("D100000004", iso, "transfer", "OT2001")
+    ]
+    assert "Mutation vers un autre établissement" in r.text and "OT2001" in r.text
+    # Nothing is deleted: the enrolment stays, ended by the departure, and the change waits to sync.
+    assert node.query("SELECT class FROM enrolments WHERE pupil = 'D100000004'") == [("1APIC-2",)]
+    assert node.query("SELECT count(*) FROM _outbox WHERE tbl = 22") == [(1,)]
+    # His enrolment ended that day: the roll call no longer calls him, but does for a day before it.
+    assert "D100000004" not in client.get("/staff/absences?class=1APIC-2").text
+    before = (TODAY - dt.timedelta(days=5)).isoformat()
+    assert "D100000004" in client.get(f"/staff/absences?class=1APIC-2&day={before}").text
+    # Refused with the reason in the page's language, what was typed shown again, nothing written.
+    client.get("/lang/ar")
+    no_destination = client.post("/staff/leave", {**form, "pupil": "A100000001", "to_school": ""})
+    assert no_destination.status_code == 400 and "الانتقال يحتاج إلى رمز مؤسسة الاستقبال." in no_destination.text
+    assert 'value="' + day + '"' in no_destination.text
+    future = client.post("/staff/leave", {**form, "pupil": "A100000001", "left_on": "01/01/2999"})
+    assert future.status_code == 400 and "التاريخ في المستقبل." in future.text
+    client.get("/lang/fr")
+    left = {"pupil": "A100000001", "left_on": day, "kind": "left", "to_school": "OT2001"}
+    assert client.post("/staff/leave", left).status_code == 400
+    stranger = client.post("/staff/leave", {**left, "pupil": "Z900000009", "to_school": ""})
+    assert stranger.status_code == 404 and "Élève inconnu." in stranger.text
+    assert node.query("SELECT count(*) FROM departures") == [(1,)]
+    assert client.post("/staff/leave", {**left, "to_school": ""}).status_code == 200
+    assert node.query("SELECT pupil, kind, to_school FROM departures ORDER BY pupil") == [
+        ("A100000001", "left", None),
+        ("D100000004", "transfer", "OT2001"),
+    ]
+    # A teacher may not record departures.
+    client.logout()
+    client.login("prof")
+    assert client.get("/staff/leave").status_code == 403
+
+
 def test_reenrolment_for_next_year_is_all_or_nothing(client, node):
     client.login("dir")
     year = node.query("SELECT v FROM _node WHERE k = 'year'")[0][0]

@@ -1,11 +1,11 @@
 """Staff pages, one module each: grade sheet, roll call, justifications, incidents,
-registration, re-enrolment, parent logins and sync."""
+registration, departures, re-enrolment, parent logins and sync."""
 
 from __future__ import annotations
 
 from starlette.routing import Route
 
-from . import classes, grades, home, incidents, justify, logins, reenrol, register, rollcall, semesters, sync
+from . import classes, grades, home, incidents, justify, leave, logins, reenrol, register, rollcall, semesters, sync
 
 routes: list[Route] = [
     *home.routes,
@@ -14,6 +14,7 @@ routes: list[Route] = [
     *justify.routes,
     *incidents.routes,
     *register.routes,
+    *leave.routes,
     *classes.routes,
     *reenrol.routes,
     *logins.routes,

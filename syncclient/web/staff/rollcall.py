@@ -48,7 +48,7 @@ def _page(
     ctx.update({"slots": range(1, HOUR_SLOTS + 1), "rows": [], "ticked": {}, "shown": {}, "history": []})
     ctx.update({"problems": problems or {}, "error": error})
     if cls:
-        rows = web.pupils_of_class(cls["code"])
+        rows = web.pupils_of_class(cls["code"], on=day)  # a pupil who left before that day is not called
         recorded = absences.day_of_class(web.db, web.store.term, cls["code"], day)
         ticked = recorded if ticked is None else ticked
         names = {p["code"]: p for p in rows}
@@ -91,7 +91,7 @@ def roll_call_save(web: Web, request: Request, form: FormData) -> Response:
     if cls is None:
         raise InvalidInput("choose a class", code="missing_choice")
     day = day_of(form, default_today=False)
-    rows = _rows(form, {p["code"] for p in web.pupils_of_class(cls["code"])}, cls["code"])
+    rows = _rows(form, {p["code"] for p in web.pupils_of_class(cls["code"], on=day)}, cls["code"])
     with write_transaction(web.db):
         saved = absences.save_roll_call(web.db, web.store.term, day, rows, by=user.login)
         record_corrections(web.db, day, saved.changes, user.login)
