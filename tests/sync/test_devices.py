@@ -19,6 +19,7 @@ from pathlib import Path
 from domain import incidents
 from domain.grades import GradeEntry, record_grades
 from syncclient.store import NodeStore
+from tests.support.clock import ManualClock
 
 from .helpers import SCHOOL_TABLES, YEAR, fill_school, rows, sync
 
@@ -112,6 +113,15 @@ def _backup(store: NodeStore, to: Path) -> None:
         target.close()
 
 
+def _restore(backup: Path, folder: Path, clock: ManualClock) -> NodeStore:
+    """The dead PC's database replaced by the backup, as a technician would, and opened again."""
+    (folder / "node.sqlite").unlink()
+    for suffix in ("-wal", "-shm"):
+        (folder / f"node.sqlite{suffix}").unlink(missing_ok=True)
+    backup.rename(folder / "node.sqlite")
+    return NodeStore.open(folder, clock=clock)
+
+
 def test_a_backup_restored_then_used_offline_loses_nothing(central, make_node, tmp_path: Path) -> None:
     node = make_node("SA01")
     fill_school(node, seed=6, pupils=12, absence_days=2)
@@ -131,11 +141,7 @@ def test_a_backup_restored_then_used_offline_loses_nothing(central, make_node, t
     node.close()
 
     # The backup is restored and used offline before its next sync: a new mark, and keys[1] again.
-    (folder / "node.sqlite").unlink()
-    for suffix in ("-wal", "-shm"):
-        (folder / f"node.sqlite{suffix}").unlink(missing_ok=True)
-    backup.rename(folder / "node.sqlite")
-    restored = NodeStore.open(folder, clock=central.clock)
+    restored = _restore(backup, folder, central.clock)
     try:
         central.clock.advance(1000)
         _edit(restored, keys[2], "8.25")
@@ -177,11 +183,7 @@ def test_a_backup_restored_and_never_edited_gets_its_lost_edits_back_at_its_next
     assert sync(node).pushed == 2
     node.close()
 
-    (folder / "node.sqlite").unlink()
-    for suffix in ("-wal", "-shm"):
-        (folder / f"node.sqlite{suffix}").unlink(missing_ok=True)
-    backup.rename(folder / "node.sqlite")
-    restored = NodeStore.open(folder, clock=central.clock)
+    restored = _restore(backup, folder, central.clock)
     try:
         central.clock.advance(1000)
         result = sync(restored)
@@ -218,11 +220,7 @@ def test_a_backup_from_before_the_first_sync_restored_later_gets_its_lost_edits_
     assert first.requests == 1 and first.pending == 0
     node.close()
 
-    (folder / "node.sqlite").unlink()
-    for suffix in ("-wal", "-shm"):
-        (folder / f"node.sqlite{suffix}").unlink(missing_ok=True)
-    backup.rename(folder / "node.sqlite")
-    restored = NodeStore.open(folder, clock=central.clock)
+    restored = _restore(backup, folder, central.clock)
     try:
         central.clock.advance(1000)
         result = sync(restored)
