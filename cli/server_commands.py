@@ -11,8 +11,8 @@ from typing import Any
 
 import sqlite_utils
 
-from domain.semesters import staff_report
 from domain.codes import check_pupil_code, check_school_year, school_year_of
+from domain.semesters import staff_report
 from server.conflicts import list_conflicts
 from server.corrections import correct_grade
 from server.exam_results import import_exam_results

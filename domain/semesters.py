@@ -41,9 +41,7 @@ def provisional_report(report: dict[str, Any], closed: Collection[int]) -> dict[
 def closed_semesters(db: sqlite_utils.Database, year: str, school: str) -> set[int]:
     """The semesters the school's director has closed this year, on whichever of its devices: the
     closure is a synced record (domain/semester_closures.py), read the same on the centre."""
-    rows = db.execute(
-        "SELECT semester FROM semester_closures WHERE school = ? AND year = ?", [school, year]
-    ).fetchall()
+    rows = db.execute("SELECT semester FROM semester_closures WHERE school = ? AND year = ?", [school, year]).fetchall()
     return {r[0] for r in rows}
 
 
