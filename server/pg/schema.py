@@ -27,8 +27,9 @@ import psycopg
 from domain.database import open_database
 from domain.migrations import DOMAIN_ONLY
 from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS, SATELLITES_SQL
+from domain.semester_closures import SEMESTER_CLOSURES_SQL
 from protocol import hlc
-from protocol.tables import TABLES, TableSpec
+from protocol.tables import BY_NAME, TABLES, TableSpec
 
 from .database import NOW_MS
 
@@ -226,7 +227,20 @@ def _shared_follow(conn: psycopg.Connection[Any]) -> None:
     conn.execute(SHARED_FOLLOW)
 
 
-PG_MIGRATIONS: tuple[PgMigration, ...] = (_domain_tables, _bookkeeping, _satellites, _shared_follow)
+def _semester_closures(conn: psycopg.Connection[Any]) -> None:
+    """SQLite centre's step 14: semester closures, a synced table of the school (wire id 23). A database
+    made since has it from step 1 (the domain DDL) and its trigger from step 2; both are idempotent."""
+    conn.execute(SEMESTER_CLOSURES_SQL)
+    conn.execute(capture_trigger(BY_NAME["semester_closures"]))
+
+
+PG_MIGRATIONS: tuple[PgMigration, ...] = (
+    _domain_tables,
+    _bookkeeping,
+    _satellites,
+    _shared_follow,
+    _semester_closures,
+)
 """Numbered from 1 like the SQLite centre's steps; append, never edit a released one."""
 
 
