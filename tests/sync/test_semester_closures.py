@@ -224,3 +224,30 @@ def test_a_pc_restored_from_the_centre_keeps_the_closure(central, school, run_ma
         assert _results_sms(fresh) == []
     finally:
         fresh.close()
+
+
+def test_a_host_reads_its_satellites_closure_and_no_other_school_may_write_one(central, make_node, run_massar) -> None:
+    host, satellite, other = make_node("HOST01"), make_node("SAT01"), make_node("SB02")
+    fill_school(host, seed=12, pupils=6, classes=3, absence_days=1)
+    fill_school(satellite, seed=13, pupils=6, classes=3, absence_days=1)
+    pupil = satellite.db.execute(
+        "SELECT pupil FROM grades WHERE semester = 1 AND score IS NOT NULL ORDER BY pupil LIMIT 1"
+    ).fetchone()[0]
+    _massar(run_massar, satellite, "node", "close-semester", "--semester", "1")
+    for store in (host, satellite):
+        sync(store)
+    run_massar("server", "attach", "--school", "SAT01", "--to", "HOST01", data=central.folder)
+    sync(host)
+    # The satellite's parents read at the host: its director's closure is final there too.
+    assert closed_semesters(host.db, YEAR, "SAT01") == {1} and closed_semesters(host.db, YEAR, "HOST01") == set()
+    rank = _massar(run_massar, satellite, "node", "report", "--student", pupil)["semesters"]["1"]["rank"]
+    assert PARENT_RANK.search(_parent_page(host, pupil)).group(1) == str(rank)  # type: ignore[union-attr]
+
+    # The host may not reopen it, nor another school close the host's: refused row by row.
+    host.db.execute("DELETE FROM semester_closures WHERE school = 'SAT01'")
+    other.db.execute("INSERT INTO semester_closures VALUES ('HOST01', ?, 2, 'intruder', '2025-01-31T10:00:00')", [YEAR])
+    assert sync(host).rejected == 1 and sync(other).rejected == 1
+    assert [r["code"] for r in _massar(run_massar, host, "node", "rejected")] == ["satellite_read_only"]
+    assert [r["code"] for r in _massar(run_massar, other, "node", "rejected")] == ["other_school"]
+    with central.db() as db:
+        assert {(r[0], r[2]) for r in rows(db, "semester_closures")} == {("SAT01", 1)}
