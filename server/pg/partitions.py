@@ -78,12 +78,20 @@ def partition_by(table: str) -> str:
 def existing(conn: psycopg.Connection[Any], table: str) -> set[str]:
     """The school years `table` has a partition for."""
     rows = conn.execute(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = to_regclass(%s)",
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = to_regclass(%s)",
         [table],
     ).fetchall()
     prefix = f"{table}_y"
     return {f"{r[0][len(prefix) : len(prefix) + 4]}/{r[0][-4:]}" for r in rows if r[0].startswith(prefix)}
+
+
+def _one(conn: psycopg.Connection[Any], sql: str, params: Sequence[Any] = ()) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    return None if row is None else row[0]
+
+
+def _exists(conn: psycopg.Connection[Any], name: str) -> bool:
+    return bool(_one(conn, "SELECT to_regclass(%s) IS NOT NULL", [name]))
 
 
 def ensure(conn: psycopg.Connection[Any], table: str, year: str) -> bool:
@@ -92,16 +100,16 @@ def ensure(conn: psycopg.Connection[Any], table: str, year: str) -> bool:
     if year_of(table, year if PARTITIONED[table] == "year" else f"{year[:4]}-09-01") != year:
         raise ValueError(f"not a school year: {year!r}")
     name = partition_name(table, year)
-    if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()[0]:
+    if _exists(conn, name):
         return False  # the common case, without waiting for the writer lock
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITER_LOCK])
-        if conn.execute("SELECT to_regclass(%s) IS NOT NULL", [name]).fetchone()[0]:
+        if _exists(conn, name):
             return False
         conn.execute(f"CREATE TABLE {name} (LIKE {table} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
         # The rows move between two tables of the same record: no version, as for a push's rows
         # (the capture trigger, cloned on the default partition, stands aside while `applying`).
-        applying = conn.execute("SELECT applying FROM _clock WHERE id = 1").fetchone()[0]
+        applying = _one(conn, "SELECT applying FROM _clock WHERE id = 1")
         conn.execute("UPDATE _clock SET applying = 1 WHERE id = 1")
         conn.execute(
             f"WITH moved AS (DELETE FROM {table}_default WHERE {_in_year(table, year)} RETURNING *) "

@@ -31,6 +31,11 @@ def _absences(days: list[str]) -> list[tuple[Any, ...]]:
     return [("S1", "P00001", day, 2, 0, None, None, None) for day in days]
 
 
+def _raw(db: Any) -> Any:
+    """The psycopg connection under the centre's adapter (server/pg/database.py)."""
+    return db.conn.raw
+
+
 def _count(db: Any, table: str) -> int:
     return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
@@ -76,9 +81,9 @@ def test_a_large_batch_of_another_year_gets_its_partition_and_a_small_one_waits_
         assert _count(db, "absences_default") == 2
         before = _versions(db)
 
-        assert partitions.ensure(db.conn.raw, "grades", "2023/2024") is True
-        assert partitions.ensure(db.conn.raw, "absences", "2023/2024") is True
-        assert partitions.ensure(db.conn.raw, "absences", "2023/2024") is False
+        assert partitions.ensure(_raw(db), "grades", "2023/2024") is True
+        assert partitions.ensure(_raw(db), "absences", "2023/2024") is True
+        assert partitions.ensure(_raw(db), "absences", "2023/2024") is False
 
         assert _count(db, "grades_default") == 0 and _count(db, "grades_y2023_2024") == 2
         assert _count(db, "absences_default") == 0 and _count(db, "absences_y2023_2024") == 2
@@ -93,7 +98,7 @@ def test_only_a_school_year_names_a_partition(postgres_dsn: str, year: str) -> N
     db = open_central(postgres_dsn, create=True, clock=CLOCK)
     try:
         with pytest.raises(ValueError, match="not a school year"):
-            partitions.ensure(db.conn.raw, "grades", year)
+            partitions.ensure(_raw(db), "grades", year)
         assert _partitions(db, "grades") == ["grades_default", "grades_y2026_2027"]
     finally:
         db.conn.close()
@@ -115,7 +120,12 @@ def test_an_existing_centre_is_partitioned_with_its_rows_and_versions(postgres_d
 
     db = open_central(postgres_dsn, clock=CLOCK)
     try:
-        assert _partitions(db, "grades") == ["grades_default", "grades_y2024_2025", "grades_y2025_2026", "grades_y2026_2027"]
+        assert _partitions(db, "grades") == [
+            "grades_default",
+            "grades_y2024_2025",
+            "grades_y2025_2026",
+            "grades_y2026_2027",
+        ]
         assert _partitions(db, "absences") == [
             "absences_default",
             "absences_y2024_2025",

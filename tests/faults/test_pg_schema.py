@@ -11,7 +11,6 @@ from server.pg.dialect import to_postgres
 from server.pg.schema import PG_MIGRATIONS
 from server.store import open_central
 
-
 Tables = dict[str, list[str]]
 
 
