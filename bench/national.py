@@ -186,7 +186,12 @@ class Centre:
 
     def free_bytes(self) -> int:
         """Free space where the data lives (PostgreSQL's cluster folder, or the SQLite folder)."""
-        where = self.cluster.folder if self.cluster is not None else Path(self.location)
+        if self.cluster is not None:
+            where = self.cluster.folder
+        elif self.backend == "postgresql":
+            where = Path(tempfile.gettempdir())  # a server of its own (MASSAR_BENCH_POSTGRES): this machine's temp
+        else:
+            where = Path(self.location)
         return shutil.disk_usage(where).free
 
     def size_bytes(self) -> int:
@@ -270,6 +275,8 @@ def grow(
                 n_schools += 1
                 if n_schools % 10 == 0:
                     log(f"  {backend}: {total:,} changes, {n_schools} schools")
+            if n_schools == 0:
+                break  # stopped before the first school: nothing to measure
             # A day's delta for schools that have not had one, one at a time.
             latencies: list[float] = []
             picks = [i for i in range(n_schools) if i not in synced_delta][:LATENCY_SAMPLES]
