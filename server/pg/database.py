@@ -100,6 +100,38 @@ def _mapped_errors() -> Iterator[None]:
         raise StoreUnavailable(f"PostgreSQL connection failed: {exc}".splitlines()[0]) from exc
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _copy_field(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def _copy_column(values: Sequence[Any]) -> Sequence[str]:
+    kinds = set(map(type, values))
+    if kinds <= {str}:
+        joined = "".join(values)
+        return values if not any(c in joined for c in "\\\n\r\t") else [v.translate(_COPY_ESCAPES) for v in values]
+    if kinds <= {int}:
+        return list(map(str, values))
+    return list(map(_copy_field, values))
+
+
+def copy_text(rows: Sequence[Sequence[Any]]) -> bytes:
+    """Rows in COPY's text format, built column by column in C-speed string operations: psycopg's
+    `write_row` dumps value by value in Python (half the time of a push's writes went there)."""
+    if not rows:
+        return b""
+    columns = [_copy_column(values) for values in zip(*rows, strict=True)]
+    return ("\n".join(map("\t".join, zip(*columns, strict=True))) + "\n").encode()
+
+
 class PgConnection:
     """The `db.conn` of the adapter: execute, executemany, transaction state."""
 
@@ -159,8 +191,7 @@ class PgConnection:
         cur.execute("SAVEPOINT copy_upsert")
         try:
             with cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
+                copy.write(copy_text(rows))
             cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {to_postgres(conflict).sql}")
         except psycopg.errors.CardinalityViolation:
             cur.execute("ROLLBACK TO SAVEPOINT copy_upsert")
