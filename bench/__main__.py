@@ -1,5 +1,6 @@
 """`python -m bench [--quick] [--out FILE] [--no-ours]`: every scenario, every system, one table.
-`python -m bench --national [--quick] [--backend sqlite|postgresql|both] [--sizes 1e6,3e6]`: the centre grown.
+`python -m bench --national [--quick] [--backend sqlite|postgresql|both] [--sizes 1e6,3e6] [--minutes M]
+[--parallel]`: the centre grown (bench/national.py).
 
 Full: the 600-pupil collège of issue 6 (under 10 minutes on 2 cores).
 --quick: a 120-pupil school, for CI's smoke test (under 1 minute). No timing
@@ -27,9 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both", help="with --national")
     parser.add_argument("--sizes", help="with --national: checkpoints in changes, e.g. 1e6,3e6")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        help="with --national: stop growing after this long, last checkpoint at the size reached",
+    )
+    parser.add_argument("--parallel", action="store_true", help="with --national: grow both engines at once")
     args = parser.parse_args(argv)
     if args.national:
-        return _national(args)
+        return _national(args, argv)
     if args.no_ours:
         os.environ["MASSAR_BENCH_OURS"] = "0"
     params = Params.for_mode(args.quick)
@@ -44,17 +51,24 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _national(args: argparse.Namespace) -> int:
+def _national(args: argparse.Namespace, argv: list[str] | None) -> int:
     from .national import format_national, run_national
 
     started = time.perf_counter()
     backends = ["postgresql", "sqlite"] if args.backend == "both" else [args.backend]
     sizes = [int(float(s)) for s in args.sizes.split(",")] if args.sizes else None
-    result = run_national(
-        args.quick, backends, sizes, log=lambda m: print(f"{time.perf_counter() - started:7.1f}s {m}", file=sys.stderr)
-    )
-    result["wall_s"] = round(time.perf_counter() - started, 1)
     out = args.out.with_name("national.json") if args.out.name == "results.json" else args.out
+    result = run_national(
+        args.quick,
+        backends,
+        sizes,
+        log=lambda m: print(f"{time.perf_counter() - started:7.1f}s {m}", file=sys.stderr, flush=True),
+        stop_at=time.time() + args.minutes * 60 if args.minutes else None,
+        parallel=args.parallel,
+        partial_dir=out.parent,
+    )
+    result["command"] = "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:])
+    result["wall_s"] = round(time.perf_counter() - started, 1)
     write_results(result, out)
     print(format_national(result))
     print(f"\n{result['wall_s']} s; results in {out}")

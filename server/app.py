@@ -6,9 +6,10 @@ import contextlib
 import json
 import logging
 import sqlite3
-import threading
 import traceback
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import TypeVar
 
 import sqlite_utils
 from starlette.applications import Starlette
@@ -25,11 +26,13 @@ from protocol.limits import DEFAULT_LIMITS, Limits
 from .errors import AuthError, StoreUnavailable, as_massar_error
 from .exchange import SYNC_PATH, authenticate, handle_sync, precheck
 from .intake import BodyIntake, IntakePolicy
+from .pool import ConnectionPool
 from .quotas import DEFAULT_INGEST, IngestLimits
 from .schools import record_refusal
 from .store import Location, open_central
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def refusal(exc: MassarError) -> tuple[int, dict[str, str]]:
@@ -42,10 +45,6 @@ def refusal(exc: MassarError) -> tuple[int, dict[str, str]]:
     return exc.status, {"error": exc.code, "message": message}
 
 
-class _Connections(threading.local):
-    db: sqlite_utils.Database | None = None
-
-
 def create_app(
     folder: Location,
     *,
@@ -53,23 +52,19 @@ def create_app(
     intake: IntakePolicy | None = None,
     ingest: IngestLimits = DEFAULT_INGEST,
     clock: Clock = SYSTEM_CLOCK,
+    pool_size: int | None = None,
 ) -> Starlette:
     """The central server over the SQLite file in data folder `folder`, or PostgreSQL at a postgresql://
-    URL (one connection per worker thread either way)."""
+    URL, through a pool of `pool_size` connections (default: two per core, server/pool.py)."""
     open_central(folder, clock=clock).conn.close()  # migrate once, up front
-    local = _Connections()
-    opened: list[sqlite_utils.Database] = []
-    lock = threading.Lock()
+    pool = ConnectionPool(lambda: open_central(folder, clock=clock), pool_size)
 
-    def db() -> sqlite_utils.Database:
-        if local.db is not None and getattr(local.db.conn, "broken", False):
-            # PostgreSQL restarted or the link to it dropped: that request failed (503), the next reconnects
-            local.db = None
-        if local.db is None:
-            local.db = open_central(folder, clock=clock)
-            with lock:
-                opened.append(local.db)
-        return local.db
+    def with_db(work: Callable[[sqlite_utils.Database], T]) -> Callable[[], T]:
+        def run() -> T:
+            with pool.connection() as db:
+                return work(db)
+
+        return run
 
     bodies = BodyIntake(limits.max_frame_bytes, intake)
 
@@ -86,10 +81,9 @@ def create_app(
         request.state.school = creds.school
         request.state.counter = creds.counter
         # Headers first: a stranger's body is never read (see server/intake.py).
-        await run_in_threadpool(lambda: precheck(db(), creds))
+        await run_in_threadpool(with_db(lambda db: precheck(db, creds)))
 
-        def work(body: bytes) -> Response:
-            conn = db()
+        def work(body: bytes, conn: sqlite_utils.Database) -> Response:
             device = authenticate(conn, creds, "POST", SYNC_PATH, body)
             request.state.key_ok = True
             reply = handle_sync(conn, creds, device, body, limits, clock, ingest)
@@ -97,7 +91,7 @@ def create_app(
 
         async with bodies.admitted(request) as read_body:
             try:
-                return await run_in_threadpool(work, await read_body())
+                return await run_in_threadpool(with_db(partial(work, await read_body())))
             except Exception as exc:
                 # The traceback's frames hold the body; clear them, or refused 4 MiB bodies outlive the
                 # budget that admitted them until the garbage collector finds the cycle.
@@ -123,7 +117,8 @@ def create_app(
             log.info("refused %s: %s", school, error.reason)
         if school and getattr(request.state, "key_ok", False):
             try:
-                await run_in_threadpool(record_refusal, db(), school, request.state.counter, f"{error.code}: {error}")
+                note = f"{error.code}: {error}"
+                await run_in_threadpool(with_db(lambda db: record_refusal(db, school, request.state.counter, note)))
             except (
                 sqlite3.Error,
                 StoreUnavailable,
@@ -133,16 +128,10 @@ def create_app(
         # A refused request may have left its body unread: close, so the rest is never read or buffered.
         return Response(body, status_code=status, media_type="application/json", headers={"connection": "close"})
 
-    def close_all() -> None:
-        with lock:
-            for conn in opened:
-                conn.conn.close()
-            opened.clear()
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        close_all()
+        pool.close()
 
     return Starlette(
         routes=[Route(SYNC_PATH, sync, methods=["POST"]), Route("/health", health, methods=["GET"])],
