@@ -395,10 +395,10 @@ def cmd_close_semester(args: Any) -> int:
     store = _store(args)
     year, semester = store.term.year, int(args.semester)
     if args.reopen:
-        reopen_semester(store.db, year, semester)
+        reopen_semester(store.db, store.school, year, semester)
     else:
-        close_semester(store.db, year, semester, args.by)
-    closed = semester in closed_semesters(store.db, year)
+        close_semester(store.db, store.school, year, semester, args.by)
+    closed = semester in closed_semesters(store.db, year, store.school)
     word = "closed: ranks and results released" if closed else "open: averages shown as provisional"
     emit(args, {"year": year, "semester": semester, "closed": closed}, f"semester {semester} of {year} {word}")
     return 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 def format_report(report: dict) -> str:
     lines = [f"{report['student']}  {report['name']}  class {report['class']}  ({report['year']})"]
     for sem, data in report["semesters"].items():
-        # Only a node knows its closures; the centre's report has no such key.
+        # Closures are synced: the node's and the centre's reports both carry them.
         still_open = "closed_semesters" in report and int(sem) not in report["closed_semesters"]
         lines.append(
             f"Semester {sem}: average {_fmt(data['average'])}  rank {data['rank'] or '-'}/{data['class_size']}"

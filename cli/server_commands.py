@@ -11,8 +11,8 @@ from typing import Any
 
 import sqlite_utils
 
-from domain import results
 from domain.codes import check_pupil_code, check_school_year, school_year_of
+from domain.semesters import staff_report
 from server.conflicts import list_conflicts
 from server.corrections import correct_grade
 from server.exam_results import import_exam_results
@@ -206,7 +206,7 @@ def cmd_import_exam_results(args: Any) -> int:
 def cmd_report(args: Any) -> int:
     with _central(args) as db:
         semesters = (int(args.semester),) if args.semester else (1, 2)
-        report = results.pupil_report(db, _year(args), check_pupil_code(args.student), semesters=semesters)
+        report = staff_report(db, _year(args), check_pupil_code(args.student), school=None, semesters=semesters)
         _emit(args, report, format_report(report))
         return 0
 

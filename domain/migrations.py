@@ -23,7 +23,8 @@ from .enrolment_key import rekey_central_enrolments, rekey_node_enrolments
 from .level_codes import LEVELS
 from .node_tables import install_node_tables
 from .replication import Side
-from .sms_tables import install_sms_outbox
+from .semester_closures import install_semester_closures, move_node_closures
+from .sms_tables import install_sms_outbox, install_synced_results_trigger
 from .transfers import DEPARTURES_SQL, install_synced_departures, move_node_departures
 from .year_guard import install_year_guard
 from .year_schema import install_year_tables
@@ -118,6 +119,19 @@ def _central_synced_departures(db: sqlite_utils.Database) -> None:
     replication.install_capture(db, Side.CENTRAL)
 
 
+def _node_synced_closures(db: sqlite_utils.Database) -> None:
+    install_semester_closures(db)
+    replication.install_capture(db, Side.NODE)
+    move_node_closures(db)
+    # After the move: the closures moved in were announced when they were made.
+    install_synced_results_trigger(db)
+
+
+def _central_synced_closures(db: sqlite_utils.Database) -> None:
+    install_semester_closures(db)
+    replication.install_capture(db, Side.CENTRAL)
+
+
 def _central_satellites(db: sqlite_utils.Database) -> None:
     replication.install_satellites(db)
 
@@ -173,12 +187,24 @@ STEPS: tuple[Step, ...] = (
         None,
         replication.install_shared_follow,
     ),
+    Step(
+        14,
+        "semester closures become a synced record of the school (wire id 23); node: its _semester_closures "
+        "move into it, and the results SMS is raised only where the director closed the semester",
+        _node_synced_closures,
+        _central_synced_closures,
+    ),
 )
 
 if [s.number for s in STEPS] != list(range(1, len(STEPS) + 1)):
     raise ValueError("migration steps must be numbered 1, 2, 3... in order")
 
-DOMAIN_ONLY: tuple[Migration, ...] = (domain_schema, install_year_tables, install_synced_departures)
+DOMAIN_ONLY: tuple[Migration, ...] = (
+    domain_schema,
+    install_year_tables,
+    install_synced_departures,
+    install_semester_closures,
+)
 """The domain tables alone: peers of the bench and the sample generator's tests."""
 
 

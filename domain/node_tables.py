@@ -2,8 +2,9 @@
 
   _web_sessions         who is logged in, by the hash of the cookie's session id:
                         sessions survive a restart of `massar node serve`;
-  _semester_closures    semesters the director closed: until then a semester's
-                        averages are provisional (no rank, no annual result);
+  _semester_closures    (steps 5 to 13) semesters the director closed; step 14
+                        moves them into the synced `semester_closures`
+                        (domain/semester_closures.py) and drops this table;
   _absence_corrections  every roll-call correction (before and after), by whom.
 
 A correction that removes absent hours also corrects the parent's alert for that

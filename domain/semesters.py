@@ -38,21 +38,24 @@ def provisional_report(report: dict[str, Any], closed: Collection[int]) -> dict[
     return view
 
 
-def closed_semesters(db: sqlite_utils.Database, year: str) -> set[int]:
-    """The semesters the director has closed this year on this node."""
-    rows = db.execute("SELECT semester FROM _semester_closures WHERE year = ?", [year]).fetchall()
+def closed_semesters(db: sqlite_utils.Database, year: str, school: str) -> set[int]:
+    """The semesters the school's director has closed this year, on whichever of its devices: the
+    closure is a synced record (domain/semester_closures.py), read the same on the centre."""
+    rows = db.execute("SELECT semester FROM semester_closures WHERE school = ? AND year = ?", [school, year]).fetchall()
     return {r[0] for r in rows}
 
 
 def staff_report(
-    db: sqlite_utils.Database, year: str, pupil: str, *, school: str, semesters: Collection[int] = (1, 2)
+    db: sqlite_utils.Database, year: str, pupil: str, *, school: str | None, semesters: Collection[int] = (1, 2)
 ) -> dict[str, Any]:
     """`results.pupil_report` for the school's staff: every figure, and which semesters are closed.
+
+    On the centre (`school` None: the pupil's school that year) the same: the closures are synced.
 
     Staff prepare the class council from the provisional ranks, so nothing is
     hidden here; `closed_semesters` tells them what a parent may read yet.
     The semesters' figures stay exactly the centre's (`massar server report`).
     """
     report = pupil_report(db, year, pupil, school=school, semesters=tuple(semesters))
-    report["closed_semesters"] = sorted(closed_semesters(db, year))
+    report["closed_semesters"] = sorted(closed_semesters(db, year, report["school"]))
     return report

@@ -110,6 +110,28 @@ def _notify(kind: str, text: str, when: str = "") -> str:
   ON CONFLICT (pupil, kind, day) DO NOTHING;"""
 
 
+def _results_trigger(source: tuple[str, str, str]) -> str:
+    """A semester closed by the director: its results are published, one message per family."""
+    table, when, school = source
+    return f"""-- A semester closed by the director: its results are published, one message per family.
+CREATE TRIGGER _sms_results AFTER INSERT ON {table}{when}
+BEGIN
+  INSERT INTO _sms_outbox (pupil, kind, day, phone, lang, text)
+  SELECT e.pupil, 'results', date('now'), g.phone, g.lang, {_text_sql("results", date="''", detail="NEW.semester")}
+  FROM enrolments e JOIN pupils p ON p.code = e.pupil
+  JOIN guardians g ON g.pupil = e.pupil AND g.n = (
+    SELECT MIN(n) FROM guardians WHERE pupil = e.pupil AND sms_consent = 1 AND phone IS NOT NULL)
+  WHERE e.year = NEW.year AND e.school = {school}
+  ON CONFLICT (pupil, kind, day) DO NOTHING;
+END;"""
+
+
+RELEASED_RESULTS = ("_semester_closures", "", "(SELECT v FROM _node WHERE k = 'school')")
+"""Step 8's trigger, on the node-local closures of that release (step 14 replaces it)."""
+SYNCED_RESULTS = ("semester_closures", f" WHEN {_LOCAL}", "NEW.school")
+"""Step 14's: only where the director closed it; a closure another PC made arrives by sync, unannounced."""
+
+
 _DAY = "strftime('%d/%m', NEW.day)"
 _UNJUSTIFIED_NEW = "(NEW.hours & ~NEW.justified)"
 
@@ -139,23 +161,19 @@ CREATE TRIGGER _sms_orientation_update AFTER UPDATE OF decision ON orientation_d
 WHEN OLD.decision IS NOT NEW.decision AND {_LOCAL}
 BEGIN{_notify("orientation", _text_sql("orientation", date="strftime('%d/%m', NEW.appeal_until)", detail="NEW.decision"))}
 END;
--- A semester closed by the director: its results are published, one message per family.
-CREATE TRIGGER _sms_results AFTER INSERT ON _semester_closures
-BEGIN
-  INSERT INTO _sms_outbox (pupil, kind, day, phone, lang, text)
-  SELECT e.pupil, 'results', date('now'), g.phone, g.lang, {_text_sql("results", date="''", detail="NEW.semester")}
-  FROM enrolments e JOIN pupils p ON p.code = e.pupil
-  JOIN guardians g ON g.pupil = e.pupil AND g.n = (
-    SELECT MIN(n) FROM guardians WHERE pupil = e.pupil AND sms_consent = 1 AND phone IS NOT NULL)
-  WHERE e.year = NEW.year AND e.school = (SELECT v FROM _node WHERE k = 'school')
-  ON CONFLICT (pupil, kind, day) DO NOTHING;
-END;
+{_results_trigger(RELEASED_RESULTS)}
 -- A provisional code replaced by the Massar code: the pupil's messages follow.
 CREATE TRIGGER _sms_rekey AFTER UPDATE OF pupil ON enrolments WHEN OLD.pupil IS NOT NEW.pupil
 BEGIN
   UPDATE OR IGNORE _sms_outbox SET pupil = NEW.pupil WHERE pupil = OLD.pupil;
 END;
 """
+
+
+def install_synced_results_trigger(db: sqlite_utils.Database) -> None:
+    """Node, step 14: "results published" follows the closure into the synced `semester_closures`."""
+    db.conn.execute("DROP TRIGGER IF EXISTS _sms_results")
+    execute_script(db, _results_trigger(SYNCED_RESULTS))
 
 
 def install_sms_outbox(db: sqlite_utils.Database) -> None:

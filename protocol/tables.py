@@ -177,6 +177,12 @@ TABLES: tuple[TableSpec, ...] = (
         _cols("school:str year:str pupil:str left_on:date kind:str to_school:str"),
         ("school", "year", "pupil"),
     ),
+    TableSpec(
+        23,
+        "semester_closures",
+        _cols("school:str year:str semester:int closed_by:str closed_at:str"),
+        ("school", "year", "semester"),
+    ),
 )
 
 BY_NAME: dict[str, TableSpec] = {t.name: t for t in TABLES}

@@ -27,6 +27,7 @@ import psycopg
 from domain.database import open_database
 from domain.migrations import DOMAIN_ONLY
 from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS, SATELLITES_SQL
+from domain.semester_closures import SEMESTER_CLOSURES_SQL
 from protocol import hlc
 from protocol.tables import BY_NAME, TABLES, TableSpec
 
@@ -227,6 +228,13 @@ def _shared_follow(conn: psycopg.Connection[Any]) -> None:
     conn.execute(SHARED_FOLLOW)
 
 
+def _semester_closures(conn: psycopg.Connection[Any]) -> None:
+    """SQLite centre's step 14: semester closures, a synced table of the school (wire id 23). A database
+    made since has it from step 1 (the domain DDL) and its trigger from step 2; both are idempotent."""
+    conn.execute(SEMESTER_CLOSURES_SQL)
+    conn.execute(capture_trigger(BY_NAME["semester_closures"]))
+
+
 def _partition_by_school_year(conn: psycopg.Connection[Any]) -> None:
     """Grades and absences, the bulk of the centre, partitioned by school year (server/pg/partitions.py);
     on an existing centre their rows move into their years' partitions."""
@@ -238,6 +246,7 @@ PG_MIGRATIONS: tuple[PgMigration, ...] = (
     _bookkeeping,
     _satellites,
     _shared_follow,
+    _semester_closures,
     _partition_by_school_year,
 )
 """Numbered from 1 like the SQLite centre's steps; append, never edit a released one."""

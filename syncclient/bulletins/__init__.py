@@ -246,7 +246,7 @@ def render_bulletins(store: NodeStore, pupils: list[str], semester: int) -> str:
     db, term = store.db, store.term
     school = _school(store)
     classes: dict[str, _ClassData] = {}
-    closed = closed_semesters(db, term.year)
+    closed = closed_semesters(db, term.year, term.school)
     pages = []
     for code in pupils:
         enrolment = enrolment_of(db, term, code)

@@ -31,8 +31,8 @@ def _report(web: Web, pupil: str, year: str | None = None) -> dict:
     year = year or web.store.term.year
     satellite = satellite_of_pupil(web.db, web.store.school, pupil)
     report = pupil_report(web.db, year, pupil, school=satellite.code if satellite else web.store.school)
-    # A satellite's semesters are closed on its own device: read here, its marks stay provisional.
-    report = provisional_report(report, () if satellite else closed_semesters(web.db, year))
+    # A satellite's semesters are closed by its own director: the closure reaches its host read-only.
+    report = provisional_report(report, closed_semesters(web.db, year, report["school"]))
     report["satellite"] = satellite._asdict() if satellite else None
     return report
 

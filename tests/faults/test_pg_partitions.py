@@ -107,7 +107,7 @@ def test_only_a_school_year_names_a_partition(postgres_dsn: str, year: str) -> N
 def test_an_existing_centre_is_partitioned_with_its_rows_and_versions(postgres_dsn: str) -> None:
     old = PgDatabase(postgres_dsn, clock=CLOCK)
     try:
-        migrate(old.conn.raw, PG_MIGRATIONS[:4])  # the centre as released before partitioning
+        migrate(old.conn.raw, PG_MIGRATIONS[:5])  # the centre as released before partitioning (step 6)
         with write_transaction(old):  # type: ignore[arg-type]
             upsert_rows(old, "grades", _grades("2024/2025", 5) + _grades("2025/2026", 4))  # type: ignore[arg-type]
             upsert_rows(old, "absences", _absences(["2025-06-01", "2025-10-01"]))  # type: ignore[arg-type]

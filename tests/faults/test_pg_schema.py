@@ -112,3 +112,21 @@ def test_a_values_list_becomes_typed_arrays_with_its_parameters_regrouped() -> N
         "(SELECT * FROM unnest(%t::text[], %t::int[]))"
     )
     assert statement.arrange(["S1", "2024/2025", 1, "2025/2026", 2]) == ["S1", ["2024/2025", "2025/2026"], ["1", "2"]]
+
+
+def test_a_database_of_the_release_before_semester_closures_gains_the_synced_table(postgres_dsn: str) -> None:
+    """Step 5 on a database made by steps 1-4 before `semester_closures` existed: the table and its
+    capture come, and the data already there stays."""
+    import psycopg
+
+    from server.pg.schema import migrate
+
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        migrate(conn, PG_MIGRATIONS[:4])
+        conn.execute("DROP TABLE semester_closures")  # as the release before step 5 made it
+        conn.execute("INSERT INTO _schools (code, name, created_at) VALUES ('SA01', 'Collège', '2026-01-01')")
+        assert migrate(conn) == len(PG_MIGRATIONS)
+        conn.execute("INSERT INTO semester_closures VALUES ('SA01', '2025/2026', 1, 'director', '2026-01-31T10:00:00')")
+        versions = conn.execute("SELECT k1, k2, k3, school, origin, deleted FROM _versions WHERE tbl = 23").fetchall()
+        assert versions == [("SA01", "2025/2026", "1", "SA01", "central", 0)]
+        assert conn.execute("SELECT code FROM _schools").fetchall() == [("SA01",)]

@@ -3,9 +3,9 @@
 Upgrade tests need a file "of the previous release" holding data. Rather than
 keep one hand-written old shape per test (which breaks as soon as a later
 step is added), the file is compared with a fresh file migrated to the
-wanted step only: whatever is not in that reference is dropped, and a table
+wanted step only: whatever is not in that reference is dropped, a table
 whose columns grew since is rebuilt with the reference's columns, its rows
-kept.
+kept, and a table a later step dropped is made again, empty.
 """
 
 from __future__ import annotations
@@ -53,6 +53,10 @@ def downgrade(path: Path, side: Side, version: int) -> None:
                 conn.execute(wanted[("table", name)])
                 conn.execute(f'INSERT INTO "{name}" ({keep}) SELECT {keep} FROM "_old_{name}"')
                 conn.execute(f'DROP TABLE "_old_{name}"')
+        # A table a later step dropped (its rows moved elsewhere) comes back empty.
+        for (kind, name), sql in wanted.items():
+            if kind == "table" and (kind, name) not in _objects(conn):
+                conn.execute(sql)
         for (kind, name), sql in wanted.items():
             if (kind, name) not in _objects(conn) and kind in ("trigger", "index", "view"):
                 conn.execute(sql)

@@ -164,7 +164,7 @@ def test_3ac_certificate_from_imported_exam_results(central, make_node, tmp_path
     assert cert["parts"] == {"continuous": 12.13, "local": 12.0, "regional": 13.0}
     assert (cert["score"], cert["passed"], cert["missing"]) == (12.44, True, [])
     for semester in (1, 2):  # the certificate is printed once the director has closed the year's semesters
-        close_semester(node.db, YEAR, semester, "director")
+        close_semester(node.db, node.school, YEAR, semester, "director")
     bulletin = render_bulletins(node, [pupil], 2)
     assert "شهادة السلك الإعدادي" in bulletin and "12.44" in bulletin and "الامتحان الجهوي" in bulletin
 

@@ -292,7 +292,7 @@ def test_a_semester_is_provisional_until_the_director_closes_it(client, node):
     client.login("dir")
     for semester in ("1", "2"):
         assert client.post("/staff/semesters", {"action": "close", "semester": semester}).status_code == 200
-    assert node.query("SELECT semester, closed_by FROM _semester_closures ORDER BY semester") == [
+    assert node.query("SELECT semester, closed_by FROM semester_closures ORDER BY semester") == [
         (1, "dir"),
         (2, "dir"),
     ]

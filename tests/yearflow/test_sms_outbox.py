@@ -241,8 +241,8 @@ def test_delivery_reports_need_the_messages_token(node):
 def test_closing_a_semester_tells_every_consenting_family_once(node):
     from syncclient.semesters import close_semester
 
-    close_semester(node.db, node.term.year, 1, "dir")
-    close_semester(node.db, node.term.year, 1, "dir")  # closing again changes nothing
+    close_semester(node.db, node.school, node.term.year, 1, "dir")
+    close_semester(node.db, node.school, node.term.year, 1, "dir")  # closing again changes nothing
     got = _messages(node)
     assert [(p, k, lang) for p, k, lang, _ in got] == [("A100000001", "results", "ar"), ("B100000002", "results", "fr")]
     assert "semestre 1" in got[1][3]

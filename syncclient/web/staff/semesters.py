@@ -16,7 +16,7 @@ from ..core import Web, get_page, post_page
 @get_page
 def semesters_page(web: Web, request: Request) -> Response:
     web.require_staff(request, "close_semester")
-    ctx = {"title_key": "semesters.title", "closures": closures(web.db, web.store.term.year)}
+    ctx = {"title_key": "semesters.title", "closures": closures(web.db, web.store.school, web.store.term.year)}
     return web.render(request, "staff/semesters.html", ctx)
 
 
@@ -26,10 +26,10 @@ def semesters_save(web: Web, request: Request, form: FormData) -> Response:
     year = web.store.term.year
     action, semester = str(form.get("action", "")), str(form.get("semester", ""))
     if action == "close":
-        close_semester(web.db, year, semester, user.login)
+        close_semester(web.db, web.store.school, year, semester, user.login)
         web.flash(request, "flash.semester_closed", n=semester)
     elif action == "reopen":
-        reopen_semester(web.db, year, semester)
+        reopen_semester(web.db, web.store.school, year, semester)
         web.flash(request, "flash.semester_reopened", n=semester)
     else:
         raise InvalidInput(f"unknown action {action!r}", code="invalid_input")
