@@ -41,6 +41,11 @@ from .dialect import to_postgres
 
 NOW_MS = "massar.now_ms"
 """Transaction-local setting: the store's clock in ms, read by the capture triggers."""
+APPLYING = "massar.applying"
+"""Transaction-local setting, '1' while `_clock.applying` is (both set by one statement): the capture
+triggers' WHEN reads it, so the rows of a push do not call their function at all."""
+# domain.replication.applying_remote's statement, raising or lowering the flag around a push's rows
+_APPLYING_FLAG = re.compile(r"^UPDATE _clock SET applying = ([01]) WHERE id = 1$")
 _WRITER_LOCK = partitions.WRITER_LOCK
 _SLOTS = ("k1", "k2", "k3", "k4", "k5")
 COPY_FROM = 200
@@ -170,6 +175,12 @@ class PgConnection:
                 return cur
             if verb == "BEGIN":
                 return self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            flag = _APPLYING_FLAG.match(sql.strip())
+            if flag:
+                return self.raw.execute(
+                    f"UPDATE _clock SET applying = {flag.group(1)} WHERE id = 1 "
+                    f"RETURNING set_config('{APPLYING}', '{flag.group(1)}', true)"
+                )
             statement = to_postgres(sql)
             # psycopg prepares a statement after its fifth run; a generic plan cannot see an array's
             # length and scanned `_versions` whole for 400 keys: a statement with arrays is planned each time.
