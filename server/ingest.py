@@ -107,8 +107,10 @@ class Plan:
 
     upserts: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
     deletes: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
-    # rows of `_versions` in its column order: tbl, k1..k5, school, sseq, hlc, origin, seq, deleted
+    # rows of `_versions` in its column order: tbl, k1..k5, school, sseq, hlc, origin, seq, deleted;
+    # of records the centre holds (a new version replaces theirs), and of records it does not
     versions: list[tuple] = field(default_factory=list)
+    new_versions: list[tuple] = field(default_factory=list)
     reissues: list[Reissue] = field(default_factory=list)
     conflicts: list[ConflictRow] = field(default_factory=list)
     newest_hlc: int = 0
@@ -117,8 +119,11 @@ class Plan:
     def seq_of(self, table: str, key: tuple) -> int:
         """The seq of the change that writes this record (to refuse a row turned down while writing)."""
         if self._seqs is None:  # only when something is refused: not built for a push that applies
-            self._seqs = {v[:6]: v[10] for v in self.versions}
+            self._seqs = {v[:6]: v[10] for v in self.all_versions()}
         return self._seqs[(BY_NAME[table].wire_id, *key, *(0,) * (KEY_SLOTS - len(key)))]
+
+    def all_versions(self) -> list[tuple]:
+        return self.versions + self.new_versions
 
 
 @dataclass(frozen=True)
@@ -420,7 +425,9 @@ def resolve(
                         ConflictRow(table, record, school, origin, stamped, v.origin, v.hlc, v.seq, _json(lost), at)
                     )
             # Records are unique in a push (`last_of_each_record`): `current` needs no update.
-            plan.versions.append((wire_id, *slots, school, numbers.take(), stamped, origin, c.seq, c.row is None))
+            (plan.new_versions if v is None else plan.versions).append(
+                (wire_id, *slots, school, numbers.take(), stamped, origin, c.seq, c.row is None)
+            )
             if c.row is None:
                 deletes.append(c.key)
             else:
@@ -446,7 +453,7 @@ def _all_new(
     """`resolve` for a table none of whose pushed records the centre holds yet (a semester's bulk):
     no conflict and no foreign record is possible, so every change becomes a version, in bulk."""
     stamps = [c.hlc if c.hlc <= bound else bound for c in group]
-    plan.versions.extend(
+    plan.new_versions.extend(
         (wire_id, *slots, school, sseq, stamped, origin, c.seq, c.row is None)
         for c, slots, sseq, stamped in zip(group, group_slots, numbers.take_many(len(group)), stamps, strict=True)
     )
@@ -493,6 +500,13 @@ def write_plan(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change],
         "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, "
         "deleted = excluded.deleted",
         plan.versions,
+    )
+    # Looked up in this transaction, under the write lock: nobody can have written them since. A plain
+    # INSERT spares PostgreSQL's speculative insertion (and SQLite's conflict check) for every new record.
+    db.conn.executemany(
+        "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        plan.new_versions,
     )
     db.conn.executemany(
         "UPDATE _versions SET sseq = ? WHERE tbl = ? AND k1 = ? AND k2 = ? AND k3 = ? AND k4 = ? AND k5 = ?",
@@ -578,13 +592,16 @@ def apply_push(
                 if arrivals:
                     share_earlier_record(db, device.school, arrivals, numbers, server_hlc)
                 if elsewhere:
-                    share_later_history(db, plan.versions, elsewhere, numbers)
+                    share_later_history(db, plan.all_versions(), elsewhere, numbers)
                 numbers.store(db)
         except _Replan:
             continue
         break
     return PushResult(
-        acknowledge(db, device, fresh, pull_cursor), len(plan.versions), len(plan.conflicts), refusals.all()
+        acknowledge(db, device, fresh, pull_cursor),
+        len(plan.versions) + len(plan.new_versions),
+        len(plan.conflicts),
+        refusals.all(),
     )
 
 

@@ -55,7 +55,7 @@ STATISTICS_GROWTH = 0.2
 """The share of a table's counted rows written since its last ANALYZE that calls for another."""
 """Rows from which a batched upsert goes through COPY (below, executemany's pipeline is as fast)."""
 # upsert_rows' and the versions' statement: INSERT INTO t (cols) VALUES (?, ...) ON CONFLICT ...
-_UPSERT = re.compile(r"^\s*INSERT INTO (\w+) \(([\w, ]+)\) VALUES \((?:\?, )*\?\) (ON CONFLICT .*)$", re.S)
+_UPSERT = re.compile(r"^\s*INSERT INTO (\w+) \(([\w, ]+)\) VALUES \((?:\?, )*\?\)(\s+ON CONFLICT .*)?$", re.S)
 
 
 class LooseInt(Dumper):
@@ -203,9 +203,11 @@ class PgConnection:
         """`INSERT ... VALUES ... ON CONFLICT ...` of many rows as COPY into a staging table and one
         INSERT ... SELECT with the same ON CONFLICT clause. A batch that names one record twice (which
         one INSERT cannot write) goes row by row instead, inside a savepoint."""
-        table, columns, conflict = upsert.group(1), upsert.group(2), upsert.group(3)
+        table, columns, conflict = upsert.group(1), upsert.group(2), (upsert.group(3) or "").strip()
         stage = f"_stage_{table}"
-        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY) ON COMMIT DELETE ROWS"
+        )
         if table in partitions.PARTITIONED:
             names = [c.strip() for c in columns.split(",")]
             partitions.ensure_for_rows(self.raw, table, names, rows, self._year_partitions.setdefault(table, set()))
