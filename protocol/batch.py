@@ -13,8 +13,8 @@ so decoding always returns the changes in exactly the encoded order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from itertools import chain, repeat
+from collections.abc import Iterable, Sequence
+from itertools import chain, compress, repeat
 from operator import itemgetter
 from typing import Any, Final, cast
 
@@ -31,35 +31,36 @@ from .columns import (
 from .errors import ClockError, MessageError, TooManyRecords
 from .hlc import COUNTER_BITS, MAX_HLC
 from .limits import DEFAULT_LIMITS, Limits
-from .records import Change, Value, table_spec
+from .records import Change, Value, change_from_fields, table_spec
 from .tables import BY_ID, TABLES, TableSpec
 
 __all__ = ["decode_batch", "encode_batch"]
 
 _BLOCK_FIELDS: Final = 9
 _HLC_DIVISORS: Final = (1 << COUNTER_BITS,)
+# A Change's fields by position: itemgetter maps over a block in C.
+_TABLE, _KEY, _ROW, _ORIGIN, _SEQ, _HLC, _BASE, _SSEQ = map(itemgetter, range(8))
 
 
 def encode_batch(changes: Sequence[Change], *, with_origin: bool, limits: Limits = DEFAULT_LIMITS) -> list[Wire]:
     """Pack ``changes``; without origin they must all share one origin."""
     if len(changes) > limits.max_records:
         raise TooManyRecords(f"{len(changes)} changes > {limits.max_records}")
-    index: dict[str, int] = {}
-    groups: list[list[Change]] = []
-    block_of: list[int] = []
-    for c in changes:
-        i = index.get(c.table)
-        if i is None:
-            table_spec(c.table)
-            i = index[c.table] = len(groups)
-            groups.append([])
-        groups[i].append(c)
-        block_of.append(i)
-    if not with_origin and len({c.origin for c in changes}) > 1:
+    tables = list(map(_TABLE, changes))
+    # Blocks in the order their tables first appear.
+    names = list(dict.fromkeys(tables))
+    specs = [table_spec(name) for name in names]
+    if not with_origin and len(set(map(_ORIGIN, changes))) > 1:
         raise MessageError("changes of several origins need with_origin=True")
-    blocks = [_encode_block(table_spec(name), groups[i], with_origin, limits) for name, i in index.items()]
-    in_order = all(a <= b for a, b in zip(block_of, block_of[1:], strict=False))
-    return [blocks, None if in_order else encode_ints(block_of, ())]
+    if len(names) <= 1:
+        groups, order = [list(changes)], None
+    else:
+        index = dict(zip(names, range(len(names)), strict=True))
+        block_of = list(map(index.__getitem__, tables))
+        groups = [list(compress(changes, map(name.__eq__, tables))) for name in names]
+        order = None if block_of == sorted(block_of) else encode_ints(block_of, ())
+    blocks = [_encode_block(spec, group, with_origin, limits) for spec, group in zip(specs, groups, strict=False)]
+    return [blocks, order]
 
 
 def _meta(values: list[int], lo: int, hi: int, name: str) -> list[int]:
@@ -73,8 +74,8 @@ def _meta(values: list[int], lo: int, hi: int, name: str) -> list[int]:
 def _upserts_checked(spec: TableSpec, group: list[Change]) -> list[tuple[object, ...]] | None:
     """The rows of a block of upserts only, checked with C-level passes; None when a row is a
     delete or anything is wrong (the change-by-change loop then finds it and says what)."""
-    rows: list[Any] = [c.row for c in group]
-    keys = [c.key for c in group]
+    rows: list[Any] = list(map(_ROW, group))
+    keys = list(map(_KEY, group))
     kidx = spec.key_indexes
     if set(map(type, rows)) != {tuple} or set(map(len, rows)) != {len(spec.columns)}:
         return None
@@ -82,7 +83,8 @@ def _upserts_checked(spec: TableSpec, group: list[Change]) -> list[tuple[object,
         return None
     get_key = itemgetter(*kidx)
     found = list(map(get_key, rows)) if len(kidx) > 1 else [(k,) for k in map(get_key, rows)]
-    if found != keys or any(None in column for column in zip(*keys, strict=True)):
+    # A NULL in a key column is looked for once the rows are columns.
+    if found != keys:
         return None
     return cast("list[tuple[object, ...]]", rows)
 
@@ -113,13 +115,15 @@ def _encode_block(spec: TableSpec, group: list[Change], with_origin: bool, limit
         if None in key:
             raise MessageError(f"{spec.name}: NULL key column")
     columns = list(zip(*rows, strict=True))
+    if upserts is not None and any(None in columns[i] for i in kidx):
+        raise MessageError(f"{spec.name}: NULL key column")
     return [
         spec.wire_id,
         len(group),
-        encode_ints(_meta([c.seq for c in group], 1, INT_MAX, "seq"), ()),
-        encode_ints(_meta([c.hlc for c in group], 0, MAX_HLC, "hlc"), _HLC_DIVISORS),
-        encode_ints(_meta([c.base for c in group], 0, INT_MAX, "base"), ()),
-        encode_ints(_meta([c.sseq for c in group], 0, INT_MAX, "sseq"), ()),
+        encode_ints(_meta(list(map(_SEQ, group)), 1, INT_MAX, "seq"), ()),
+        encode_ints(_meta(list(map(_HLC, group)), 0, MAX_HLC, "hlc"), _HLC_DIVISORS),
+        encode_ints(_meta(list(map(_BASE, group)), 0, INT_MAX, "base"), ()),
+        encode_ints(_meta(list(map(_SSEQ, group)), 0, INT_MAX, "sseq"), ()),
         encode_ints(tombs, ()),
         _encode_origins(group, limits) if with_origin else None,
         [encode_column(k, col, limits) for k, col in zip(spec.types, columns, strict=True)],
@@ -127,7 +131,7 @@ def _encode_block(spec: TableSpec, group: list[Change], with_origin: bool, limit
 
 
 def _encode_origins(group: list[Change], limits: Limits) -> Wire:
-    origins = [c.origin for c in group]
+    origins = list(map(_ORIGIN, group))
     if not set(map(type, origins)) <= {str} or not all(origins):
         raise MessageError("origin must be a non-empty string")
     return encode_strs(origins, limits.max_string_chars)
@@ -207,6 +211,5 @@ def _decode_block(block: list[Wire], limits: Limits, origin: str | None) -> list
     rows: list[tuple[Value, ...] | None] = list(zip(*cols, strict=True))
     if 1 in tombs:
         rows = [None if t else r for r, t in zip(rows, tombs, strict=True)]
-    # map() over the columns builds the changes without a Python-level loop.
-    make: Callable[..., Change] = Change
-    return list(map(make, repeat(spec.name), keys, rows, origins, seqs, hlcs, bases, sseqs))
+    # zip() and map() over the columns build the changes without a Python-level step per change.
+    return list(map(change_from_fields, zip(repeat(spec.name), keys, rows, origins, seqs, hlcs, bases, sseqs)))

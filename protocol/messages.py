@@ -17,6 +17,7 @@ when the device's school hosts satellite schools (then ``refused`` may be empty)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import ClassVar, Final, Self, TypeAlias, cast
 
 from . import hlc
@@ -44,6 +45,7 @@ __all__ = [
 ]
 
 MAX_NODE_CHARS: Final = 64
+_ORIGIN: Final = itemgetter(3)  # a Change's origin
 _MAX_SATELLITES: Final = 256
 
 
@@ -129,7 +131,7 @@ class SyncRequest:
         # The same checks as the receiver's: a bad field fails here, not there.
         if not _str(self.node, "node", MAX_NODE_CHARS):
             raise MessageError("node must not be empty")
-        if any(c.origin != self.node for c in self.push):
+        if not set(map(_ORIGIN, self.push)) <= {self.node}:
             raise MessageError("pushed changes must all originate from the requesting node")
         wire: list[object] = [
             self.TYPE,

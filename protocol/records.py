@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, TypeAlias
+from collections.abc import Callable
+from functools import partial
+from typing import Final, NamedTuple, TypeAlias
 
 from .errors import MessageError
 from .tables import BY_NAME, TableSpec
 
-__all__ = ["Change", "Value", "key_of", "table_spec"]
+__all__ = ["Change", "Value", "change_from_fields", "key_of", "table_spec"]
 
 Value: TypeAlias = int | str | None
 """A column value: INT -> int, STR -> str, DATE -> 'YYYY-MM-DD' str; None is NULL."""
@@ -34,6 +36,11 @@ class Change(NamedTuple):
     @property
     def is_delete(self) -> bool:
         return self.row is None
+
+
+change_from_fields: Final[Callable[[tuple[object, ...]], Change]] = partial(tuple.__new__, Change)  # type: ignore[arg-type]
+"""A Change from the tuple of its eight fields, built in C: mapped over a zip of columns it builds a
+batch's changes with no Python step per change (NamedTuple's own constructor is a Python function)."""
 
 
 def table_spec(table: str) -> TableSpec:

@@ -206,17 +206,20 @@ class PgConnection:
         table, columns, conflict = upsert.group(1), upsert.group(2), (upsert.group(3) or "").strip()
         stage = f"_stage_{table}"
         cur.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY) ON COMMIT DELETE ROWS"
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY) "
+            "ON COMMIT DELETE ROWS"
         )
+        lands_in = table
         if table in partitions.PARTITIONED:
             names = [c.strip() for c in columns.split(",")]
-            partitions.ensure_for_rows(self.raw, table, names, rows, self._year_partitions.setdefault(table, set()))
+            known = self._year_partitions.setdefault(table, set())
+            lands_in = partitions.ensure_for_rows(self.raw, table, names, rows, known)
         cur.execute("SAVEPOINT copy_upsert")
         try:
             with cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
                 copy.write(copy_text(rows))
             cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {to_postgres(conflict).sql}")
-            self._keep_statistics(table, len(rows))
+            self._keep_statistics(lands_in, len(rows))  # a year's partition: PostgreSQL counts its writes there
         except psycopg.errors.CardinalityViolation:
             cur.execute("ROLLBACK TO SAVEPOINT copy_upsert")
             statement = to_postgres(upsert.group(0))
@@ -232,7 +235,8 @@ class PgConnection:
         Autovacuum analyzes a minute or more late: a centre filling up (a new year, a new academy)
         outgrows its statistics, and the planner, told `_versions` holds a few hundred grades where it
         holds 144,000, read them all into a hash join with a push's 400 keys (82 ms, growing with the
-        store) instead of probing its primary key 400 times (0.9 ms)."""
+        store) instead of probing its primary key 400 times (0.9 ms). A partitioned table's rows
+        are counted, and analyzed, in the year's partition they land in."""
         grown = self._grown.get(table, 0) + written
         if grown < STATISTICS_EVERY:
             self._grown[table] = grown
@@ -240,7 +244,7 @@ class PgConnection:
         self._grown[table] = 0
         row = self.raw.execute(
             "SELECT c.reltuples, s.n_mod_since_analyze FROM pg_class c "
-            "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass(%s)",
+            "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass(%s) AND c.relkind = 'r'",
             [table],
         ).fetchone()
         if row is None:
