@@ -19,7 +19,7 @@ Rules (the same on every replica because only the server decides):
     (hlc, origin) wins, the loser goes to `_conflicts`, and a losing incoming
     edit re-issues the winner with a new version number so the device pulls it back;
   * a pupil enrolled by a new school (a transfer) belongs to it from then on;
-    the record other schools hold of that pupil is shared with it, read-only.
+    the record other schools hold of that pupil is shared with it, read-only (server/transfers.py).
 
 `apply_push` runs these steps in the caller's write transaction, each a
 function of its own: `detect_restore` -> `unapplied` -> `check_scope` ->
@@ -35,24 +35,26 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import groupby
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 import sqlite_utils
 
 from domain.codes import PROVISIONAL_CODE
-from domain.replication import CENTRAL_ORIGIN, KEY_SLOTS, applying_remote
+from domain.replication import KEY_SLOTS, applying_remote
 from domain.rows import delete_keys, upsert_rows
 from protocol import hlc
 from protocol.messages import Refusal
 from protocol.records import Change
-from protocol.tables import BY_ID, BY_NAME, TABLES, ColumnType
+from protocol.tables import BY_NAME, TABLES, ColumnType
 
 from .keyset import KEYS, joined
 from .satellites import read_only_schools
 from .schools import Device
+from .transfers import PERSON_TABLES, TRANSFERABLE, left_before, share_earlier_record, share_later_history
 from .values import check_values, enrolments_out_of_scale
-from .versions import current_sseq
+from .versions import VersionNumbers, current_sseq
 
 _CHUNK = 400
 _KEY_COLS = ", ".join(f"k{i}" for i in range(1, KEY_SLOTS + 1))
@@ -105,8 +107,10 @@ class Plan:
 
     upserts: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
     deletes: dict[str, list[tuple]] = field(default_factory=lambda: defaultdict(list))
-    # rows of `_versions` in its column order: tbl, k1..k5, school, sseq, hlc, origin, seq, deleted
+    # rows of `_versions` in its column order: tbl, k1..k5, school, sseq, hlc, origin, seq, deleted;
+    # of records the centre holds (a new version replaces theirs), and of records it does not
     versions: list[tuple] = field(default_factory=list)
+    new_versions: list[tuple] = field(default_factory=list)
     reissues: list[Reissue] = field(default_factory=list)
     conflicts: list[ConflictRow] = field(default_factory=list)
     newest_hlc: int = 0
@@ -115,8 +119,11 @@ class Plan:
     def seq_of(self, table: str, key: tuple) -> int:
         """The seq of the change that writes this record (to refuse a row turned down while writing)."""
         if self._seqs is None:  # only when something is refused: not built for a push that applies
-            self._seqs = {v[:6]: v[10] for v in self.versions}
+            self._seqs = {v[:6]: v[10] for v in self.all_versions()}
         return self._seqs[(BY_NAME[table].wire_id, *key, *(0,) * (KEY_SLOTS - len(key)))]
+
+    def all_versions(self) -> list[tuple]:
+        return self.versions + self.new_versions
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,8 @@ class Refusals:
         self.by_seq.setdefault(change.seq, Refusal(change.seq, code, reason[:_MAX_REASON_CHARS]))
 
     def keep(self, changes: Iterable[Change]) -> list[Change]:
+        if not self.by_seq:
+            return list(changes)
         return [c for c in changes if c.seq not in self.by_seq]
 
     def all(self) -> tuple[Refusal, ...]:
@@ -146,28 +155,6 @@ class Refusals:
 
 class _Replan(Exception):
     """Some rows were refused while writing: roll the attempt back and plan again without them."""
-
-
-class VersionNumbers:
-    """Hands out the server's version numbers in order; stored once with `store`.
-
-    Safe because the caller holds the write transaction: nobody else takes numbers meanwhile.
-    """
-
-    def __init__(self, last: int) -> None:
-        self.last = last
-
-    def take(self) -> int:
-        self.last += 1
-        return self.last
-
-    def take_many(self, n: int) -> range:
-        first = self.last + 1
-        self.last += n
-        return range(first, self.last + 1)
-
-    def store(self, db: sqlite_utils.Database) -> None:
-        db.conn.execute("UPDATE _clock SET sseq = ? WHERE id = 1", [self.last])
 
 
 def unapplied(changes: Sequence[Change], acked: int) -> list[Change]:
@@ -281,7 +268,6 @@ _FIRST_DATE = "1900-01-01"
 _DATE_COLUMNS = {
     t.name: [i for i, c in enumerate(t.columns) if c.type is ColumnType.DATE] for t in TABLES if not t.national
 }
-_ABOUT_A_PUPIL = {t.name for t in TABLES if "pupil" in t.key}
 
 
 _PUPIL_IN_KEY = {"pupils": 0, **{t.name: t.key.index("pupil") for t in TABLES if "pupil" in t.key}}
@@ -308,25 +294,35 @@ def check_pupils_and_dates(
     A pupil unknown to the centre is allowed (its roster row may come in a later chunk).
     """
     last = (today + dt.timedelta(days=1)).isoformat()  # a day of time-zone slack
-    pupils: dict[str, list[Change]] = defaultdict(list)
-    for c in changes:
-        spec = BY_NAME[c.table]
-        pupil = _pupil_of(c)
+    # Table by table, in C where it can be (map, itemgetter, min/max): a semester's 27,000 changes
+    # are walked one by one only for a table holding a date out of range.
+    codes: set[str] = set()
+    for table, run in groupby(changes, key=attrgetter("table")):
+        group = list(run)
+        i = _PUPIL_IN_KEY.get(table)
         # A departure is the leaving school's own record (its code is in the key): it may reach the
         # centre after the pupil's new school has taken him over.
-        if pupil is not None and c.table != "departures":
-            pupils[pupil].append(c)
-        row = c.row
-        for i in _DATE_COLUMNS.get(c.table, ()) if row is not None else ():
-            value = str(row[i]) if row is not None and row[i] is not None else None
-            if value is not None and not _FIRST_DATE <= value <= last:
-                refusals.refuse(
-                    c, "bad_date", f"{c.table}.{spec.columns[i].name} {value} is outside {_FIRST_DATE}..{last}"
-                )
-    codes = sorted(pupils)
+        if i is not None and table != "departures":
+            codes.update(map(str, map(itemgetter(i), map(attrgetter("key"), group))))
+        rows = [r for r in map(attrgetter("row"), group) if r is not None]
+        for d in _DATE_COLUMNS.get(table, ()):
+            dates = [v for v in map(itemgetter(d), rows) if v is not None]
+            try:
+                if not dates or (min(dates) >= _FIRST_DATE and max(dates) <= last):
+                    continue
+            except TypeError:  # a value that is not text: judged with the others, one by one
+                pass
+            spec = BY_NAME[table]
+            for c in group:
+                value = str(c.row[d]) if c.row is not None and c.row[d] is not None else None
+                if value is not None and not _FIRST_DATE <= value <= last:
+                    refusals.refuse(
+                        c, "bad_date", f"{table}.{spec.columns[d].name} {value} is outside {_FIRST_DATE}..{last}"
+                    )
+    codes_in_order = sorted(codes)
     owners: dict[str, str] = {}
-    for start in range(0, len(codes), _CHUNK):
-        part = codes[start : start + _CHUNK]
+    for start in range(0, len(codes_in_order), _CHUNK):
+        part = codes_in_order[start : start + _CHUNK]
         owners.update(
             db.execute(
                 f"SELECT code, school FROM pupils WHERE code IN ({', '.join('?' * len(part))}) AND school != ?",
@@ -335,6 +331,11 @@ def check_pupils_and_dates(
         )
     if not owners:
         return {}, {}
+    pupils: dict[str, list[Change]] = defaultdict(list)
+    for c in changes:
+        pupil = _pupil_of(c)
+        if pupil in owners and c.table != "departures":
+            pupils[pupil].append(c)
     # An arrival is a new enrolment of this school (a pupil it never had that year): an update of an
     # enrolment it already had does not take back a pupil who has moved on since.
     candidates = [
@@ -346,7 +347,7 @@ def check_pupils_and_dates(
     enrolled = {
         str(c.key[2]): owners[str(c.key[2])] for c in candidates if (v := known.get(_slots(c))) is None or v.deleted
     }
-    left = _left_before(db, school, [p for p in owners if p not in enrolled], changes)
+    left = left_before(db, school, [p for p in owners if p not in enrolled], changes)
     for pupil, owner in owners.items():
         if pupil in enrolled:
             continue  # an arrival: the pupil's rows are this school's from now on
@@ -361,46 +362,8 @@ def check_pupils_and_dates(
     return enrolled, {p: o for p, o in owners.items() if p not in enrolled}
 
 
-def _left_before(
-    db: sqlite_utils.Database, school: str, pupils: Sequence[str], changes: Sequence[Change]
-) -> dict[str, int | None]:
-    """Pupils this school enrolled who now belong to another school -> the stamp of its departure for
-    them (None: not recorded yet). Its changes about such a pupil stamped before its departure are its
-    history and apply, whether they reach the centre before or after the new school's arrival; later
-    ones are refused (the history is read-only once the school has recorded that he left)."""
-    out: dict[str, int | None] = {}
-    departures_id = BY_NAME["departures"].wire_id
-    for start in range(0, len(pupils), _CHUNK):
-        part = list(pupils[start : start + _CHUNK])
-        marks = ", ".join("?" * len(part))
-        for (pupil,) in db.execute(
-            f"SELECT DISTINCT pupil FROM enrolments WHERE school = ? AND pupil IN ({marks})", [school, *part]
-        ):
-            out[pupil] = None
-        for pupil, stamp in db.execute(
-            f"SELECT k3, min(hlc) FROM _versions WHERE tbl = ? AND k1 = ? AND k3 IN ({marks}) AND deleted = 0 "
-            "GROUP BY k3",
-            [departures_id, school, *part],
-        ):
-            if pupil in out:
-                out[pupil] = stamp
-    for c in changes:
-        if c.table == "departures" and c.row is not None and c.key[2] in out:
-            known = out[c.key[2]]
-            out[c.key[2]] = c.hlc if known is None else min(known, c.hlc)
-    return out
-
-
 def _json(values: Iterable | None) -> str | None:
     return None if values is None else json.dumps(list(values), ensure_ascii=False)
-
-
-PERSON_TABLES = ("pupils", "guardians")
-"""A pupil's identity and family: one copy, the current school's; it moves with the pupil, and every
-school that holds part of the pupil's history keeps receiving it (read-only there)."""
-_TRANSFERABLE = set(PERSON_TABLES)
-"""What an arriving pupil's new school takes over; the rest of the earlier record stays the old school's."""
-_NOT_SHARED_WITH_NEW_SCHOOL = {*PERSON_TABLES, "enrolments"}
 
 
 def resolve(
@@ -440,7 +403,7 @@ def resolve(
             v = current.get(slots)
             stamped = c.hlc if c.hlc <= bound else bound
             if v is not None:
-                if v.school not in (None, school) and not (table in _TRANSFERABLE and _pupil_of(c) in arrivals):
+                if v.school not in (None, school) and not (table in TRANSFERABLE and _pupil_of(c) in arrivals):
                     what = "delete of" if c.row is None else "write to"
                     refusals.refuse(c, "foreign_record", f"{what} {table} {list(c.key)}, a record of school {v.school}")
                     continue
@@ -462,7 +425,9 @@ def resolve(
                         ConflictRow(table, record, school, origin, stamped, v.origin, v.hlc, v.seq, _json(lost), at)
                     )
             # Records are unique in a push (`last_of_each_record`): `current` needs no update.
-            plan.versions.append((wire_id, *slots, school, numbers.take(), stamped, origin, c.seq, c.row is None))
+            (plan.new_versions if v is None else plan.versions).append(
+                (wire_id, *slots, school, numbers.take(), stamped, origin, c.seq, c.row is None)
+            )
             if c.row is None:
                 deletes.append(c.key)
             else:
@@ -488,7 +453,7 @@ def _all_new(
     """`resolve` for a table none of whose pushed records the centre holds yet (a semester's bulk):
     no conflict and no foreign record is possible, so every change becomes a version, in bulk."""
     stamps = [c.hlc if c.hlc <= bound else bound for c in group]
-    plan.versions.extend(
+    plan.new_versions.extend(
         (wire_id, *slots, school, sseq, stamped, origin, c.seq, c.row is None)
         for c, slots, sseq, stamped in zip(group, group_slots, numbers.take_many(len(group)), stamps, strict=True)
     )
@@ -536,6 +501,13 @@ def write_plan(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change],
         "deleted = excluded.deleted",
         plan.versions,
     )
+    # Looked up in this transaction, under the write lock: nobody can have written them since. A plain
+    # INSERT spares PostgreSQL's speculative insertion (and SQLite's conflict check) for every new record.
+    db.conn.executemany(
+        "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        plan.new_versions,
+    )
     db.conn.executemany(
         "UPDATE _versions SET sseq = ? WHERE tbl = ? AND k1 = ? AND k2 = ? AND k3 = ? AND k4 = ? AND k5 = ?",
         plan.reissues,
@@ -549,107 +521,6 @@ def write_plan(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change],
         # The server's clock must not fall behind a version it stores, or its own next
         # correction of that record would carry an older stamp than the version it replaces.
         db.conn.execute("UPDATE _clock SET hlc = max(hlc, ?) WHERE id = 1", [plan.newest_hlc])
-
-
-def _central_version(
-    db: sqlite_utils.Database, wire_id: int, slots: Sequence, school: str, numbers: VersionNumbers, server_hlc: int
-) -> None:
-    """A new version of one record, written on the centre itself (origin `central`)."""
-    db.conn.execute("UPDATE _clock SET seq = seq + 1 WHERE id = 1")
-    seq = db.execute("SELECT seq FROM _clock WHERE id = 1").fetchone()[0]
-    db.conn.execute(
-        "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT (tbl, k1, k2, k3, k4, k5) DO UPDATE SET "
-        "school = excluded.school, "
-        "sseq = excluded.sseq, hlc = excluded.hlc, origin = excluded.origin, seq = excluded.seq, deleted = 0",
-        [wire_id, *slots, school, numbers.take(), server_hlc, CENTRAL_ORIGIN, seq],
-    )
-
-
-def _share(db: sqlite_utils.Database, school: str, wire_id: int, slots: Sequence, numbers: VersionNumbers) -> None:
-    """Another school's record reaches `school` on its next pull, and again after every later version."""
-    db.conn.execute(
-        f"INSERT INTO _shared (school, tbl, {_KEY_COLS}, sseq) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-        f"ON CONFLICT (school, tbl, {_KEY_COLS}) DO UPDATE SET sseq = excluded.sseq",
-        [school, wire_id, *slots, numbers.take()],
-    )
-
-
-def _person_keys(db: sqlite_utils.Database, pupil: str) -> list[tuple[int, tuple]]:
-    """The versions (wire id, key slots) of a pupil's person records (`PERSON_TABLES`)."""
-    out = []
-    for name in PERSON_TABLES:
-        spec = BY_NAME[name]
-        k = 1 if name == "pupils" else spec.key.index("pupil") + 1
-        out += [
-            (spec.wire_id, tuple(r))
-            for r in db.execute(f"SELECT {_KEY_COLS} FROM _versions WHERE tbl = ? AND k{k} = ?", [spec.wire_id, pupil])
-        ]
-    return out
-
-
-def share_earlier_record(
-    db: sqlite_utils.Database, school: str, arrivals: dict[str, str], numbers: VersionNumbers, server_hlc: int
-) -> None:
-    """Arriving pupils (code -> the school that had them) become the new school's, by one rule (SPEC 10.4,
-    transfers): their person records (`PERSON_TABLES`) move to it as central edits and stay shared with
-    every school they left, read-only; the rest of the record other schools hold (marks, absences,
-    their enrolments' ends...) stays theirs and is shared with the new school, read-only, except those
-    schools' enrolments (the new school has its own). `_shared` copies follow every later version."""
-    at = dt.datetime.fromtimestamp(hlc.wall_ms(server_hlc) / 1000, dt.UTC).isoformat(timespec="seconds")
-    for pupil, previous in sorted(arrivals.items()):
-        year = db.execute(
-            "SELECT year FROM enrolments WHERE pupil = ? AND school = ? ORDER BY year DESC", [pupil, school]
-        ).fetchone()
-        db.conn.execute(
-            "INSERT INTO _transfers (pupil, year, from_school, to_school, at) VALUES (?, ?, ?, ?, ?)",
-            [pupil, year[0] if year else "", previous, school, at],
-        )
-        for name in PERSON_TABLES:
-            spec = BY_NAME[name]
-            column = "code" if name == "pupils" else "pupil"
-            keys = db.execute(
-                f"SELECT {', '.join(spec.key)} FROM {name} WHERE {column} = ? AND school != ?", [pupil, school]
-            ).fetchall()
-            with applying_remote(db):
-                db.conn.execute(
-                    f"UPDATE {name} SET school = ? WHERE {column} = ? AND school != ?", [school, pupil, school]
-                )
-            for key in keys:
-                slots = (*key, *(0,) * (KEY_SLOTS - len(key)))
-                _central_version(db, spec.wire_id, slots, school, numbers, server_hlc)
-        left = {previous} | {
-            r[0]
-            for r in db.execute(
-                "SELECT from_school FROM _transfers WHERE pupil = ? AND from_school != ?", [pupil, school]
-            )
-        }
-        for earlier in sorted(left - {school}):
-            for wire_id, slots in _person_keys(db, pupil):
-                _share(db, earlier, wire_id, slots, numbers)
-        for spec in TABLES:
-            if spec.name not in _ABOUT_A_PUPIL or spec.name in _NOT_SHARED_WITH_NEW_SCHOOL:
-                continue
-            k = spec.key.index("pupil") + 1
-            for slots in db.execute(
-                f"SELECT {_KEY_COLS} FROM _versions WHERE tbl = ? AND k{k} = ? AND school IS NOT NULL AND school != ?",
-                [spec.wire_id, pupil, school],
-            ).fetchall():
-                _share(db, school, spec.wire_id, slots, numbers)
-
-
-def share_later_history(
-    db: sqlite_utils.Database, plan: Plan, elsewhere: dict[str, str], numbers: VersionNumbers
-) -> None:
-    """Records a school wrote about a pupil who has moved on (its history, stamped before it recorded his
-    departure) reach his current school too, read-only, as if they had come before the transfer."""
-    for version in plan.versions:
-        spec = BY_ID[version[0]]
-        if spec.name not in _ABOUT_A_PUPIL or spec.name in _NOT_SHARED_WITH_NEW_SCHOOL:
-            continue
-        owner = elsewhere.get(str(version[1 + spec.key.index("pupil")]))
-        if owner is not None:
-            _share(db, owner, version[0], version[1 : 1 + KEY_SLOTS], numbers)
 
 
 def acknowledge(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> int:
@@ -721,13 +592,16 @@ def apply_push(
                 if arrivals:
                     share_earlier_record(db, device.school, arrivals, numbers, server_hlc)
                 if elsewhere:
-                    share_later_history(db, plan, elsewhere, numbers)
+                    share_later_history(db, plan.all_versions(), elsewhere, numbers)
                 numbers.store(db)
         except _Replan:
             continue
         break
     return PushResult(
-        acknowledge(db, device, fresh, pull_cursor), len(plan.versions), len(plan.conflicts), refusals.all()
+        acknowledge(db, device, fresh, pull_cursor),
+        len(plan.versions) + len(plan.new_versions),
+        len(plan.conflicts),
+        refusals.all(),
     )
 
 

@@ -14,7 +14,7 @@ A statement names the keys' side `{keys}`, before any other parameter, and its c
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlite_utils
 
@@ -60,7 +60,7 @@ def joined(
         arrays_params = [_array_literal([k[i] for k in keys]) for i in range(width)]
         # The planner hashed the keys against every version of the table (linear in the centre's size
         # again): probing the index key by key is right whatever the sizes, so it is the only join left.
-        with db.conn.raw.pipeline():  # one round trip for the three statements
+        with cast(Any, db.conn).raw.pipeline():  # one round trip for the three statements (a PgConnection)
             db.execute(_JOIN_BY_INDEX_ONLY.format(enabled="off"))
             try:
                 found = db.execute(statement, [*arrays_params, *params])

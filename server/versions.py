@@ -18,3 +18,25 @@ def next_server_hlc(db: sqlite_utils.Database, clock: Clock = SYSTEM_CLOCK) -> i
 
 def current_sseq(db: sqlite_utils.Database) -> int:
     return db.execute("SELECT sseq FROM _clock WHERE id = 1").fetchone()[0]
+
+
+class VersionNumbers:
+    """Hands out the server's version numbers in order; stored once with `store`.
+
+    Safe because the caller holds the write transaction: nobody else takes numbers meanwhile.
+    """
+
+    def __init__(self, last: int) -> None:
+        self.last = last
+
+    def take(self) -> int:
+        self.last += 1
+        return self.last
+
+    def take_many(self, n: int) -> range:
+        first = self.last + 1
+        self.last += n
+        return range(first, self.last + 1)
+
+    def store(self, db: sqlite_utils.Database) -> None:
+        db.conn.execute("UPDATE _clock SET sseq = ? WHERE id = 1", [self.last])

@@ -41,6 +41,11 @@ from .dialect import to_postgres
 
 NOW_MS = "massar.now_ms"
 """Transaction-local setting: the store's clock in ms, read by the capture triggers."""
+APPLYING = "massar.applying"
+"""Transaction-local setting, '1' while `_clock.applying` is (both set by one statement): the capture
+triggers' WHEN reads it, so the rows of a push do not call their function at all."""
+# domain.replication.applying_remote's statement, raising or lowering the flag around a push's rows
+_APPLYING_FLAG = re.compile(r"^UPDATE _clock SET applying = ([01]) WHERE id = 1$")
 _WRITER_LOCK = partitions.WRITER_LOCK
 _SLOTS = ("k1", "k2", "k3", "k4", "k5")
 COPY_FROM = 200
@@ -50,7 +55,7 @@ STATISTICS_GROWTH = 0.2
 """The share of a table's counted rows written since its last ANALYZE that calls for another."""
 """Rows from which a batched upsert goes through COPY (below, executemany's pipeline is as fast)."""
 # upsert_rows' and the versions' statement: INSERT INTO t (cols) VALUES (?, ...) ON CONFLICT ...
-_UPSERT = re.compile(r"^\s*INSERT INTO (\w+) \(([\w, ]+)\) VALUES \((?:\?, )*\?\) (ON CONFLICT .*)$", re.S)
+_UPSERT = re.compile(r"^\s*INSERT INTO (\w+) \(([\w, ]+)\) VALUES \((?:\?, )*\?\)(\s+ON CONFLICT .*)?$", re.S)
 
 
 class LooseInt(Dumper):
@@ -170,6 +175,12 @@ class PgConnection:
                 return cur
             if verb == "BEGIN":
                 return self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            flag = _APPLYING_FLAG.match(sql.strip())
+            if flag:
+                return self.raw.execute(
+                    f"UPDATE _clock SET applying = {flag.group(1)} WHERE id = 1 "
+                    f"RETURNING set_config('{APPLYING}', '{flag.group(1)}', true)"
+                )
             statement = to_postgres(sql)
             # psycopg prepares a statement after its fifth run; a generic plan cannot see an array's
             # length and scanned `_versions` whole for 400 keys: a statement with arrays is planned each time.
@@ -192,9 +203,12 @@ class PgConnection:
         """`INSERT ... VALUES ... ON CONFLICT ...` of many rows as COPY into a staging table and one
         INSERT ... SELECT with the same ON CONFLICT clause. A batch that names one record twice (which
         one INSERT cannot write) goes row by row instead, inside a savepoint."""
-        table, columns, conflict = upsert.group(1), upsert.group(2), upsert.group(3)
+        table, columns, conflict = upsert.group(1), upsert.group(2), (upsert.group(3) or "").strip()
         stage = f"_stage_{table}"
-        cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        cur.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table} INCLUDING DEFAULTS INCLUDING IDENTITY) "
+            "ON COMMIT DELETE ROWS"
+        )
         lands_in = table
         if table in partitions.PARTITIONED:
             names = [c.strip() for c in columns.split(",")]
