@@ -48,6 +48,7 @@ from protocol.messages import Refusal
 from protocol.records import Change
 from protocol.tables import BY_ID, BY_NAME, TABLES, ColumnType
 
+from .keyset import KEYS, joined
 from .satellites import read_only_schools
 from .schools import Device
 from .values import check_values, enrolments_out_of_scale
@@ -174,23 +175,19 @@ def unapplied(changes: Sequence[Change], acked: int) -> list[Change]:
     return [c for c in changes if c.seq > acked]
 
 
+_VERSION_SLOTS = (ColumnType.INT, *(ColumnType.STR,) * KEY_SLOTS)  # `_versions`' key: tbl, then text slots
+_VERSIONS_OF_KEYS = (
+    # tbl last: PostgreSQL's key slots are text, typed again by the table (server/pg/database.py)
+    f"SELECT {', '.join(f'v.k{i}' for i in range(1, KEY_SLOTS + 1))}, v.school, v.sseq, v.hlc, v.origin, v.seq, "
+    f"v.deleted, v.tbl FROM {KEYS} CROSS JOIN _versions v WHERE v.tbl = p.c0 AND "
+    + " AND ".join(f"v.k{i} = p.c{i}" for i in range(1, KEY_SLOTS + 1))
+)
+
+
 def existing_versions(db: sqlite_utils.Database, wire_id: int, slots: Sequence[tuple]) -> dict[tuple, Version]:
-    """Current versions of these records, keyed by their padded key slots."""
-    found: dict[tuple, Version] = {}
-    for start in range(0, len(slots), _CHUNK):
-        part = slots[start : start + _CHUNK]
-        values = ", ".join(["(" + ", ".join("?" * KEY_SLOTS) + ")"] * len(part))
-        sql = (
-            # tbl last: PostgreSQL's key slots are text, typed again by the table (server/pg/database.py)
-            f"SELECT {_KEY_COLS}, school, sseq, hlc, origin, seq, deleted, tbl FROM _versions "
-            f"WHERE tbl = ? AND ({_KEY_COLS}) IN (VALUES {values})"
-        )
-        params: list = [wire_id]
-        for p in part:
-            params.extend(p)
-        for r in db.execute(sql, params).fetchall():
-            found[tuple(r[:KEY_SLOTS])] = Version(r[5], r[6], r[7], r[8], r[9], bool(r[10]))
-    return found
+    """Current versions of these records, keyed by their padded key slots (one index probe each)."""
+    rows = joined(db, _VERSIONS_OF_KEYS, [(wire_id, *s) for s in slots], _VERSION_SLOTS)
+    return {tuple(r[:KEY_SLOTS]): Version(r[5], r[6], r[7], r[8], r[9], bool(r[10])) for r in rows}
 
 
 def _slots(c: Change) -> tuple:
@@ -745,24 +742,20 @@ def check_grade_scales(db: sqlite_utils.Database, rows: Sequence[tuple]) -> list
     for r in rows:
         if r[score_i] is not None and r[score_i] > 1000:
             suspects[(r[school_i], r[year_i], r[pupil_i])].append(r)
-    keys = list(suspects)
-    out = []
-    for start in range(0, len(keys), _CHUNK):
-        part = keys[start : start + _CHUNK]
-        values = ", ".join(["(?, ?, ?)"] * len(part))
-        bad = db.execute(
-            "SELECT e.school, e.year, e.pupil, l.scale FROM enrolments e "
-            "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
-            f"JOIN levels l ON l.code = c.level WHERE (e.school, e.year, e.pupil) IN (VALUES {values}) "
-            "AND l.scale * 100 < 2000",
-            [v for k in part for v in k],
-        ).fetchall()
-        for school, year, pupil, scale in bad:
-            for row in suspects[(school, year, pupil)]:
-                if row[score_i] > scale * 100:
-                    key = tuple(row[i] for i in spec.key_indexes)
-                    subject = row[spec.column_names.index("subject")]
-                    out.append(
-                        (key, f"score {row[score_i] / 100} of {pupil} in {subject} is out of the scale 0-{scale}")
-                    )
+    out: list[tuple[tuple, str]] = []
+    bad = joined(
+        db,
+        f"SELECT e.school, e.year, e.pupil, l.scale FROM {KEYS} CROSS JOIN enrolments e "
+        "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
+        "JOIN levels l ON l.code = c.level "
+        "WHERE e.school = p.c0 AND e.year = p.c1 AND e.pupil = p.c2 AND l.scale * 100 < 2000",
+        list(suspects),
+        (ColumnType.STR,) * 3,
+    )
+    for school, year, pupil, scale in bad:
+        for row in suspects[(school, year, pupil)]:
+            if row[score_i] > scale * 100:
+                key = tuple(row[i] for i in spec.key_indexes)
+                subject = row[spec.column_names.index("subject")]
+                out.append((key, f"score {row[score_i] / 100} of {pupil} in {subject} is out of the scale 0-{scale}"))
     return out

@@ -18,6 +18,7 @@ from protocol.records import Change
 from protocol.tables import BY_ID
 from protocol.values import row_problems
 
+from .keyset import KEYS, joined, key_match, key_types
 from .schools import Device
 from .store import KEY_SLOTS
 from .versions import current_sseq
@@ -124,15 +125,13 @@ def _row_values(db: sqlite_utils.Database, rows: list) -> dict[tuple, tuple]:
     out: dict[tuple, tuple] = {}
     for wire_id, keys in by_table.items():
         spec = BY_ID[wire_id]
-        key_cols = ", ".join(spec.key)
         key_idx = [spec.column_names.index(k) for k in spec.key]
-        for start in range(0, len(keys), 400):
-            part = keys[start : start + 400]
-            values = ", ".join(["(" + ", ".join("?" * len(spec.key)) + ")"] * len(part))
-            params = [v for k in part for v in k]
-            for row in db.execute(
-                f"SELECT {', '.join(spec.column_names)} FROM {spec.name} WHERE ({key_cols}) IN (VALUES {values})",
-                params,
-            ).fetchall():
-                out[(wire_id, tuple(row[i] for i in key_idx))] = tuple(row)
+        columns = ", ".join(f"t.{c}" for c in spec.column_names)
+        for row in joined(
+            db,
+            f"SELECT {columns} FROM {KEYS} CROSS JOIN {spec.name} t WHERE {key_match(spec, 't')}",
+            keys,
+            key_types(spec),
+        ):
+            out[(wire_id, tuple(row[i] for i in key_idx))] = tuple(row)
     return out

@@ -19,7 +19,9 @@ import sqlite_utils
 
 from domain.codes import CLASS_CODE, MASSAR_CODE, PROVISIONAL_CODE, SCHOOL_YEAR
 from protocol.records import Change
-from protocol.tables import BY_NAME, TABLES
+from protocol.tables import BY_NAME, TABLES, ColumnType
+
+from .keyset import KEYS, joined
 
 _CHUNK = 400
 
@@ -128,26 +130,25 @@ def enrolments_out_of_scale(db: sqlite_utils.Database, enrolments: Sequence[tupl
     school_i, year_i, pupil_i = (spec.column_names.index(c) for c in ("school", "year", "pupil"))
     keys = [(r[school_i], r[year_i], r[pupil_i]) for r in enrolments]
     out: list[tuple[tuple, str]] = []
-    for start in range(0, len(keys), _CHUNK):
-        part = keys[start : start + _CHUNK]
-        values = ", ".join(["(?, ?, ?)"] * len(part))
-        for school, year, pupil, subject, score, scale in db.execute(
-            "SELECT e.school, g.year, g.pupil, g.subject, MAX(g.score), l.scale FROM grades g "
-            "JOIN enrolments e ON e.year = g.year AND e.pupil = g.pupil "
-            "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
-            "JOIN levels l ON l.code = c.level "
-            f"WHERE (e.school, e.year, e.pupil) IN (VALUES {values}) AND g.score > l.scale * 100 "
-            # every selected column grouped (PostgreSQL asks it); one reason per enrolment is kept below
-            "GROUP BY e.school, g.year, g.pupil, g.subject, l.scale ORDER BY e.school, g.year, g.pupil, g.subject",
-            [v for k in part for v in k],
-        ).fetchall():
-            if out and out[-1][0] == (school, year, pupil):
-                continue
-            out.append(
-                (
-                    (school, year, pupil),
-                    f"score {score / 100} of {pupil} in {subject} is out of the scale 0-{scale} of the class "
-                    "the pupil is now enrolled in",
-                )
+    for school, year, pupil, subject, score, scale in joined(
+        db,
+        f"SELECT e.school, g.year, g.pupil, g.subject, MAX(g.score), l.scale FROM {KEYS} CROSS JOIN enrolments e "
+        "JOIN classes c ON c.school = e.school AND c.year = e.year AND c.code = e.class "
+        "JOIN levels l ON l.code = c.level "
+        "JOIN grades g ON g.year = e.year AND g.pupil = e.pupil "
+        "WHERE e.school = p.c0 AND e.year = p.c1 AND e.pupil = p.c2 AND g.score > l.scale * 100 "
+        # every selected column grouped (PostgreSQL asks it); one reason per enrolment is kept below
+        "GROUP BY e.school, g.year, g.pupil, g.subject, l.scale ORDER BY e.school, g.year, g.pupil, g.subject",
+        keys,
+        (ColumnType.STR,) * 3,
+    ):
+        if out and out[-1][0] == (school, year, pupil):
+            continue
+        out.append(
+            (
+                (school, year, pupil),
+                f"score {score / 100} of {pupil} in {subject} is out of the scale 0-{scale} of the class "
+                "the pupil is now enrolled in",
             )
+        )
     return out

@@ -204,7 +204,10 @@ class SyncSession:
             more_push = pending_after(db, response.acked_seq)
             if not response.more_pull and not more_push and (pulled_all or not want_pull):
                 break
-            if pushed_count and applied.acknowledged == 0 and not response.more_pull and not applied.resequenced:
+            # A refused change is handled too (it left the outbox for the rejected list): a chunk that was
+            # only refusals is progress, and the changes after it still go in this sync.
+            handled = applied.acknowledged + applied.rejected
+            if pushed_count and handled == 0 and not response.more_pull and not applied.resequenced:
                 break  # the server acknowledged nothing new: do not loop on it
         result.pending = pending_count(db)
         self._remember(error=None)

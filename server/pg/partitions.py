@@ -122,19 +122,23 @@ def ensure(conn: psycopg.Connection[Any], table: str, year: str) -> bool:
 
 def ensure_for_rows(
     conn: psycopg.Connection[Any], table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]], known: set[str]
-) -> None:
+) -> str:
     """Before a batch of `table`'s rows is written: a partition for each school year it holds.
-    `known` (the years seen to have one, kept by the caller) spares the catalogue on every batch."""
+    `known` (the years seen to have one, kept by the caller) spares the catalogue on every batch.
+    Returns the table the batch lands in: its year's partition when it holds one year (a push's
+    usual batch), else `table`."""
     if table not in PARTITIONED or PARTITIONED[table] not in columns:
-        return
+        return table
     at = list(columns).index(PARTITIONED[table])
-    wanted = {year_of(table, row[at]) for row in rows} - known - {None}
-    if not wanted:
-        return
-    known |= existing(conn, table)
-    for year in sorted(y for y in wanted if y is not None and y not in known):
-        ensure(conn, table, year)
-        known.add(year)
+    years = {year_of(table, row[at]) for row in rows}
+    wanted = years - known - {None}
+    if wanted:
+        known |= existing(conn, table)
+        for year in sorted(y for y in wanted if y is not None and y not in known):
+            ensure(conn, table, year)
+            known.add(year)
+    (only,) = years if len(years) == 1 else (None,)
+    return partition_name(table, only) if only is not None and only in known else table
 
 
 def partition_tables(conn: psycopg.Connection[Any], recreate_triggers: Any) -> None:

@@ -25,6 +25,7 @@ SCENARIOS = (
     "4a. slow link",
     "4b. slow link, cuts",
     "5a. central ingest, server only",
+    "5a. central ingest, server only, PostgreSQL",
     "5a. one large push, end to end",
     "5b. 12 schools' deltas",
     "6a. save a grade sheet",

@@ -144,3 +144,20 @@ def test_an_existing_centre_is_partitioned_with_its_rows_and_versions(postgres_d
         assert _versions(db) != versions
     finally:
         db.conn.close()
+
+
+def test_the_writer_analyzes_the_year_partition_it_outgrew(postgres_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.pg import database
+
+    monkeypatch.setattr(database, "STATISTICS_EVERY", COPY_FROM)
+    db = open_central(postgres_dsn, create=True, clock=CLOCK)
+    try:
+        with write_transaction(db):
+            upsert_rows(db, "grades", _grades("2024/2025", COPY_FROM))
+        analyzed = db.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname LIKE 'grades%' "
+            "ORDER BY 1"
+        ).fetchall()
+        assert [r[0] for r in analyzed] == ["grades_y2024_2025"]  # the partition written, not its neighbours
+    finally:
+        db.conn.close()

@@ -11,6 +11,7 @@ from protocol import capabilities
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
 from protocol.records import Change
 from protocol.tables import BY_NAME
+from syncclient.session import SyncSession
 
 from .helpers import (
     SCHOOL_TABLES,
@@ -156,3 +157,32 @@ def test_a_refused_change_leaves_the_outbox_for_the_rejected_list_and_the_rest_s
     assert json.loads(run_massar("node", "rejected", "--json", data=folder).stdout) == []
     bad = run_massar("node", "rejected", "--discard", str(again["id"]), data=folder, check=False)
     assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_a_change_refused_alone_in_its_chunk_does_not_end_the_sync(central, two_schools) -> None:
+    """A link that lost answers leaves the node pushing one change a request: the request whose only change
+    is refused moves nothing to the centre, yet the changes after it still go in the same sync (it once
+    stopped there, the rest left pending until a later edit, seen by the convergence test)."""
+    a, _ = two_schools
+    a.db.execute(
+        "INSERT INTO pupils (code, school, last_name, first_name, gender, birth_date, provisional) "
+        "VALUES ('TMP-SB02-9', 'SA01', 'Squat', 'Test', 'F', '2012-02-02', 1)"
+    )
+    mark = a.db.execute("SELECT year, pupil, subject, semester, assessment FROM grades LIMIT 1").fetchone()
+    a.db.execute(
+        "UPDATE grades SET score = 1111 WHERE year = ? AND pupil = ? AND subject = ? AND semester = ? AND assessment = ?",
+        list(mark),
+    )
+    a.set_setting("chunk_budget", 16)  # smaller than any frame: one change per request, the squat first
+    session = SyncSession(a)
+    try:
+        result = session.run()
+    finally:
+        session.close()
+    assert (result.rejected, result.pending) == (1, 0), result
+    assert result.requests == 2, "one request for the refused change, one for the mark (and the pull)"
+    with central.db() as db:
+        assert db.execute(
+            "SELECT score FROM grades WHERE year = ? AND pupil = ? AND subject = ? AND semester = ? AND assessment = ?",
+            list(mark),
+        ).fetchone() == (1111,)
