@@ -218,6 +218,9 @@ def measure(
     node.prepare()
     c.proxy.reset()
     t0 = time.perf_counter()
+    # CPU seconds, which a loaded machine barely moves where it doubles wall times: the whole process
+    # (client, server and proxy threads) and the calling thread, where the node's sync runs.
+    cpu0, node_cpu0 = time.process_time(), time.thread_time()
 
     def row(wall: float, **fields: Any) -> Row:
         c.proxy.wait_idle()
@@ -243,9 +246,13 @@ def measure(
     except Exception as exc:  # a benchmark reports a failure; it does not hide it or stop
         return row(time.perf_counter() - t0, status="error", extra={"why": f"{type(exc).__name__}: {exc}"[:200]})
     wall = time.perf_counter() - t0
+    cpu = {
+        "cpu_ms": round((time.process_time() - cpu0) * 1000),
+        "node_cpu_ms": round((time.thread_time() - node_cpu0) * 1000),
+    }
     if time_scale > 1:
         wall = max(wall - cpu_s, 0.0) * time_scale + min(cpu_s, wall)
-    return row(wall, time_scale=time_scale, extra={"client": info})
+    return row(wall, time_scale=time_scale, extra={"client": info, **cpu})
 
 
 def _systems(include_ours: bool) -> list[type]:
@@ -531,7 +538,19 @@ def _one_large_push(main_rows: list[Row]) -> list[Row]:
                     r.round_trips,
                     r.connections,
                     r.wall_s,
-                    extra={"changes_per_s": round(r.records / r.wall_s)},
+                    extra={
+                        "changes_per_s": round(r.records / r.wall_s),
+                        # The same push in CPU time: comparable between runs on a loaded machine.
+                        **(
+                            {
+                                "cpu_ms": r.extra["cpu_ms"],
+                                "node_cpu_ms": r.extra["node_cpu_ms"],
+                                "changes_per_cpu_s": round(r.records * 1000 / r.extra["cpu_ms"]),
+                            }
+                            if r.extra.get("cpu_ms")
+                            else {}
+                        ),
+                    },
                 )
             )
     return out
@@ -1061,6 +1080,11 @@ def format_table(summary: dict[str, Any]) -> str:
             notes.append(f"re-sent {max(0, d['resent_bytes']):,} B, {d.get('cuts', 0)} cuts")
         if d.get("changes_per_s") is not None:
             notes.append(f"{d['changes_per_s']:,} changes/s")
+        if d.get("changes_per_cpu_s") is not None:
+            notes.append(
+                f"{d['changes_per_cpu_s']:,} changes per CPU-second ({d['cpu_ms']:,} ms, the node's thread "
+                f"{d['node_cpu_ms']:,} ms)"
+            )
         if "p50_s" in d:
             notes.append(
                 f"sync latency p50 {d['p50_s']} s, p99 {d['p99_s']} s ({d['schools']} schools, {d['concurrency']} at once)"

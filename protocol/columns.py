@@ -25,6 +25,7 @@ import operator
 import re
 import struct
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from itertools import accumulate, chain
 from typing import Final, TypeAlias, cast
@@ -85,6 +86,8 @@ _DIVISIBLE_SHARE: Final = 0.75
 # Below this many bytes the packed size is the estimate; above it a fast
 # zstd pass, which also credits repeats that the raw size cannot see.
 _ZSTD_ESTIMATE_BYTES: Final = 64
+# Divisors are counted over the distinct values when there is at most one per this many rows.
+_DISTINCT_SHARE: Final = 4
 _local = threading.local()
 
 
@@ -119,15 +122,29 @@ def _check_ints(values: Sequence[object]) -> Sequence[int | None]:
     if not set(map(type, values)) <= _INT_OR_NONE:
         bad = next(v for v in values if type(v) not in _INT_OR_NONE)
         raise MessageError(f"INT column holds {type(bad).__name__}: {bad!r}")
-    checked = cast("Sequence[int | None]", values)
-    if not _within(_present(checked), INT_MIN, INT_MAX):
+    return cast("Sequence[int | None]", values)
+
+
+def _check_range(facts: _Facts) -> None:
+    if facts.lo < INT_MIN or facts.hi > INT_MAX:
         raise MessageError("INT value outside the signed 64-bit range")
-    return checked
 
 
-def _deltas(values: Sequence[int | None]) -> list[int | None] | None:
+class _Facts:
+    """What every candidate form needs to know of a column, found in one pass each."""
+
+    __slots__ = ("has_null", "hi", "lo", "present")
+
+    def __init__(self, values: Sequence[int | None]) -> None:
+        self.has_null = None in values
+        self.present = _present(values) if self.has_null else cast("Sequence[int]", values)
+        self.lo = min(self.present) if self.present else 0
+        self.hi = max(self.present) if self.present else 0
+
+
+def _deltas(values: Sequence[int | None], facts: _Facts) -> list[int | None] | None:
     out: list[int | None]
-    if None in values:
+    if facts.has_null:
         out = []
         prev = 0
         for v in values:
@@ -137,67 +154,96 @@ def _deltas(values: Sequence[int | None]) -> list[int | None] | None:
                 out.append(v - prev)
                 prev = v
     else:
-        out = list(map(operator.sub, values, chain((0,), values)))
+        out = list(map(operator.sub, cast("Sequence[int]", values), chain((0,), values)))
+    # Every delta lies within lo - hi .. hi - lo (the first is a value): only a column spanning
+    # more than 2^63 can leave msgpack's range, and only then are the deltas looked at.
+    if facts.hi - facts.lo <= _PACK_MAX - INT_MAX:
+        return out
     return out if _within(_present(out), _PACK_MIN, _PACK_MAX) else None
 
 
-def _fixed(values: Sequence[int | None]) -> list[Wire] | None:
+def _fixed(values: Sequence[int | None], facts: _Facts) -> list[Wire] | None:
     """Random-looking numbers as fixed-width big-endian bytes.
 
     zstd cannot shrink random digits; as bytes they at least lose the
     msgpack type byte, which zstd would otherwise store for each value.
     """
-    if len(values) < _FIXED_MIN_ROWS or None in values:
+    if len(values) < _FIXED_MIN_ROWS or facts.has_null:
         return None
     ints = cast("Sequence[int]", values)
-    if min(ints) < 0:
+    if facts.lo < 0:
         return None
-    width = max(1, (max(ints).bit_length() + 7) // 8)
+    width = max(1, (facts.hi.bit_length() + 7) // 8)
     if width > MAX_FIXED_WIDTH:
         return None
     code = _STRUCT_CODES.get(width)
     if code is not None:
         data = struct.pack(f">{len(ints)}{code}", *ints)
     else:
-        data = b"".join(v.to_bytes(width, "big") for v in ints)
+        # 3, 5, 6 or 7 bytes: packed as 8, then the last `width` bytes of each copied by strides.
+        wide = struct.pack(f">{len(ints)}Q", *ints)
+        out = bytearray(len(ints) * width)
+        for i in range(width):
+            out[i::width] = wide[8 - width + i :: 8]
+        data = bytes(out)
     return [FIXED, data]
 
 
-def _simple(values: Sequence[int | None]) -> tuple[int, Wire]:
+def _simple(values: Sequence[int | None], facts: _Facts | None = None) -> tuple[int, Wire]:
     """Cheapest of the constant, raw, delta and fixed forms, with its estimated size."""
     first = values[0]
     if values.count(first) == len(values):
         return 1, first
-    candidates: list[list[Wire]] = [[RAW, list(values)]]
-    deltas = _deltas(values)
+    facts = facts or _Facts(values)
+    candidates: list[list[Wire]] = [[RAW, values if type(values) is list else list(values)]]
+    deltas = _deltas(values, facts)
     if deltas is not None:
         candidates.append([DELTA, deltas])
-    fixed = _fixed(values)
+    fixed = _fixed(values, facts)
     if fixed is not None:
         candidates.append(fixed)
     # min() keeps the first of equal sizes: the simplest form wins ties.
     return min(((_packed_size(c), c) for c in candidates), key=lambda sc: sc[0])
 
 
-def _split(values: Sequence[int | None], d: int) -> tuple[int, Wire]:
-    quotients = [None if v is None else v // d for v in values]
-    remainders = [0 if v is None else v % d for v in values]
-    q_size, q_wire = _simple(quotients)
+def _split(values: Sequence[int | None], d: int, facts: _Facts) -> tuple[int, Wire]:
+    quotients: list[int | None]
+    remainders: list[int]
+    if facts.has_null:
+        quotients = [None if v is None else v // d for v in values]
+        remainders = [0 if v is None else v % d for v in values]
+    else:
+        ints = cast("Sequence[int]", values)
+        quotients = [v // d for v in ints]
+        remainders = [v % d for v in ints]
+    q_facts = _Facts.__new__(_Facts)
+    # Floor division keeps the order: the quotients' bounds are the bounds' quotients.
+    q_facts.has_null, q_facts.lo, q_facts.hi = facts.has_null, facts.lo // d, facts.hi // d
+    q_facts.present = cast("Sequence[int]", quotients) if not facts.has_null else ()
+    q_size, q_wire = _simple(quotients, q_facts)
     r_size, r_wire = _simple(remainders)
     # A constant quotient still needs the array form to carry a divisor.
     q_form = q_wire if type(q_wire) is list else [RAW, quotients]
     return q_size + r_size + 2, [*q_form, d, r_wire]
 
 
-def _divisors(values: Sequence[int | None]) -> list[int]:
-    present = _present(values)
+def _divisors(facts: _Facts) -> list[int]:
+    present = facts.present
     if len(present) < _FIXED_MIN_ROWS:
         return []
     g = math.gcd(*present)
     found = [g] if g > 1 else []
     need = _DIVISIBLE_SHARE * len(present)
+    # A column of few distinct values (marks, flags) is counted once, its values then tried.
+    counts = Counter(present) if len(set(present)) * _DISTINCT_SHARE <= len(present) else None
     for d in DATA_DIVISORS:
-        if d != g and g % d != 0 and sum(1 for v in present if v % d == 0) >= need:
+        if d == g or g % d == 0:
+            continue
+        if counts is not None:
+            multiples = sum(n for v, n in counts.items() if v % d == 0)
+        else:
+            multiples = sum(1 for v in present if v % d == 0)
+        if multiples >= need:
             found.append(d)
             break
     return found
@@ -208,11 +254,13 @@ def encode_ints(values: Sequence[object], divisors: Sequence[int] | None = None)
     ints = _check_ints(values)
     if not ints:
         return None
-    size, best = _simple(ints)
+    facts = _Facts(ints)
+    _check_range(facts)
+    size, best = _simple(ints, facts)
     if type(best) is not list:
         return best
-    for d in _divisors(ints) if divisors is None else divisors:
-        cand_size, cand = _split(ints, d)
+    for d in _divisors(facts) if divisors is None else divisors:
+        cand_size, cand = _split(ints, d, facts)
         if cand_size < size:
             size, best = cand_size, cand
     return best
@@ -305,7 +353,11 @@ def _unpack_fixed(data: object, n: int) -> list[int]:
     code = _STRUCT_CODES.get(width)
     if code is not None:
         return list(struct.unpack(f">{n}{code}", data))
-    return [int.from_bytes(data[i : i + width], "big") for i in range(0, len(data), width)]
+    # 3, 5, 6 or 7 bytes: copied by strides into 8-byte numbers (zero-padded on the left).
+    wide = bytearray(n * 8)
+    for i in range(width):
+        wide[8 - width + i :: 8] = data[i::width]
+    return list(struct.unpack(f">{n}Q", wide))
 
 
 def _running_sums(deltas: list[int | None], has_null: bool) -> list[int | None]:

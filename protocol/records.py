@@ -38,7 +38,7 @@ class Change(NamedTuple):
         return self.row is None
 
 
-change_from_fields: Final[Callable[[tuple[object, ...]], Change]] = partial(tuple.__new__, Change)  # type: ignore[arg-type]
+change_from_fields: Final[Callable[[tuple[object, ...]], Change]] = partial(tuple.__new__, Change)
 """A Change from the tuple of its eight fields, built in C: mapped over a zip of columns it builds a
 batch's changes with no Python step per change (NamedTuple's own constructor is a Python function)."""
 

@@ -207,3 +207,25 @@ def test_bad_fixed_columns(obj: object) -> None:
 def test_bad_split_tables(obj: object, exc: type[ProtocolError]) -> None:
     with pytest.raises(exc):
         decode_strs(obj, 2, 10)
+
+
+# The encoder computes each column's bounds once and packs odd fixed widths by strides: it must
+# choose, and write, exactly what the per-value encoder did (tests/support/reference_columns.py).
+_columns = st.one_of(
+    st.lists(st.none() | ints, max_size=60),
+    st.lists(st.none() | st.integers(0, 2000).map(lambda v: v * 25), min_size=8, max_size=120),
+    st.lists(st.integers(0, 1 << 56), min_size=8, max_size=60),
+    # random digits times 25: the split form with fixed-width quotients wins
+    st.lists(st.integers(10**6, 10**9).map(lambda v: v * 25), min_size=16, max_size=80),
+    st.lists(st.integers(1 << 40, (1 << 47) - 1).map(lambda v: (v << 16) | 7), min_size=16, max_size=80),
+    st.lists(st.sampled_from([INT_MIN, INT_MAX, 0, -1, 1]), min_size=2, max_size=40),
+    st.integers(1, 7).flatmap(lambda w: st.lists(st.integers(0, (1 << (8 * w)) - 1), min_size=8, max_size=60)),
+)
+
+
+@settings(deadline=None, max_examples=300)
+@given(_columns, st.sampled_from([(), (65536,), (25,), None]))
+def test_int_encoder_matches_the_per_value_encoder(values: list[int | None], divisors: tuple[int, ...] | None) -> None:
+    from tests.support.reference_columns import reference_encode_ints
+
+    assert encode_ints(values, divisors) == reference_encode_ints(values, divisors)
