@@ -252,7 +252,7 @@ def grow(
         for target in sizes:
             stretch_changes, stretch_s = 0, 0.0
             while total < target:
-                if stop_at is not None and time.time() >= stop_at:
+                if stop_at is not None and time.time() >= stop_at and n_schools > 0:  # one school: a point to report
                     stopped = "deadline"
                 elif centre.free_bytes() < MIN_FREE_BYTES:
                     stopped = "disk"
