@@ -162,7 +162,9 @@ class SyncSession:
                 result.errors.append(str(exc))
                 # Halve what was sent, not a budget the frame did not even reach, and
                 # remember that size: the link is likely to cut there again.
-                self.ceiling = min(self.ceiling or len(body), len(body))
+                # A frame smaller than MIN_BUDGET (a pull-only request) says nothing of the size the link
+                # cuts at: a ceiling taken from it would shrink every later chunk to one change.
+                self.ceiling = max(MIN_BUDGET, min(self.ceiling or len(body), len(body)))
                 self.budget = max(MIN_BUDGET, min(self.budget, len(body)) // 2)
                 if failures >= MAX_ATTEMPTS:
                     self._remember(error=str(exc))
@@ -191,7 +193,9 @@ class SyncSession:
                 self.ceiling = int(self.ceiling * 1.1)
                 if self.ceiling >= MAX_BUDGET:
                     self.ceiling = None
-            self.budget = min(MAX_BUDGET, self.budget * 2, int(self.ceiling * 0.75) if self.ceiling else MAX_BUDGET)
+            self.budget = max(
+                MIN_BUDGET, min(MAX_BUDGET, self.budget * 2, int(self.ceiling * 0.75) if self.ceiling else MAX_BUDGET)
+            )
             if applied.resequenced and not asked_again:
                 # The centre acknowledges numbers this node never issued: it lost state (a restored backup,
                 # a reinstalled PC), which the centre may not have seen (a backup taken right after a sync

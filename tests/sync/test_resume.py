@@ -124,3 +124,24 @@ def test_a_big_sync_through_a_cutting_link_resumes_without_resending_acknowledge
         assert first_ok.response.acked_seq >= max(c.seq for c in transport.exchanges[0].request.push)
         print(f"resume/lost answers: {len(pending)} changes, {rounds} round(s): {report}; "
               f"proxy up {lost_stats.bytes_up} B down {lost_stats.bytes_down} B")  # fmt: skip
+
+
+def test_a_lost_answer_to_a_pull_only_request_leaves_the_chunk_budget_at_its_floor(central, make_node) -> None:
+    """A no-op sync's request is a few dozen bytes: losing its answer must not teach the node that the link
+    cuts at that size, or every later sync would push one change per request."""
+    with NetProxy(central.port) as proxy:
+        node = make_node("SA01", server=proxy.url)
+        proxy.configure(cut_after=None, cut_down_after=10, fault_connections=1)
+        result, transport, _ = _sync_through(node, proxy.url)
+        assert result.failures == 1 and result.pending == 0
+        assert len(encode_message(transport.exchanges[0].request)) < MIN_BUDGET  # the frame that lost its answer
+        assert int(node.setting("chunk_budget", 0)) >= MIN_BUDGET
+
+        school = sample.make_school(node.db, node.term, seed=22, pupils=60, classes=3)
+        assert school
+        changes = len(pending_changes(node.db, node.school, 100_000))
+        proxy.reset()
+        result, transport, _ = _sync_through(node, proxy.url)
+        assert result.pending == 0 and result.pushed == changes
+        # At the floor's 1 KB a chunk carries dozens of roster rows; one change per request would take `changes`.
+        assert len(transport.exchanges) < changes // 10, (len(transport.exchanges), changes)
