@@ -117,12 +117,9 @@ def test_a_row_outside_the_school_scope_is_refused_alone_and_the_rest_applies(ce
             assert db.execute("SELECT COUNT(*) FROM pupils WHERE code = 'TMP-SB02-77'").fetchone()[0] == 0
 
 
-def test_a_refused_change_leaves_the_outbox_for_the_rejected_list_and_the_rest_syncs(
-    central, two_schools, run_massar
-) -> None:
-    """Through the real node and CLI: a squatted provisional code is refused, an own mark goes through;
-    `node status` counts the refusal, `node rejected` shows it with the reason; retry and discard work."""
-    a, b = two_schools
+def _squat_then_mark(a) -> tuple:
+    """School SA01 records a provisional code of SB02's (refused at the centre), then edits one of its own
+    marks (accepted); returns the mark's key."""
     a.db.execute(
         "INSERT INTO pupils (code, school, last_name, first_name, gender, birth_date, provisional) "
         "VALUES ('TMP-SB02-9', 'SA01', 'Squat', 'Test', 'F', '2012-02-02', 1)"
@@ -132,6 +129,16 @@ def test_a_refused_change_leaves_the_outbox_for_the_rejected_list_and_the_rest_s
         "UPDATE grades SET score = 1111 WHERE year = ? AND pupil = ? AND subject = ? AND semester = ? AND assessment = ?",
         list(mark),
     )
+    return tuple(mark)
+
+
+def test_a_refused_change_leaves_the_outbox_for_the_rejected_list_and_the_rest_syncs(
+    central, two_schools, run_massar
+) -> None:
+    """Through the real node and CLI: a squatted provisional code is refused, an own mark goes through;
+    `node status` counts the refusal, `node rejected` shows it with the reason; retry and discard work."""
+    a, b = two_schools
+    mark = _squat_then_mark(a)
     folder = a.path.parent
 
     result = json.loads(run_massar("node", "sync", "--json", data=folder).stdout)
@@ -164,15 +171,7 @@ def test_a_change_refused_alone_in_its_chunk_does_not_end_the_sync(central, two_
     is refused moves nothing to the centre, yet the changes after it still go in the same sync (it once
     stopped there, the rest left pending until a later edit, seen by the convergence test)."""
     a, _ = two_schools
-    a.db.execute(
-        "INSERT INTO pupils (code, school, last_name, first_name, gender, birth_date, provisional) "
-        "VALUES ('TMP-SB02-9', 'SA01', 'Squat', 'Test', 'F', '2012-02-02', 1)"
-    )
-    mark = a.db.execute("SELECT year, pupil, subject, semester, assessment FROM grades LIMIT 1").fetchone()
-    a.db.execute(
-        "UPDATE grades SET score = 1111 WHERE year = ? AND pupil = ? AND subject = ? AND semester = ? AND assessment = ?",
-        list(mark),
-    )
+    mark = _squat_then_mark(a)
     a.set_setting("chunk_budget", 16)  # smaller than any frame: one change per request, the squat first
     session = SyncSession(a)
     try:
