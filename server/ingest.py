@@ -181,8 +181,9 @@ def _slots(c: Change) -> tuple:
     return (*c.key, *(0,) * (KEY_SLOTS - len(c.key)))
 
 
-def _was_applied(db: sqlite_utils.Database, device: str, c: Change) -> bool:
-    """Whether this very edit (not another with the same number) reached the centre before."""
+def _was_applied(db: sqlite_utils.Database, device: str, c: Change) -> bool | None:
+    """Whether this very edit (not another with the same number) reached the centre before; None when
+    the record was written by another origin since and nothing about the record itself tells."""
     v = existing_versions(db, BY_NAME[c.table].wire_id, [_slots(c)]).get(_slots(c))
     if v is None:
         return False
@@ -192,8 +193,26 @@ def _was_applied(db: sqlite_utils.Database, device: str, c: Change) -> bool:
         "SELECT 1 FROM _conflicts WHERE tbl = ? AND record = ? AND loser_origin = ? AND loser_seq = ?",
         [c.table, _json(c.key), device, c.seq],
     ).fetchone()
-    # Overwritten by another origin since: most likely applied first (a resent chunk); the centre cannot tell.
-    return lost is not None or v.origin != device
+    return True if lost is not None else None
+
+
+def _numbers_spent_elsewhere(db: sqlite_utils.Database, device: Device, changes: Sequence[Change]) -> bool:
+    """Whether the centre holds another edit of this device under one of these numbers: a version of
+    another record, or another record's lost side of a conflict. The caller passes changes whose own
+    record is now another origin's, so any version of the device under that number is another record's."""
+    seqs = sorted({c.seq for c in changes})
+    marks = ", ".join("?" * len(seqs))
+    if db.execute(
+        f"SELECT 1 FROM _versions WHERE school = ? AND origin = ? AND seq IN ({marks}) LIMIT 1",
+        [device.school, device.id, *seqs],
+    ).fetchone():
+        return True
+    records = {(c.seq, c.table, _json(c.key)) for c in changes}
+    lost = db.execute(
+        f"SELECT loser_seq, tbl, record FROM _conflicts WHERE school = ? AND loser_origin = ? AND loser_seq IN ({marks})",
+        [device.school, device.id, *seqs],
+    ).fetchall()
+    return any((r[0], r[1], r[2]) not in records for r in lost)
 
 
 def detect_restore(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> bool:
@@ -205,7 +224,17 @@ def detect_restore(db: sqlite_utils.Database, device: Device, changes: Sequence[
     stale = [c for c in changes if c.seq <= device.acked_seq]
     if pull_cursor == 0 < device.sent_cursor and device.acked_seq and not changes:
         return True  # starts from scratch with nothing to push: a PC reinstalled with its old token
-    return any(not _was_applied(db, device.id, c) for c in stale)
+    unknown = []
+    for c in stale:
+        applied = _was_applied(db, device.id, c)
+        if applied is False:
+            return True
+        if applied is None:
+            unknown.append(c)
+    # A record overwritten by another origin since says nothing about who wrote it before; the
+    # number does: a restored PC reuses the numbers its lost edits had, for other records. Only
+    # when the centre kept no trace of the number at all can it not tell (SPEC 10.4, step 1).
+    return bool(unknown) and _numbers_spent_elsewhere(db, device, unknown)
 
 
 def mark_restored(db: sqlite_utils.Database, device: Device, pull_cursor: int) -> PushResult:
