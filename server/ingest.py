@@ -188,7 +188,13 @@ def _was_applied(db: sqlite_utils.Database, device: str, c: Change) -> bool | No
     if v is None:
         return False
     if v.origin == device:
-        return v.seq == c.seq
+        if v.seq != c.seq:
+            return False
+        # The same number on the same record: a resend carries the row the centre holds; a restored PC
+        # that gave the number again to another edit of that record (the mark entered again, otherwise)
+        # does not. The same row entered again is harmless to skip: the centre already holds it.
+        current = None if v.deleted else _current_row(db, c.table, c.key)
+        return (None if current is None else tuple(current)) == (None if c.row is None else tuple(c.row))
     lost = db.execute(
         "SELECT 1 FROM _conflicts WHERE tbl = ? AND record = ? AND loser_origin = ? AND loser_seq = ?",
         [c.table, _json(c.key), device, c.seq],

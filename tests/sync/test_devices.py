@@ -274,6 +274,39 @@ def test_a_restored_pc_whose_first_edit_reuses_a_lost_number_on_a_record_the_cen
         restored.close()
 
 
+def test_a_restored_pc_that_enters_a_lost_mark_again_with_another_value_is_seen(
+    central, make_node, tmp_path: Path
+) -> None:
+    """The mark entered after the backup reached the centre under number n; restored, the PC enters the
+    same mark again, with another value, and gives it n again. Same record, same number: only the row
+    tells a resend from a new edit. Before, the centre kept 16.5 and the PC showed 15, silently."""
+    node = make_node("SA01")
+    fill_school(node, seed=6, pupils=12, absence_days=2)
+    sync(node)
+    key = node.db.execute(
+        "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL ORDER BY pupil LIMIT 1"
+    ).fetchone()
+    folder = node.path.parent
+    backup = tmp_path / "backup.sqlite"
+    _backup(node, backup)
+    _edit(node, key, "16.5")
+    assert sync(node).pushed == 1
+    node.close()
+
+    restored = _restore(backup, folder, central.clock)
+    try:
+        central.clock.advance(1000)
+        _edit(restored, key, "15")
+        result = sync(restored)
+        assert result.pending == 0 and not result.errors
+        with central.db() as db:
+            assert _score(db, key) == 1500
+        assert _score(restored.db, key) == 1500
+        assert _school_rows(restored.db, "SA01") == _central_rows(central, "SA01")
+    finally:
+        restored.close()
+
+
 def test_two_devices_of_a_school_converge(central, make_node, run_massar, tmp_path: Path) -> None:
     office = make_node("SA01")
     fill_school(office, seed=7, pupils=12, absence_days=2)
