@@ -181,7 +181,7 @@ def _slots(c: Change) -> tuple:
     return (*c.key, *(0,) * (KEY_SLOTS - len(c.key)))
 
 
-def _was_applied(db: sqlite_utils.Database, device: str, c: Change) -> bool | None:
+def _was_applied(db: sqlite_utils.Database, device: str, c: Change, bound: int) -> bool | None:
     """Whether this very edit (not another with the same number) reached the centre before; None when
     the record was written by another origin since and nothing about the record itself tells."""
     v = existing_versions(db, BY_NAME[c.table].wire_id, [_slots(c)]).get(_slots(c))
@@ -199,7 +199,14 @@ def _was_applied(db: sqlite_utils.Database, device: str, c: Change) -> bool | No
         "SELECT 1 FROM _conflicts WHERE tbl = ? AND record = ? AND loser_origin = ? AND loser_seq = ?",
         [c.table, _json(c.key), device, c.seq],
     ).fetchone()
-    return True if lost is not None else None
+    if lost is not None:
+        return True
+    # Applied, then replaced without a conflict: the replacing edit saw it, so its hybrid clock is
+    # past the stamp it got. A version older than this change's stamp was never replacing it. Only a
+    # stamp the centre would clamp cannot be compared (the first stamp may have been the clamp).
+    if v.hlc < c.hlc <= bound:
+        return False
+    return None
 
 
 def _numbers_spent_elsewhere(db: sqlite_utils.Database, device: Device, changes: Sequence[Change]) -> bool:
@@ -221,7 +228,9 @@ def _numbers_spent_elsewhere(db: sqlite_utils.Database, device: Device, changes:
     return any((r[0], r[1], r[2]) not in records for r in lost)
 
 
-def detect_restore(db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int) -> bool:
+def detect_restore(
+    db: sqlite_utils.Database, device: Device, changes: Sequence[Change], pull_cursor: int, bound: int
+) -> bool:
     """A device that lost state (restored backup, reinstalled PC with its token) shows it by going back:
     a pull cursor below one it sent (or 0 once it was sent another), or a number the centre
     acknowledged for a different edit."""
@@ -232,7 +241,7 @@ def detect_restore(db: sqlite_utils.Database, device: Device, changes: Sequence[
         return True  # starts from scratch with nothing to push: a PC reinstalled with its old token
     unknown = []
     for c in stale:
-        applied = _was_applied(db, device.id, c)
+        applied = _was_applied(db, device.id, c, bound)
         if applied is False:
             return True
         if applied is None:
@@ -592,7 +601,9 @@ def apply_push(
 
     `bound` is the clamp (SPEC section 6: from the server's wall clock); `charge` counts the changes not
     applied before against the school's day, or refuses the whole push (server/quotas.py)."""
-    if detect_restore(db, device, changes, pull_cursor):
+    if bound is None:
+        bound = hlc.skew_bound(server_hlc)  # SPEC section 6: clamp(hlc) = min(hlc, bound)
+    if detect_restore(db, device, changes, pull_cursor, bound):
         return mark_restored(db, device, pull_cursor)
     fresh = unapplied(changes, device.acked_seq)
     if not fresh:

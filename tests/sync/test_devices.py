@@ -16,6 +16,8 @@ import sqlite3
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from domain import incidents
 from domain.grades import GradeEntry, record_grades
 from domain.pupils import Term
@@ -235,22 +237,25 @@ def test_a_backup_from_before_the_first_sync_restored_later_gets_its_lost_edits_
         restored.close()
 
 
+@pytest.mark.parametrize("lost_edit_corrected", [False, True], ids=["lost-edit-kept", "lost-edit-corrected-since"])
 def test_a_restored_pc_whose_first_edit_reuses_a_lost_number_on_a_record_the_centre_wrote_is_seen(
-    central, make_node, tmp_path: Path
+    central, make_node, tmp_path: Path, lost_edit_corrected: bool
 ) -> None:
     """The PC's edit after the backup reached the centre under number n; restored, the PC gives n to its
     next edit, of a mark last written by the directorate. The record's version (the directorate's) cannot
-    tell the two edits apart; the number can: the centre holds this device's n for another record. Before,
-    the new mark was taken for a resend and dropped, and the lost edit never came back (convergence CI)."""
+    tell the two edits apart. The number can, while the centre holds this device's n for another record;
+    once the directorate has corrected that record too, the stamps can: the directorate's version of the
+    record edited is older than the edit. Before, the new mark was taken for a resend and dropped, and the
+    lost edit never came back (convergence CI)."""
     node = make_node("SA01")
     fill_school(node, seed=14, pupils=8, absence_days=1)
     sync(node)
     keys = node.db.execute(
         "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL ORDER BY pupil LIMIT 2"
     ).fetchall()
-    corrected = keys[1]
+    term = Term("SA01", YEAR)
     with central.db() as db:
-        record_grades(db, Term("SA01", YEAR), [GradeEntry(*corrected[1:], Decimal("12"))])
+        record_grades(db, term, [GradeEntry(*keys[1][1:], Decimal("12"))])
     assert sync(node).pulled == 1  # the backup below holds the directorate's correction
     folder = node.path.parent
     backup = tmp_path / "backup.sqlite"
@@ -258,16 +263,21 @@ def test_a_restored_pc_whose_first_edit_reuses_a_lost_number_on_a_record_the_cen
     _edit(node, keys[0], "17")
     assert sync(node).pushed == 1
     node.close()
+    if lost_edit_corrected:
+        central.clock.advance(1000)
+        with central.db() as db:
+            record_grades(db, term, [GradeEntry(*keys[0][1:], Decimal("18"))])
 
     restored = _restore(backup, folder, central.clock)
     try:
         central.clock.advance(1000)
-        _edit(restored, corrected, "13.5")
+        _edit(restored, keys[1], "13.5")
         result = sync(restored)
         assert result.pending == 0 and not result.errors
+        expected = [1800 if lost_edit_corrected else 1700, 1350]
         with central.db() as db:
-            assert [_score(db, k) for k in keys] == [1700, 1350]
-        assert [_score(restored.db, k) for k in keys] == [1700, 1350]
+            assert [_score(db, k) for k in keys] == expected
+        assert [_score(restored.db, k) for k in keys] == expected
         assert _school_rows(restored.db, "SA01") == _central_rows(central, "SA01")
         assert sync(restored).requests == 1
     finally:
