@@ -43,6 +43,7 @@ class Trace:
     round_trips: int = 0
     ms: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     count: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    order: list[str] = field(default_factory=list)
     _pipeline: int = 0
 
     def record(self, sql: Any, seconds: float, *, many: bool = False) -> None:
@@ -57,11 +58,13 @@ class Trace:
             self.round_trips += 1
         self.ms[text] += seconds * 1000
         self.count[text] += 1
+        self.order.append(("  | " if self._pipeline else "") + text)
 
     def reset(self) -> None:
         self.statements = self.round_trips = 0
         self.ms.clear()
         self.count.clear()
+        self.order.clear()
 
 
 TRACE = Trace()
@@ -86,6 +89,8 @@ def _trace_psycopg() -> None:
             TRACE.record(query, time.perf_counter() - t0)
 
     def traced_executemany(self: Any, query: Any, params_seq: Any, **kw: Any) -> Any:
+        if isinstance(params_seq, list) and not params_seq:
+            return executemany(self, query, params_seq, **kw)  # nothing to send: not a statement
         t0 = time.perf_counter()
         try:
             return executemany(self, query, params_seq, **kw)
@@ -190,6 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pupils", type=int, default=600)
     parser.add_argument("--samples", type=int, default=12)
     parser.add_argument("--top", type=int, default=12)
+    parser.add_argument("--sequence", action="store_true", help="print the last request's statements in order")
     args = parser.parse_args(argv)
     if args.backend == "postgresql":
         _trace_psycopg()
@@ -205,7 +211,7 @@ def main(argv: list[str] | None = None) -> None:
             latencies: dict[str, list[float]] = {"request": [], "national": []}
             statements: dict[str, list[int]] = {"request": [], "national": []}
             trips: dict[str, list[int]] = {"request": [], "national": []}
-            per_statement: dict[str, list[float]] = defaultdict(list)
+            per_statement: dict[tuple[str, str], list[float]] = defaultdict(list)
             counts: dict[str, int] = {}
             # Even schools: the server's whole request; odd ones: push then pull, as the national bench times it.
             for i in range(min(args.samples, schools)):
@@ -214,13 +220,14 @@ def main(argv: list[str] | None = None) -> None:
                     kind, (seconds, _pulled) = "request", sync_day(centre, template, renamer, i, cursors[i], 10**6 + i)
                 else:
                     kind, (seconds, _pulled) = "national", push_and_pull(centre, template, renamer, i, cursors[i])
+                if args.sequence and kind == "request":
+                    sequence = list(TRACE.order)
                 latencies[kind].append(seconds * 1000)
                 statements[kind].append(TRACE.statements)
                 trips[kind].append(TRACE.round_trips)
-                if kind == "request":
-                    for text, ms in TRACE.ms.items():
-                        per_statement[text].append(ms)
-                        counts[text] = TRACE.count[text]
+                for text, ms in TRACE.ms.items():
+                    per_statement[(kind, text)].append(ms)
+                    counts[text] = TRACE.count[text]
             on_pg = args.backend == "postgresql"
             result = {
                 "backend": args.backend,
@@ -244,9 +251,12 @@ def main(argv: list[str] | None = None) -> None:
                 "load_average_1m": round(os.getloadavg()[0], 2),
             }
             print(json.dumps(result))
-            if on_pg:  # the request's statements, by their median time
-                top = sorted(per_statement.items(), key=lambda kv: -statistics.median(kv[1]))[: args.top]
-                for text, ms in top:
+            if args.sequence and on_pg:
+                print("\n".join(f"{n:3} {text}" for n, text in enumerate(sequence, 1)))
+            for kind in latencies if on_pg else ():  # each way's statements, by their median time
+                mine = [(text, ms) for (k, text), ms in per_statement.items() if k == kind]
+                print(f"{kind}:")
+                for text, ms in sorted(mine, key=lambda kv: -statistics.median(kv[1]))[: args.top]:
                     print(f"  {statistics.median(ms):7.2f} ms  x{counts[text]:<3} {text}")
         finally:
             centre.close()

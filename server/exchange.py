@@ -28,7 +28,7 @@ from .ingest import apply_push
 from .pull import NO_FILTER, TierFilter, pull_changes
 from .quotas import DEFAULT_INGEST, IngestLimits, charge_day, check_request
 from .satellites import satellites_of
-from .schools import Device, find_device, record_sync
+from .schools import DEVICE_COLUMNS, Device, device_of, find_device, record_sync
 from .versions import next_server_hlc
 
 SYNC_PATH = "/s"
@@ -67,14 +67,18 @@ def authenticate(db: sqlite_utils.Database, creds: Credentials, method: str, pat
     return device
 
 
-def burn_counter(db: sqlite_utils.Database, creds: Credentials) -> None:
-    """Spend the request counter, first thing in the write transaction: a replay finds it spent."""
-    burnt = db.conn.execute(
-        "UPDATE _devices SET last_counter = ? WHERE id = ? AND last_counter < ?",
-        [creds.counter, creds.school, creds.counter],
-    ).rowcount
-    if not burnt:
+def burn_counter(db: sqlite_utils.Database, creds: Credentials) -> Device:
+    """Spend the request counter, first thing in the write transaction: a replay finds it spent.
+    Returns the device as of this transaction (read by the same statement: one round trip less)."""
+    device = device_of(
+        db.conn.execute(
+            f"UPDATE _devices SET last_counter = ? WHERE id = ? AND last_counter < ? RETURNING {DEVICE_COLUMNS}",
+            [creds.counter, creds.school, creds.counter],
+        ).fetchone()
+    )
+    if device is None:
         raise ReplayedRequest(f"request counter {creds.counter} was already used (replayed request)")
+    return device
 
 
 _TIER_IDS = tuple(frozenset(BY_NAME[name].wire_id for name in tier) for tier in PULL_TIERS)
@@ -118,13 +122,13 @@ def handle_sync(
         charge_day(db, device.school, day, len(fresh), share, ingest)
 
     with write_transaction(db):
-        burn_counter(db, creds)
-        device = find_device(db, device.id) or device  # as of this transaction
+        device = burn_counter(db, creds)
         server_hlc = next_server_hlc(db, clock)
         pushed = apply_push(
             db, device, request.push, server_hlc, pull_cursor=request.pull_cursor, bound=bound, charge=charge
         )
-        device = find_device(db, device.id) or device  # a restore moves its floor
+        if pushed.restored:
+            device = find_device(db, device.id) or device  # a restore moves its floor
         tier = request.tiers.tier if request.tiers else 0
         page = None
         if request.want_pull:

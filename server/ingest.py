@@ -509,12 +509,34 @@ def _all_new(
     plan.newest_hlc = max(plan.newest_hlc, max((c.hlc for c in group if c.hlc <= bound), default=0))
 
 
-def _write_rows(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change], refusals: Refusals) -> None:
-    """Rows of a resolved push; a table the schema refuses is retried row by row to find the bad ones."""
+class _RowsRefused(Exception):
+    """The schema refused a row of a push written without a savepoint per table: the caller's savepoint
+    is rolled back, and the push written again table by table to find the rows (`careful`)."""
+
+
+def _write_rows(
+    db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change], refusals: Refusals, *, careful: bool
+) -> None:
+    """Rows of a resolved push; a table the schema refuses is retried row by row to find the bad ones.
+
+    Nearly every push is written whole (`careful` False): a savepoint per table would cost PostgreSQL
+    two round trips each, for a refusal that almost never comes. When one comes, the caller's savepoint
+    rolls the attempt back (the `applying` flag with it) and the push is written again with them."""
     failed = False
     batches: list[tuple[str, list[tuple], Callable[..., None]]]
     batches = [(t, rows, upsert_rows) for t, rows in plan.upserts.items() if rows]
     batches += [(t, keys, delete_keys) for t, keys in plan.deletes.items() if keys]
+    if not careful:
+        # applying_remote's statements, without its `finally`: after a refused row PostgreSQL's
+        # transaction takes no statement until the caller's savepoint is rolled back.
+        db.conn.execute("UPDATE _clock SET applying = 1 WHERE id = 1")
+        try:
+            for table, rows, write in batches:
+                write(db, table, rows)
+        except sqlite3.IntegrityError as exc:
+            raise _RowsRefused(str(exc)) from exc
+        db.conn.execute("UPDATE _clock SET applying = 0 WHERE id = 1")
+        return
     with applying_remote(db):
         for table, rows, write in batches:
             try:
@@ -534,9 +556,12 @@ def _write_rows(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change]
         raise _Replan
 
 
-def write_plan(db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change], refusals: Refusals) -> None:
-    """Rows, versions, re-issues and conflicts of a resolved push (captured by nobody: already versioned)."""
-    _write_rows(db, plan, by_seq, refusals)
+def write_plan(
+    db: sqlite_utils.Database, plan: Plan, by_seq: dict[int, Change], refusals: Refusals, *, careful: bool = True
+) -> None:
+    """Rows, versions, re-issues and conflicts of a resolved push (captured by nobody: already versioned).
+    `careful` False: in the caller's savepoint, which a refused row (`_RowsRefused`) must roll back."""
+    _write_rows(db, plan, by_seq, refusals, careful=careful)
     db.conn.executemany(
         "INSERT INTO _versions (tbl, k1, k2, k3, k4, k5, school, sseq, hlc, origin, seq, deleted) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tbl, k1, k2, k3, k4, k5) DO UPDATE SET "
@@ -618,13 +643,14 @@ def apply_push(
     arrivals, elsewhere = check_pupils_and_dates(db, device.school, refusals.keep(fresh), today, refusals, read_only)
     check_values(db, refusals.keep(fresh), refusals.refuse)
     by_seq = {c.seq: c for c in fresh}
+    careful = False  # until the schema refuses a row (`_write_rows`)
     while True:  # a row refused while writing: roll the attempt back, plan again without it
         numbers = VersionNumbers(current_sseq(db))
         kept = last_of_each_record(refusals.keep(fresh))
         plan = resolve(db, device, kept, server_hlc, numbers, refusals, arrivals, bound=bound)
         try:
             with db.atomic():
-                write_plan(db, plan, by_seq, refusals)
+                write_plan(db, plan, by_seq, refusals, careful=careful)
                 out_of_scale = [
                     ("grades", key, reason) for key, reason in check_grade_scales(db, plan.upserts.get("grades", ()))
                 ] + [
@@ -640,6 +666,9 @@ def apply_push(
                 if elsewhere:
                     share_later_history(db, plan.all_versions(), elsewhere, numbers)
                 numbers.store(db)
+        except _RowsRefused:
+            careful = True  # written again table by table, bad rows found row by row
+            continue
         except _Replan:
             continue
         break

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import secrets
 import string
-from typing import NamedTuple
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -39,15 +40,19 @@ class Device(NamedTuple):
     restore_floor: int
 
 
-def find_device(db: sqlite_utils.Database, device_id: str) -> Device | None:
-    row = db.execute(
-        "SELECT id, school, node_key, revoked, last_counter, acked_seq, pull_cursor, seen_cursor, restore_floor "
-        "FROM _devices WHERE id = ?",
-        [device_id],
-    ).fetchone()
+DEVICE_COLUMNS = "id, school, node_key, revoked, last_counter, acked_seq, pull_cursor, seen_cursor, restore_floor"
+"""`_devices`' columns a `Device` is read from (`device_of`)."""
+
+
+def device_of(row: Sequence[Any] | None) -> Device | None:
+    """The Device of a row of `DEVICE_COLUMNS`."""
     if row is None:
         return None
     return Device(row[0], row[1], bytes.fromhex(row[2]), bool(row[3]), *row[4:])
+
+
+def find_device(db: sqlite_utils.Database, device_id: str) -> Device | None:
+    return device_of(db.execute(f"SELECT {DEVICE_COLUMNS} FROM _devices WHERE id = ?", [device_id]).fetchone())
 
 
 def _insert_device(db: sqlite_utils.Database, device: str, school: str, name: str, token: str, at: str) -> None:
