@@ -20,6 +20,7 @@ What differs from SQLite, and how it is met here:
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
@@ -38,6 +39,8 @@ from protocol.tables import BY_ID, ColumnType
 from ..errors import StoreUnavailable
 from . import partitions
 from .dialect import to_postgres
+
+log = logging.getLogger("massar.server")
 
 NOW_MS = "massar.now_ms"
 """Transaction-local setting: the store's clock in ms, read by the capture triggers."""
@@ -150,6 +153,7 @@ class PgConnection:
         self.clock = clock
         self._year_partitions: dict[str, set[str]] = {}  # per table, the school years seen to have a partition
         self._grown: dict[str, int] = {}  # rows written per table since its statistics were last checked
+        self._parents_due: set[str] = set()  # partitioned tables to analyze once this writer commits
 
     @property
     def broken(self) -> bool:
@@ -164,6 +168,7 @@ class PgConnection:
         verb = sql.strip().rstrip(";").upper()
         with _mapped_errors():
             if verb == "BEGIN IMMEDIATE":
+                self._parents_due.clear()  # a rolled-back writer's ANALYZE was rolled back with it
                 cur = self.raw.execute("BEGIN")
                 # A writer's statements look records up by key: with the statistics of a table growing
                 # fast (a new centre filling up, before autovacuum's next ANALYZE) the planner chose to
@@ -175,6 +180,10 @@ class PgConnection:
                 return cur
             if verb == "BEGIN":
                 return self.raw.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+            if verb == "COMMIT" and self._parents_due:
+                cur = self.raw.execute("COMMIT")
+                self._analyze_parents()
+                return cur
             flag = _APPLYING_FLAG.match(sql.strip())
             if flag:
                 return self.raw.execute(
@@ -219,7 +228,8 @@ class PgConnection:
             with cur.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
                 copy.write(copy_text(rows))
             cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {to_postgres(conflict).sql}")
-            self._keep_statistics(lands_in, len(rows))  # a year's partition: PostgreSQL counts its writes there
+            # a year's partition: PostgreSQL counts its writes there
+            self._keep_statistics(lands_in, len(rows), parent=table if lands_in != table else None)
         except psycopg.errors.CardinalityViolation:
             cur.execute("ROLLBACK TO SAVEPOINT copy_upsert")
             statement = to_postgres(upsert.group(0))
@@ -229,14 +239,15 @@ class PgConnection:
                 cur.execute(f"TRUNCATE {stage}")
                 cur.execute("RELEASE SAVEPOINT copy_upsert")
 
-    def _keep_statistics(self, table: str, written: int) -> None:
+    def _keep_statistics(self, table: str, written: int, *, parent: str | None = None) -> None:
         """ANALYZE a table this connection has grown by a fifth since its statistics were taken.
 
         Autovacuum analyzes a minute or more late: a centre filling up (a new year, a new academy)
         outgrows its statistics, and the planner, told `_versions` holds a few hundred grades where it
         holds 144,000, read them all into a hash join with a push's 400 keys (82 ms, growing with the
         store) instead of probing its primary key 400 times (0.9 ms). A partitioned table's rows
-        are counted, and analyzed, in the year's partition they land in."""
+        are counted, and analyzed, in the year's partition they land in; the partitioned table above
+        it (`parent`) is analyzed after the commit (`_analyze_parents`)."""
         grown = self._grown.get(table, 0) + written
         if grown < STATISTICS_EVERY:
             self._grown[table] = grown
@@ -252,6 +263,25 @@ class PgConnection:
         counted, modified = max(float(row[0]), 0.0), int(row[1]) + grown
         if modified > STATISTICS_GROWTH * counted:
             self.raw.execute(f"ANALYZE {table}")
+            if parent is not None:
+                self._parents_due.add(parent)
+
+    def _analyze_parents(self) -> None:
+        """ANALYZE the partitioned tables whose partition a writer analyzed, after its commit.
+
+        Autovacuum never analyzes a partitioned table (only its partitions), so the planner has no
+        statistics for `grades` or `absences` as a whole: a join on the parent (marks of a class's
+        pupils, a push's scale check) is estimated with default selectivities. A partition's ANALYZE
+        is a sign the table has grown by a fifth: the parent's statistics are taken then, after the
+        commit, so other writers do not wait on it. PostgreSQL 18 samples the parent alone (`ONLY`);
+        before, ANALYZE of a partitioned table also analyzes each partition again."""
+        only = "ONLY " if self.raw.info.server_version >= 180000 else ""
+        due, self._parents_due = self._parents_due, set()
+        for parent in sorted(due):
+            try:
+                self.raw.execute(f"ANALYZE {only}{parent}")
+            except psycopg.Error as exc:  # the push is committed: stale statistics are no reason to fail it
+                log.warning("ANALYZE %s failed: %s", parent, str(exc).splitlines()[0] if str(exc) else exc)
 
     def close(self) -> None:
         self.raw.close()

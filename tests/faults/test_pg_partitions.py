@@ -154,10 +154,47 @@ def test_the_writer_analyzes_the_year_partition_it_outgrew(postgres_dsn: str, mo
     try:
         with write_transaction(db):
             upsert_rows(db, "grades", _grades("2024/2025", COPY_FROM))
-        analyzed = db.execute(
-            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname LIKE 'grades%' "
-            "ORDER BY 1"
-        ).fetchall()
-        assert [r[0] for r in analyzed] == ["grades_y2024_2025"]  # the partition written, not its neighbours
+            # Within the writer's transaction (the statistics its next statements are planned with): the
+            # partition written, not its neighbours (the partitioned table comes after the commit, below).
+            analyzed = db.execute(
+                "SELECT DISTINCT tablename FROM pg_stats WHERE tablename LIKE 'grades%' ORDER BY 1"
+            ).fetchall()
+        assert [r[0] for r in analyzed] == ["grades_y2024_2025"]
+    finally:
+        db.conn.close()
+
+
+def _inherited_statistics(db: Any, table: str) -> int:
+    """Columns of `table` with statistics for the whole partitioned table (autovacuum never takes them)."""
+    return int(db.execute("SELECT COUNT(*) FROM pg_stats WHERE tablename = ? AND inherited", [table]).fetchone()[0])
+
+
+def test_the_partitioned_table_is_analyzed_after_the_writer_analyzed_its_partition(
+    postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.pg import database
+
+    monkeypatch.setattr(database, "STATISTICS_EVERY", COPY_FROM)
+    db = open_central(postgres_dsn, create=True, clock=CLOCK)
+    try:
+        with write_transaction(db):
+            upsert_rows(db, "grades", _grades("2025/2026", COPY_FROM - 1))  # under the growth check
+        assert _inherited_statistics(db, "grades") == 0
+        with write_transaction(db):
+            # the class the pupils are enrolled in, for the join below
+            db.execute("INSERT INTO enrolments (school, year, pupil, class) VALUES ('S1', '2026/2027', 'P10000', 'C1')")
+            upsert_rows(db, "grades", _grades("2026/2027", 4 * COPY_FROM, first=10_000))
+            assert _inherited_statistics(db, "grades") == 0  # taken after the commit, outside the writer's lock
+        assert _inherited_statistics(db, "grades") > 0
+        assert _inherited_statistics(db, "absences") == 0  # nothing written there
+        # A class's marks read through the partitioned table: one index probe per pupil in the year's partition.
+        plan = "\n".join(
+            r[0]
+            for r in db.execute(
+                "EXPLAIN SELECT g.pupil, g.score FROM grades g JOIN enrolments e ON e.year = g.year AND e.pupil = g.pupil "
+                "WHERE e.school = 'S1' AND e.year = '2026/2027' AND e.class = 'C1' AND g.semester = 1"
+            ).fetchall()
+        )
+        assert "Index Scan using grades_y2026_2027_pkey" in plan and "Seq Scan on grades" not in plan, plan
     finally:
         db.conn.close()
