@@ -120,8 +120,8 @@ def _trace_psycopg() -> None:
 
     psycopg.Cursor.execute = traced_execute  # type: ignore[method-assign]
     psycopg.Cursor.executemany = traced_executemany  # type: ignore[method-assign]
-    psycopg.Cursor.copy = traced_copy  # type: ignore[method-assign,assignment]
-    psycopg.Connection.pipeline = traced_pipeline  # type: ignore[method-assign,assignment]
+    psycopg.Cursor.copy = traced_copy  # type: ignore[method-assign]
+    psycopg.Connection.pipeline = traced_pipeline  # type: ignore[method-assign]
 
 
 def grow_to(centre: Centre, template: Template, renamer: Renamer, target: int) -> tuple[int, dict[int, int]]:
@@ -254,10 +254,10 @@ def main(argv: list[str] | None = None) -> None:
             if args.sequence and on_pg:
                 print("\n".join(f"{n:3} {text}" for n, text in enumerate(sequence, 1)))
             for kind in latencies if on_pg else ():  # each way's statements, by their median time
-                mine = [(text, ms) for (k, text), ms in per_statement.items() if k == kind]
+                mine = [(text, times) for (k, text), times in per_statement.items() if k == kind]
                 print(f"{kind}:")
-                for text, ms in sorted(mine, key=lambda kv: -statistics.median(kv[1]))[: args.top]:
-                    print(f"  {statistics.median(ms):7.2f} ms  x{counts[text]:<3} {text}")
+                for text, times in sorted(mine, key=lambda kv: -statistics.median(kv[1]))[: args.top]:
+                    print(f"  {statistics.median(times):7.2f} ms  x{counts[text]:<3} {text}")
         finally:
             centre.close()
 
