@@ -6,8 +6,10 @@ replicated edit take exactly the same path into the table.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from itertools import chain
 from typing import Any
 
 import sqlite_utils
@@ -29,6 +31,19 @@ def _upsert_sql(table: str) -> str:
     )
 
 
+# Rows a SQLite upsert statement carries at most. One statement per row (`executemany`) costs
+# SQLite a statement's start per row, capture triggers' WHEN included: with 500 rows a statement, a
+# semester's 24,000 marks are stored in ~80 ms of CPU instead of ~105 (bench row 5a).
+_ROWS_PER_STATEMENT = 500
+
+
+@cache
+def _multi_upsert_sql(table: str, rows: int) -> str:
+    head, tail = _upsert_sql(table).split(" VALUES ", 1)
+    one, conflict = tail.split(" ON CONFLICT ", 1)
+    return f"{head} VALUES {', '.join([one] * rows)} ON CONFLICT {conflict}"
+
+
 @cache
 def _delete_sql(table: str) -> str:
     spec = BY_NAME[table]
@@ -44,8 +59,27 @@ def as_tuple(table: str, row: Mapping[str, Any]) -> tuple[Any, ...]:
 
 
 def upsert_rows(db: sqlite_utils.Database, table: str, rows: Iterable[Sequence[Any]]) -> None:
-    """Insert or update full rows given in the table's column order; identical rows are left alone."""
-    db.conn.executemany(_upsert_sql(table), rows)
+    """Insert or update full rows given in the table's column order; identical rows are left alone.
+
+    On SQLite, many rows go `_ROWS_PER_STATEMENT` to a statement (the same statement with more VALUES:
+    a row of a statement is written, and fires its triggers, exactly as alone). Elsewhere (PostgreSQL
+    turns an `executemany` of this statement into COPY) and for a few rows, one execution per row."""
+    conn = db.conn
+    if not isinstance(conn, sqlite3.Connection):
+        conn.executemany(_upsert_sql(table), rows)
+        return
+    rows = rows if isinstance(rows, list) else list(rows)
+    width = len(BY_NAME[table].column_names)
+    per = min(_ROWS_PER_STATEMENT, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+    whole = len(rows) - len(rows) % per if per > 1 else 0
+    # Flattened, a row of the wrong length would shift its neighbours' values: refused as executemany does.
+    if whole and any(n != width for n in map(len, rows)):
+        raise sqlite3.ProgrammingError(f"every row of {table} must have {width} values")
+    if whole:
+        sql = _multi_upsert_sql(table, per)
+        for start in range(0, whole, per):
+            conn.execute(sql, list(chain.from_iterable(rows[start : start + per])))
+    conn.executemany(_upsert_sql(table), rows[whole:])
 
 
 def upsert_dicts(db: sqlite_utils.Database, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
