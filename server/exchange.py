@@ -24,6 +24,7 @@ from protocol.records import Change
 from protocol.tables import BY_NAME, PULL_TIERS
 
 from .errors import BadSignature, ReplayedRequest, RevokedToken, ScopeViolation, StaleCounter, UnknownSchool
+from .gc_pause import no_gc_passes
 from .ingest import apply_push
 from .pull import NO_FILTER, TierFilter, pull_changes
 from .quotas import DEFAULT_INGEST, IngestLimits, charge_day, check_request
@@ -104,6 +105,19 @@ def handle_sync(
     limits: Limits = DEFAULT_LIMITS,
     clock: Clock = SYSTEM_CLOCK,
     ingest: IngestLimits = DEFAULT_INGEST,
+) -> SignedReply:
+    with no_gc_passes():  # a large push or pull page is ~100,000 short-lived tuples (server/gc_pause.py)
+        return _handle_sync(db, creds, device, body, limits, clock, ingest)
+
+
+def _handle_sync(
+    db: sqlite_utils.Database,
+    creds: Credentials,
+    device: Device,
+    body: bytes,
+    limits: Limits,
+    clock: Clock,
+    ingest: IngestLimits,
 ) -> SignedReply:
     request = decode_message(body, limits)
     if not isinstance(request, SyncRequest):

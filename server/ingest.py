@@ -162,18 +162,19 @@ def unapplied(changes: Sequence[Change], acked: int) -> list[Change]:
     return [c for c in changes if c.seq > acked]
 
 
-_VERSION_SLOTS = (ColumnType.INT, *(ColumnType.STR,) * KEY_SLOTS)  # `_versions`' key: tbl, then text slots
+_VERSION_SLOTS = (ColumnType.STR,) * KEY_SLOTS  # `_versions`' key slots (text on PostgreSQL)
 _VERSIONS_OF_KEYS = (
-    # tbl last: PostgreSQL's key slots are text, typed again by the table (server/pg/database.py)
+    # tbl selected last: PostgreSQL's key slots are text, typed again by the table (server/pg/database.py).
+    # The table is a parameter, not a key column: a semester's keys go to the key table as they are.
     f"SELECT {', '.join(f'v.k{i}' for i in range(1, KEY_SLOTS + 1))}, v.school, v.sseq, v.hlc, v.origin, v.seq, "
-    f"v.deleted, v.tbl FROM {KEYS} CROSS JOIN _versions v WHERE v.tbl = p.c0 AND "
-    + " AND ".join(f"v.k{i} = p.c{i}" for i in range(1, KEY_SLOTS + 1))
+    f"v.deleted, v.tbl FROM {KEYS} CROSS JOIN _versions v WHERE v.tbl = ? AND "
+    + " AND ".join(f"v.k{i} = p.c{i - 1}" for i in range(1, KEY_SLOTS + 1))
 )
 
 
 def existing_versions(db: sqlite_utils.Database, wire_id: int, slots: Sequence[tuple]) -> dict[tuple, Version]:
     """Current versions of these records, keyed by their padded key slots (one index probe each)."""
-    rows = joined(db, _VERSIONS_OF_KEYS, [(wire_id, *s) for s in slots], _VERSION_SLOTS)
+    rows = joined(db, _VERSIONS_OF_KEYS, slots, _VERSION_SLOTS, [wire_id])
     return {tuple(r[:KEY_SLOTS]): Version(r[5], r[6], r[7], r[8], r[9], bool(r[10])) for r in rows}
 
 
@@ -284,7 +285,33 @@ def check_scope(
 ) -> None:
     """Rows outside the school's scope are refused one by one, before anything is written.
 
-    `read_only`: the school's satellites (server/satellites.py), whose rows it receives but may not write."""
+    `read_only`: the school's satellites (server/satellites.py), whose rows it receives but may not write.
+    A run of one table's changes that all name the school (a semester's marks) is passed in C-level
+    passes; any other run is judged change by change."""
+    for table, run in groupby(changes, key=attrgetter("table")):
+        group = list(run)
+        if not _all_in_scope(school, table, group, read_only):
+            _check_scope_one_by_one(school, group, refusals, read_only)
+
+
+def _all_in_scope(school: str, table: str, group: list[Change], read_only: frozenset[str]) -> bool:
+    """Whether no change of this run of one table can be refused by `check_scope` (False: look closer)."""
+    index = _SCHOOL_INDEX.get(table)
+    if index is None or table == "pupils" or school in read_only:
+        return False
+    rows = [r for r in map(attrgetter("row"), group) if r is not None]
+    in_key = _SCHOOL_IN_KEY.get(table)
+    try:
+        if rows and set(map(itemgetter(index), rows)) != {school}:
+            return False
+        return in_key is None or set(map(itemgetter(in_key), map(attrgetter("key"), group))) == {school}
+    except TypeError:  # a value that cannot be hashed: judged one by one
+        return False
+
+
+def _check_scope_one_by_one(
+    school: str, changes: Sequence[Change], refusals: Refusals, read_only: frozenset[str]
+) -> None:
     for c in changes:
         index = _SCHOOL_INDEX.get(c.table)
         if index is None:
@@ -496,7 +523,14 @@ def _all_new(
 ) -> None:
     """`resolve` for a table none of whose pushed records the centre holds yet (a semester's bulk):
     no conflict and no foreign record is possible, so every change becomes a version, in bulk."""
-    stamps = [c.hlc if c.hlc <= bound else bound for c in group]
+    hlcs = list(map(attrgetter("hlc"), group))
+    newest = max(hlcs, default=0)
+    # Only a stamp the server did not clamp moves its clock (see `resolve`).
+    if newest <= bound:  # the usual push: nothing to clamp
+        stamps = hlcs
+    else:
+        stamps = [h if h <= bound else bound for h in hlcs]
+        newest = max((h for h in hlcs if h <= bound), default=0)
     plan.new_versions.extend(
         (wire_id, *slots, school, sseq, stamped, origin, c.seq, c.row is None)
         for c, slots, sseq, stamped in zip(group, group_slots, numbers.take_many(len(group)), stamps, strict=True)
@@ -505,8 +539,7 @@ def _all_new(
     if len(upserts) < len(group):
         plan.deletes[table].extend(c.key for c in group if c.row is None)
     plan.upserts[table].extend(upserts)
-    # Only a stamp the server did not clamp moves its clock (see `resolve`).
-    plan.newest_hlc = max(plan.newest_hlc, max((c.hlc for c in group if c.hlc <= bound), default=0))
+    plan.newest_hlc = max(plan.newest_hlc, newest)
 
 
 class _RowsRefused(Exception):
@@ -603,8 +636,13 @@ def acknowledge(db: sqlite_utils.Database, device: Device, changes: Sequence[Cha
 
 def last_of_each_record(changes: Sequence[Change]) -> list[Change]:
     """Of several changes of one record in a push, the last: a delete then an upsert leaves the row."""
-    if len(set(zip(map(attrgetter("table"), changes), map(attrgetter("key"), changes), strict=True))) == len(changes):
-        return list(changes)  # the usual push: a node's outbox holds one entry per record
+    keys = list(map(attrgetter("key"), changes))
+    # The usual push: a node's outbox holds one entry per record. Keys alone all differing is enough
+    # (and cheaper to hash than table and key together); keys shared by two tables look closer.
+    if len(set(keys)) == len(changes) or len(set(zip(map(attrgetter("table"), changes), keys, strict=True))) == len(
+        changes
+    ):
+        return list(changes)
     last: dict[tuple, Change] = {}
     for c in changes:
         last.pop((c.table, c.key), None)  # re-inserted at the end: the push's order is kept

@@ -5,7 +5,7 @@ IN a VALUES list: it scanned every version of the table (every mark of the count
 keys, so ingest slowed down as the centre grew (15x slower with a few hundred thousand versions
 than on an empty centre) and a pull page scanned the whole table of each kind of row it sent.
 Here the keys are joined instead, the keys' side first (`CROSS JOIN` keeps SQLite to that order):
-  * SQLite: the keys go into a temporary table of this connection (`executemany`, in C), emptied after;
+  * SQLite: the keys go into a temporary table of this connection (`domain.rows.write_many`), emptied after;
   * PostgreSQL: one array per column, `unnest`ed (no temporary table, nothing to empty).
 
 A statement names the keys' side `{keys}`, before any other parameter, and its columns `p.c0`, `p.c1`...
@@ -18,6 +18,7 @@ from typing import Any, cast
 
 import sqlite_utils
 
+from domain.rows import write_many
 from protocol.tables import ColumnType, TableSpec
 
 KEYS = "{keys}"
@@ -69,7 +70,7 @@ def joined(
         return found.fetchall()
     table = f"temp._keys{width}"
     db.conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _keys{width} ({', '.join(f'c{i}' for i in range(width))})")
-    db.conn.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * width)})", keys)
+    write_many(db.conn, f"INSERT INTO {table} VALUES ({', '.join('?' * width)})", keys, width)
     try:
         return db.execute(sql.replace(KEYS, f"{table} p"), list(params)).fetchall()
     finally:

@@ -7,7 +7,9 @@ import sqlite3
 
 import pytest
 
+from domain import rows as rows_module
 from domain.database import register_clock, write_transaction
+from domain.rows import upsert_rows
 from protocol.tables import BY_NAME, TABLES
 from tests.support.records import code, enrol, mark
 from tests.support.writes import delete_grade
@@ -175,3 +177,35 @@ def test_a_rekey_captures_the_old_and_the_new_key(school):
     school.db.execute("DELETE FROM _outbox")
     school.db.execute("UPDATE grades SET subject = 'FRA' WHERE subject = 'MATH'")
     assert set(_outbox(school.db)) == {_grade_key(school, "MATH"), _grade_key(school, "FRA")}
+
+
+def test_rows_written_many_to_a_statement_are_captured_one_by_one_in_order(school, monkeypatch):
+    """`upsert_rows` packs many rows into one SQLite statement: each row still fires its capture."""
+    monkeypatch.setattr(rows_module, "_ROWS_PER_STATEMENT", 3)  # two full statements, two rows left
+    mark(school.db, school.term, P, "MATH", 1, 1, "12")
+    before = _clock(school.db)
+    t = school.term
+    rows = [(t.school, t.year, P, "MATH", 1, a, 1000 + a, 0, 0, None) for a in range(1, 6)]
+    rows += [(t.school, t.year, P, "FR", 1, a, 1500 + a, 0, 0, None) for a in range(1, 4)]
+    with write_transaction(school.db):
+        upsert_rows(school.db, "grades", rows)
+    stored = school.db.execute(
+        "SELECT school, year, pupil, subject, semester, assessment, score, absent, justified, remark FROM grades"
+    ).fetchall()
+    assert sorted(stored) == sorted(rows)
+    outbox = _outbox(school.db)
+    seqs = [outbox[(GRADES, r[1:6])][0] for r in rows]
+    assert seqs == list(range(before[0] + 1, before[0] + 1 + len(rows)))  # one capture each, in row order
+    assert _clock(school.db)[0] == before[0] + len(rows)
+
+
+def test_a_row_of_the_wrong_length_is_refused_and_nothing_is_written(school, monkeypatch):
+    monkeypatch.setattr(rows_module, "_ROWS_PER_STATEMENT", 2)
+    t = school.term
+    rows = [(t.school, t.year, P, "MATH", 1, a, 1000, 0, 0, None) for a in range(1, 4)]
+    rows[0], rows[1] = (*rows[0], None), rows[1][:-1]  # flattened, the two would still add up to 20 values
+    before = _clock(school.db)
+    with pytest.raises(sqlite3.ProgrammingError), write_transaction(school.db):
+        upsert_rows(school.db, "grades", rows)
+    assert school.db.execute("SELECT COUNT(*) FROM grades").fetchone()[0] == 0
+    assert _clock(school.db) == before

@@ -11,6 +11,7 @@ from protocol import capabilities
 from protocol.messages import SyncRequest, SyncResponse, decode_message, encode_message
 from protocol.records import Change
 from protocol.tables import BY_NAME
+from server.ingest import Refusals, check_scope
 from syncclient.session import SyncSession
 
 from .helpers import (
@@ -185,3 +186,41 @@ def test_a_change_refused_alone_in_its_chunk_does_not_end_the_sync(central, two_
             "SELECT score FROM grades WHERE year = ? AND pupil = ? AND subject = ? AND semester = ? AND assessment = ?",
             list(mark),
         ).fetchone() == (1111,)
+
+
+def _grade(seq: int, school: str, pupil: str = "A000000001") -> Change:
+    key = ("2026-2027", pupil, "MATH", 1, seq)
+    return Change("grades", key, (school, *key, 1200, 0, 0, None), "C1", seq, seq)
+
+
+def _enrolment_delete(seq: int, school: str) -> Change:
+    return Change("enrolments", (school, "2026-2027", f"A{seq:09d}"), None, "C1", seq, seq)
+
+
+@pytest.mark.parametrize(
+    ("push", "refused"),
+    [
+        pytest.param([_grade(i, "C1") for i in range(1, 41)], {}, id="a-run-of-own-rows"),
+        pytest.param(
+            [_grade(i, "C2" if i == 20 else "C1") for i in range(1, 41)], {20: "other_school"}, id="one-foreign-row"
+        ),
+        pytest.param(
+            [_grade(i, "S9" if i == 7 else "C1") for i in range(1, 41)], {7: "satellite_read_only"}, id="satellite-row"
+        ),
+        pytest.param(
+            [_enrolment_delete(i, "C2" if i == 3 else "C1") for i in range(1, 11)],
+            {3: "other_school"},
+            id="delete-keyed-by-another-school",
+        ),
+        pytest.param(
+            [_grade(1, "C1"), _enrolment_delete(2, "C1"), _grade(3, "C2"), _enrolment_delete(4, "S9")],
+            {3: "other_school", 4: "satellite_read_only"},
+            id="runs-of-several-tables",
+        ),
+    ],
+)
+def test_check_scope_refuses_exactly_the_rows_outside_the_school(push, refused):
+    """Runs of one table are passed in bulk when every change names the school; any other is judged one by one."""
+    refusals = Refusals()
+    check_scope("C1", push, refusals, frozenset({"S9"}))
+    assert {r.seq: r.code for r in refusals.all()} == refused
