@@ -124,6 +124,14 @@ class CentreProcess:
         self.port = int(line)
         _wait_listening(self.port)
 
+    def cpu_s(self) -> float | None:
+        """The server process's CPU seconds so far (user + system), where /proc tells them (Linux)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> list[tuple[float, float]]:
         """Stop the server; when each request it served came (epoch seconds), and its wall seconds."""
         if self.proc.poll() is None:

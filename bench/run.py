@@ -760,12 +760,16 @@ def _many_schools(
             log(f"  {label}, {params.concurrency} at once: {name}")
             fleet.prepare()
             proxy.reset()
-            started = time.time()
+            started, cpu0 = time.time(), centre.cpu_s()
             syncs, wall = fleet.run(proxy.url)
             proxy.wait_idle()
             stats = proxy.reset()
+            cpu1 = centre.cpu_s()
             served = [s for at, s in centre.stop() if at >= started]
-            rows.append(_many_row(label, name, total, params, syncs, wall, stats, served))
+            row = _many_row(label, name, total, params, syncs, wall, stats, served)
+            if cpu0 is not None and cpu1 is not None:
+                row.extra["server_cpu_ms_per_sync"] = round((cpu1 - cpu0) * 1000 / max(1, len(syncs)), 1)
+            rows.append(row)
     finally:
         for _, _, centre, proxy, fleet in live:
             fleet.close()
@@ -1139,6 +1143,12 @@ def format_table(summary: dict[str, Any]) -> str:
         if "p50_s" in d:
             notes.append(
                 f"sync latency p50 {d['p50_s']} s, p99 {d['p99_s']} s ({d['schools']} schools, {d['concurrency']} at once)"
+            )
+        if "server_p50_s" in d:
+            notes.append(
+                f"server per request p50 {d['server_p50_s']} s, p99 {d['server_p99_s']} s"
+                + (f", {d['server_cpu_ms_per_sync']} ms of its CPU per sync" if "server_cpu_ms_per_sync" in d else "")
+                + f"; client CPU per sync p50 {d['client_cpu_p50_s'] * 1000:.0f} ms"
             )
         if d.get("after_first_sync"):
             q, f = d["queued"], d["after_first_sync"]
