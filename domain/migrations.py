@@ -24,7 +24,7 @@ from .level_codes import LEVELS
 from .node_tables import install_node_tables
 from .replication import Side
 from .semester_closures import install_semester_closures, move_node_closures
-from .sms_tables import install_sms_outbox, install_synced_results_trigger
+from .sms_tables import install_sms_outbox, install_sms_topics, install_synced_results_trigger
 from .transfers import DEPARTURES_SQL, install_synced_departures, move_node_departures
 from .year_guard import install_year_guard
 from .year_schema import install_year_tables
@@ -193,6 +193,13 @@ STEPS: tuple[Step, ...] = (
         "move into it, and the results SMS is raised only where the director closed the semester",
         _node_synced_closures,
         _central_synced_closures,
+    ),
+    Step(
+        15,
+        "node: the SMS outbox keyed by topic too (a results message by its semester, a council or orientation "
+        "message by its decision): a second semester closed, or a decision corrected, the same day is told",
+        install_sms_topics,
+        None,
     ),
 )
 

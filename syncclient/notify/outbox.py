@@ -1,6 +1,6 @@
 """The parents' SMS outbox as the node's code sees it: results published by hand, counts, the list.
 
-The table, its triggers and the message templates are in `domain/sms_tables.py` (migration step 7).
+The table, its triggers and the message templates are in `domain/sms_tables.py` (migration steps 8, 15).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 import sqlite_utils
 
 from domain.database import write_transaction
-from domain.sms_tables import COUNCIL_WORDS, KINDS, NAME_CHARS, STATES, TEMPLATES, _text_sql
+from domain.sms_tables import COUNCIL_WORDS, KINDS, NAME_CHARS, STATES, TEMPLATES, TOPIC_KEY, _text_sql
 
 __all__ = [
     "COUNCIL_WORDS",
@@ -31,13 +31,13 @@ def queue_results(db: sqlite_utils.Database, pupils: list[str], semester: int) -
     with write_transaction(db):
         for pupil in pupils:
             cur = db.conn.execute(
-                f"""INSERT INTO _sms_outbox (pupil, kind, day, phone, lang, text)
-                SELECT ?, 'results', date('now'), g.phone, g.lang, {_text_sql("results", date="''", detail="?")}
+                f"""INSERT INTO _sms_outbox (pupil, kind, day, phone, lang, text, topic)
+                SELECT ?, 'results', date('now'), g.phone, g.lang, {_text_sql("results", date="''", detail="?")}, ?
                 FROM guardians g JOIN pupils p ON p.code = g.pupil
                 WHERE g.pupil = ? AND g.sms_consent = 1 AND g.phone IS NOT NULL
                 ORDER BY g.n LIMIT 1
-                ON CONFLICT (pupil, kind, day) DO NOTHING""",
-                [pupil, str(semester), str(semester), pupil],
+                ON CONFLICT {TOPIC_KEY} DO NOTHING""",
+                [pupil, str(semester), str(semester), str(semester), pupil],
             )
             added += cur.rowcount
     return added

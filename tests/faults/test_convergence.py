@@ -1,7 +1,7 @@
 """Convergence: a hypothesis state machine drives a central server and four devices of three schools (two
 collèges, one of them with a second device, and a primary school) through random local work, directorate
 corrections, syncs in any order, failed syncs (request lost before the server sees it, answer lost after
-the server applied it), restores of a device from an earlier backup, rows the centre refuses (a
+the server applied it), restores of a device from an earlier backup (and a mark entered again after one), rows the centre refuses (a
 provisional code squatted from another school), and transfers (a pupil leaves one collège and is
 admitted at the other with the same Massar code).
 
@@ -382,6 +382,23 @@ class Convergence(RuleBasedStateMachine):
         node.store = NodeStore.open(node.folder)
         node.term = node.store.term
         REPORT.add("convergence_restores")
+
+    @rule(
+        n=NODES,
+        p=PUPIL,
+        s=SUBJECT,
+        assessment=ASSESSMENT,
+        first=st.integers(0, 80),
+        again=st.one_of(st.integers(0, 80), st.just("absent")),
+    )
+    def enter_again_after_a_restore(self, n, p, s, assessment, first, again) -> None:
+        """A backup, a mark entered and synced, the PC dies and the backup is restored; the secretary
+        enters the mark again, the same or another value: the restored PC gives it the number the
+        lost edit had, on the very record that edit wrote (the centre must not take it for a resend)."""
+        self.backup(n)
+        self.grade(n, p, s, 1, assessment, first)
+        self.restore(n)
+        self.grade(n, p, s, 1, assessment, again)
 
     @rule(n=NODES, k=st.integers(1, 3))
     def squat(self, n, k) -> None:

@@ -1,4 +1,4 @@
-"""The parent-notification outbox: written with the event, once per pupil, kind and day, in the family's
+"""The parent-notification outbox: written with the event, once per pupil, kind, day and topic, in the family's
 language, one SMS long; phone numbers checked at registration; sending with backoff, a daily cap and
 a grace for reports, against a real local HTTP gateway."""
 
@@ -246,3 +246,36 @@ def test_closing_a_semester_tells_every_consenting_family_once(node):
     got = _messages(node)
     assert [(p, k, lang) for p, k, lang, _ in got] == [("A100000001", "results", "ar"), ("B100000002", "results", "fr")]
     assert "semestre 1" in got[1][3]
+
+
+def test_two_semesters_closed_the_same_day_are_two_messages(node):
+    """A director catching up at the year's end closes both semesters in one sitting: each is told."""
+    from syncclient.semesters import close_semester
+
+    close_semester(node.db, node.school, node.term.year, 1, "dir")
+    close_semester(node.db, node.school, node.term.year, 2, "dir")
+    got = [(p, k) for p, k, _, _ in _messages(node)]
+    assert got == [("A100000001", "results"), ("B100000002", "results")] * 2
+    texts = [t for p, _, _, t in _messages(node) if p == "B100000002"]
+    assert ["semestre 1" in texts[0], "semestre 2" in texts[1]] == [True, True]
+    # Published by hand the same day as the closure: nothing more.
+    assert outbox.queue_results(node.db, ["A100000001", "B100000002"], 2) == 0
+
+
+@pytest.mark.parametrize("first_sent", [True, False], ids=["first-already-sent", "first-still-queued"])
+def test_a_decision_corrected_the_same_day_is_told_and_the_family_hears_the_one_that_stands(node, first_sent):
+    db, term = node.db, node.term
+    council.decide(db, term, "A100000001", "repeat", today=TODAY)
+    if first_sent:
+        db.execute("UPDATE _sms_outbox SET state = 'sent'")
+    council.decide(db, term, "A100000001", "pass", today=TODAY)
+    council.decide(db, term, "A100000001", "pass", today=TODAY)  # saved again unchanged: nothing
+    got = db.execute("SELECT kind, state, text FROM _sms_outbox ORDER BY id").fetchall()
+    waiting = [t for k, state, t in got if state == "queued"]
+    assert [t.endswith("ينتقل") for t in waiting] == [True]  # the correction, once
+    assert len(got) == (2 if first_sent else 1)
+    # Back to the first decision the same day: told again, since the family last heard the other.
+    db.execute("UPDATE _sms_outbox SET state = 'sent'")
+    council.decide(db, term, "A100000001", "repeat", today=TODAY)
+    last = db.execute("SELECT state, text FROM _sms_outbox ORDER BY id DESC LIMIT 1").fetchone()
+    assert last[0] == "queued" and last[1].endswith("يكرر")
