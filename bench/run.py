@@ -21,7 +21,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -68,6 +67,8 @@ SCHOOL_OWNED = tuple(t.name for t in TABLES if not t.national)
 MORANGO_RESTORE = "Morango measured 23 MB / 106 requests for a whole school"
 MORANGO_RESTORE_BYTES, MORANGO_RESTORE_REQUESTS = 23_000_000, 106
 INGEST_RUNS = 3
+# 5b: the schools' clients run in this many worker processes (their syncs split among them).
+CLIENT_PROCESSES = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -292,6 +293,7 @@ def run_all(params: Params, *, log: Callable[[str], None] = print) -> dict[str, 
             SERVER_INGEST_PG,
             END_TO_END_PUSH,
             "5b. 200 schools' deltas",
+            "5b. 200 schools' deltas, PostgreSQL",
             PARENT_PAGE + " (gzip)",
             PARENT_PAGE + " (no gzip)",
             THIN_WEEK,
@@ -699,14 +701,22 @@ def _timed_ingest(scenario: str, target: int, frame: bytes, changes: int, fresh:
     )
 
 
-def _many_schools(work: Path, params: Params, systems: list[type], log: Callable[[str], None]) -> list[Row]:
+def _many_schools(
+    work: Path, params: Params, systems: list[type], log: Callable[[str], None], *, postgresql: bool = True
+) -> list[Row]:
     """5b: `params.schools` schools' daily deltas, `params.concurrency` syncing at once.
 
-    Set-up (untimed): every school's node with its roster, synced to ours for real (its server
-    checks pupils against the roster) and marked as synced for the peers (their servers do
-    not check; sending 200 rosters would only lengthen the run); then a day's delta on every node. Measured: all the schools' syncs through a thread pool;
-    changes per second over the whole batch, p50/p99 of one sync's latency. Client and
-    server share one process (and its GIL), which slows every system alike."""
+    Each system's server runs in its own process (`bench/fleet.py`), the schools' clients in
+    `CLIENT_PROCESSES` worker processes, so that a client's CPU never stalls the server through
+    the GIL, as it would between separate machines. Set-up (untimed): every school's node with
+    its roster, synced to ours for real (its server checks pupils against the roster) and
+    marked as synced for the peers (their servers do not check; sending 200 rosters would only
+    lengthen the run); then a day's delta on every node. Measured: every school's sync; changes
+    per second over the batch, p50/p99 of one sync's latency (in the client, from its start to
+    its end), the client's CPU per sync and the server's time per request. Ours runs again on
+    PostgreSQL (a throwaway cluster) on copies of the same nodes; the peers' servers are SQLite only."""
+    from .fleet import CentreProcess, Fleet
+
     work.mkdir(parents=True)
     n, pupils = params.schools, params.many_pupils
     codes = [f"S{i:05d}" for i in range(n)]
@@ -715,84 +725,129 @@ def _many_schools(work: Path, params: Params, systems: list[type], log: Callable
         build_node(f, params, stage="roster", school=code, seed=SEED + i, pupils=pupils)
         for i, (f, code) in enumerate(zip(folders, codes, strict=True))
     ]
+    names = [cls.name for cls in systems]
+    scenario = "5b. 200 schools' deltas" if n == 200 else f"5b. {n} schools' deltas"
+    runs: list[tuple[str, str, list[Path]]] = [(scenario, name, folders) for name in names]
+    cluster: Any = None
     rows: list[Row] = []
-    contestants: list[Contestant] = []
-    nodes: dict[str, list[Any]] = {}
+    if postgresql and "ours" in names:
+        from server.pg.cluster import ClusterUnavailable, start_cluster
+
+        try:
+            cluster = start_cluster(durable=True)  # fsync on, synchronous_commit off, as in 5a
+        except (ClusterUnavailable, RuntimeError) as exc:
+            rows.append(Row(scenario + ", PostgreSQL", "ours", 0, status="pending", extra={"why": str(exc)}))
+        else:
+            pg_folders = [work / "nodes-pg" / code for code in codes]
+            for src, dst in zip(folders, pg_folders, strict=True):
+                shutil.copytree(src, dst)
+            runs.append((scenario + ", PostgreSQL", "ours", pg_folders))
+    live: list[tuple[str, str, CentreProcess, NetProxy, Fleet]] = []
     try:
-        for cls in systems:
-            c = Contestant(cls, work)
-            contestants.append(c)
-            nodes[c.name] = [c.system.node(f, code) for f, code in zip(folders, codes, strict=True)]
-            todo = [node for node in nodes[c.name] if not node.assume_synced()]
-            if todo:
-                log(f"  5b. set-up: {len(todo)} rosters to {c.name}")
-                _, errors = _pool(params.concurrency, [(node, c.proxy.url) for node in todo], prepare=True)
-                if errors:
-                    log(f"  5b. set-up: {len(errors)} roster syncs failed: {errors[0]}")
+        for label, name, nodes in runs:
+            location = cluster.dsn() if label.endswith("PostgreSQL") else str(work / name)
+            specs, creds = _register(name, location, nodes, codes)
+            centre = CentreProcess(name, work / f"centre-{len(live)}", location=location, creds=creds)
+            proxy = NetProxy(centre.port).start()
+            fleet = Fleet(specs, concurrency=params.concurrency, processes=CLIENT_PROCESSES)
+            live.append((label, name, centre, proxy, fleet))
+            log(f"  {label}: set-up, {name}")
+            failed = [s.error for s in fleet.setup(proxy.url) if s.error]
+            if failed:
+                log(f"  5b. set-up: {len(failed)} roster syncs failed: {failed[0]}")
         day = sample.school_days(YEAR, 1)[10]
-        total = 0
-        for f, s in zip(folders, samples, strict=True):
-            counts = with_node(f, lambda db, t, s=s: sample.day_delta(db, t, s, day, seed=SEED))
-            total += sum(counts.values())
-        for c in contestants:
-            log(f"  5b. {n} schools' deltas, {params.concurrency} at once: {c.name}")
-            for node in nodes[c.name]:
-                node.prepare()
-            c.proxy.reset()
-            t0 = time.perf_counter()
-            latencies, errors = _pool(params.concurrency, [(node, c.proxy.url) for node in nodes[c.name]])
-            wall = time.perf_counter() - t0
-            c.proxy.wait_idle()
-            stats = c.proxy.reset()
-            latencies.sort()
-            rows.append(
-                Row(
-                    "5b. 200 schools' deltas" if n == 200 else f"5b. {n} schools' deltas",
-                    c.name,
-                    total,
-                    stats.bytes_up,
-                    stats.bytes_down,
-                    stats.round_trips,
-                    stats.connections,
-                    wall,
-                    status="ok" if not errors else "error",
-                    extra={
-                        "schools": n,
-                        "concurrency": params.concurrency,
-                        "changes_per_s": round(total / wall) if wall else None,
-                        "p50_s": round(_quantile(latencies, 0.5), 3),
-                        "p99_s": round(_quantile(latencies, 0.99), 3),
-                        "failed_syncs": len(errors),
-                        **({"why": errors[0]} if errors else {}),
-                    },
-                )
-            )
+        total = 0  # the same delta on every copy of the nodes
+        for node_folders in {id(nodes): nodes for _, _, nodes in runs}.values():
+            total = 0
+            for f, s in zip(node_folders, samples, strict=True):
+                counts = with_node(f, lambda db, t, s=s: sample.day_delta(db, t, s, day, seed=SEED))
+                total += sum(counts.values())
+        for label, name, centre, proxy, fleet in live:
+            log(f"  {label}, {params.concurrency} at once: {name}")
+            fleet.prepare()
+            proxy.reset()
+            started, cpu0 = time.time(), centre.cpu_s()
+            syncs, wall = fleet.run(proxy.url)
+            proxy.wait_idle()
+            stats = proxy.reset()
+            cpu1 = centre.cpu_s()
+            served = [s for at, s in centre.stop() if at >= started]
+            row = _many_row(label, name, total, params, syncs, wall, stats, served)
+            if cpu0 is not None and cpu1 is not None:
+                row.extra["server_cpu_ms_per_sync"] = round((cpu1 - cpu0) * 1000 / max(1, len(syncs)), 1)
+            rows.append(row)
     finally:
-        for node_list in nodes.values():
-            for node in node_list:
-                node.close()
-        for c in contestants:
-            c.close()
+        for _, _, centre, proxy, fleet in live:
+            fleet.close()
+            proxy.stop()
+            centre.stop()
+        if cluster is not None:
+            cluster.stop()
     return rows
 
 
-def _pool(workers: int, jobs: list[tuple[Any, str]], *, prepare: bool = False) -> tuple[list[float], list[str]]:
-    def one(job: tuple[Any, str]) -> float:
-        node, url = job
-        if prepare:
-            node.prepare()
-        t0 = time.perf_counter()
-        node.sync(url)
-        return time.perf_counter() - t0
+def _register(system: str, location: str, folders: list[Path], codes: list[str]) -> tuple[list[Any], dict[str, str]]:
+    """Each school registered at `system`'s centre: the clients' specs and the server's credentials."""
+    import secrets
 
-    latencies, errors = [], []
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for fut in [pool.submit(one, job) for job in jobs]:
+    from .fleet import NodeSpec
+    from .peers.rest import RestClient
+
+    if system != "ours":
+        make = RestClient.new_token if system == "rest" else lambda: secrets.token_urlsafe(12)
+        creds = {code: make() for code in codes}
+        return [NodeSpec(system, str(f), code, creds[code]) for f, code in zip(folders, codes, strict=True)], creds
+    from protocol.auth import node_key_from_token
+    from server.schools import add_school
+    from server.store import open_central
+
+    db = open_central(location, create=True)
+    try:
+        for f, code in zip(folders, codes, strict=True):
+            token = add_school(db, code, f"School {code}")
+            store = NodeStore.open(f)
             try:
-                latencies.append(fut.result())
-            except Exception as exc:
-                errors.append(f"{type(exc).__name__}: {exc}"[:200])
-    return latencies, errors
+                store.set_setting("node_key", node_key_from_token(code, token).hex())
+            finally:
+                store.close()
+    finally:
+        db.conn.close()
+    return [NodeSpec(system, str(f), code) for f, code in zip(folders, codes, strict=True)], {}
+
+
+def _many_row(
+    label: str, name: str, total: int, params: Params, syncs: list[Any], wall: float, stats: Any, served: list[float]
+) -> Row:
+    errors = [s.error for s in syncs if s.error]
+    latencies = sorted(s.latency_s for s in syncs)
+    cpu = sorted(s.client_cpu_s for s in syncs)
+    served.sort()
+    return Row(
+        label,
+        name,
+        total,
+        stats.bytes_up,
+        stats.bytes_down,
+        stats.round_trips,
+        stats.connections,
+        wall,
+        status="ok" if not errors else "error",
+        extra={
+            "schools": params.schools,
+            "concurrency": params.concurrency,
+            "client_processes": CLIENT_PROCESSES,
+            "changes_per_s": round(total / wall) if wall else None,
+            "p50_s": round(_quantile(latencies, 0.5), 3),
+            "p99_s": round(_quantile(latencies, 0.99), 3),
+            "client_cpu_p50_s": round(_quantile(cpu, 0.5), 3),
+            "client_cpu_p99_s": round(_quantile(cpu, 0.99), 3),
+            "server_requests": len(served),
+            "server_p50_s": round(_quantile(served, 0.5), 3),
+            "server_p99_s": round(_quantile(served, 0.99), 3),
+            "failed_syncs": len(errors),
+            **({"why": errors[0]} if errors else {}),
+        },
+    )
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -1094,6 +1149,12 @@ def format_table(summary: dict[str, Any]) -> str:
         if "p50_s" in d:
             notes.append(
                 f"sync latency p50 {d['p50_s']} s, p99 {d['p99_s']} s ({d['schools']} schools, {d['concurrency']} at once)"
+            )
+        if "server_p50_s" in d:
+            notes.append(
+                f"server per request p50 {d['server_p50_s']} s, p99 {d['server_p99_s']} s"
+                + (f", {d['server_cpu_ms_per_sync']} ms of its CPU per sync" if "server_cpu_ms_per_sync" in d else "")
+                + f"; client CPU per sync p50 {d['client_cpu_p50_s'] * 1000:.0f} ms"
             )
         if d.get("after_first_sync"):
             q, f = d["queued"], d["after_first_sync"]

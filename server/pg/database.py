@@ -199,6 +199,10 @@ class PgConnection:
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
         cur = self.raw.cursor()
         batch = list(rows)
+        if not batch:
+            # psycopg would still open a pipeline and wait for its sync: one round trip for nothing,
+            # inside the write lock (a day's push leaves most of `write_plan`'s batches empty).
+            return cur
         with _mapped_errors():
             upsert = _UPSERT.match(sql)
             if upsert and len(batch) >= COPY_FROM and self.in_transaction:

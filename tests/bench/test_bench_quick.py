@@ -28,6 +28,7 @@ SCENARIOS = (
     "5a. central ingest, server only, PostgreSQL",
     "5a. one large push, end to end",
     "5b. 12 schools' deltas",
+    "5b. 12 schools' deltas, PostgreSQL",
     "6a. save a grade sheet",
     "6b. parent's results page (gzip)",
     "6b. parent's results page (no gzip)",
