@@ -49,7 +49,7 @@ from protocol.messages import Refusal
 from protocol.records import Change
 from protocol.tables import BY_NAME, TABLES, ColumnType
 
-from .keyset import KEYS, joined
+from .keyset import KEYS, joined, rows_of_keys
 from .satellites import read_only_schools
 from .schools import Device
 from .transfers import PERSON_TABLES, TRANSFERABLE, left_before, share_earlier_record, share_later_history
@@ -182,10 +182,12 @@ def _slots(c: Change) -> tuple:
     return (*c.key, *(0,) * (KEY_SLOTS - len(c.key)))
 
 
-def _was_applied(db: sqlite_utils.Database, device: str, c: Change, bound: int) -> bool | None:
+def _was_applied(
+    db: sqlite_utils.Database, device: str, c: Change, v: Version | None, row: tuple | None, bound: int
+) -> bool | None:
     """Whether this very edit (not another with the same number) reached the centre before; None when
-    the record was written by another origin since and nothing about the record itself tells."""
-    v = existing_versions(db, BY_NAME[c.table].wire_id, [_slots(c)]).get(_slots(c))
+    the record was written by another origin since and nothing about the record itself tells.
+    `v` is the record's version, `row` its current row (read only where `v` is this device's edit `c.seq`)."""
     if v is None:
         return False
     if v.origin == device:
@@ -194,8 +196,7 @@ def _was_applied(db: sqlite_utils.Database, device: str, c: Change, bound: int) 
         # The same number on the same record: a resend carries the row the centre holds; a restored PC
         # that gave the number again to another edit of that record (the mark entered again, otherwise)
         # does not. The same row entered again is harmless to skip: the centre already holds it.
-        current = None if v.deleted else _current_row(db, c.table, c.key)
-        return (None if current is None else tuple(current)) == (None if c.row is None else tuple(c.row))
+        return (None if v.deleted else row) == (None if c.row is None else tuple(c.row))
     lost = db.execute(
         "SELECT 1 FROM _conflicts WHERE tbl = ? AND record = ? AND loser_origin = ? AND loser_seq = ?",
         [c.table, _json(c.key), device, c.seq],
@@ -241,12 +242,21 @@ def detect_restore(
     if pull_cursor == 0 < device.sent_cursor and device.acked_seq and not changes:
         return True  # starts from scratch with nothing to push: a PC reinstalled with its old token
     unknown = []
+    by_table: dict[str, list[Change]] = defaultdict(list)
     for c in stale:
-        applied = _was_applied(db, device.id, c, bound)
-        if applied is False:
-            return True
-        if applied is None:
-            unknown.append(c)
+        by_table[c.table].append(c)
+    for table, group in by_table.items():
+        # A resent chunk can be a few thousand changes: their versions and rows in one statement each.
+        spec = BY_NAME[table]
+        versions = existing_versions(db, spec.wire_id, [_slots(c) for c in group])
+        same = [c.key for c in group if (v := versions.get(_slots(c))) and v.origin == device.id and v.seq == c.seq]
+        rows = rows_of_keys(db, spec, same) if same else {}
+        for c in group:
+            applied = _was_applied(db, device.id, c, versions.get(_slots(c)), rows.get(tuple(c.key)), bound)
+            if applied is False:
+                return True
+            if applied is None:
+                unknown.append(c)
     # A record overwritten by another origin since says nothing about who wrote it before; the
     # number does: a restored PC reuses the numbers its lost edits had, for other records. Only
     # when the centre kept no trace of the number at all can it not tell (SPEC 10.4, step 1).

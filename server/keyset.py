@@ -84,3 +84,13 @@ def key_match(spec: TableSpec, alias: str, first: int = 0) -> str:
 
 def key_types(spec: TableSpec) -> tuple[ColumnType, ...]:
     return tuple(spec.types[i] for i in spec.key_indexes)
+
+
+def rows_of_keys(db: sqlite_utils.Database, spec: TableSpec, keys: Sequence[Sequence[Any]]) -> dict[tuple, tuple]:
+    """The current rows of `spec`'s table at these keys (one statement), keyed by their key values."""
+    key_idx = spec.key_indexes
+    columns = ", ".join(f"t.{c}" for c in spec.column_names)
+    rows = joined(
+        db, f"SELECT {columns} FROM {KEYS} CROSS JOIN {spec.name} t WHERE {key_match(spec, 't')}", keys, key_types(spec)
+    )
+    return {tuple(row[i] for i in key_idx): tuple(row) for row in rows}

@@ -18,7 +18,7 @@ from protocol.records import Change
 from protocol.tables import BY_ID
 from protocol.values import row_problems
 
-from .keyset import KEYS, joined, key_match, key_types
+from .keyset import rows_of_keys
 from .schools import Device
 from .store import KEY_SLOTS
 from .versions import current_sseq
@@ -123,14 +123,6 @@ def _row_values(db: sqlite_utils.Database, rows: list) -> dict[tuple, tuple]:
             by_table[r[1]].append(tuple(r[2 : 2 + len(spec.key)]))
     out: dict[tuple, tuple] = {}
     for wire_id, keys in by_table.items():
-        spec = BY_ID[wire_id]
-        key_idx = [spec.column_names.index(k) for k in spec.key]
-        columns = ", ".join(f"t.{c}" for c in spec.column_names)
-        for row in joined(
-            db,
-            f"SELECT {columns} FROM {KEYS} CROSS JOIN {spec.name} t WHERE {key_match(spec, 't')}",
-            keys,
-            key_types(spec),
-        ):
-            out[(wire_id, tuple(row[i] for i in key_idx))] = tuple(row)
+        for key, row in rows_of_keys(db, BY_ID[wire_id], keys).items():
+            out[(wire_id, key)] = row
     return out

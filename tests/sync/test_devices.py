@@ -108,6 +108,15 @@ def test_a_pc_reinstalled_with_the_schools_own_token_gets_its_own_edits_back(
     assert _node_rows(fresh, "SA01") == _central_rows(central, "SA01")
 
 
+def _marked(store: NodeStore, limit: int, order: str = "pupil") -> list[tuple]:
+    """Keys of the first `limit` marks with a score, by `order`."""
+    return store.db.execute(
+        "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL "
+        f"ORDER BY {order} LIMIT ?",
+        [limit],
+    ).fetchall()
+
+
 def _backup(store: NodeStore, to: Path) -> None:
     target = sqlite3.connect(to)
     try:
@@ -130,10 +139,7 @@ def test_a_backup_restored_then_used_offline_loses_nothing(central, make_node, t
     fill_school(node, seed=6, pupils=12, absence_days=2)
     sync(node)
     folder = node.path.parent
-    keys = node.db.execute(
-        "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL ORDER BY pupil, subject "
-        "LIMIT 3"
-    ).fetchall()
+    keys = _marked(node, 3, order="pupil, subject")
     backup = tmp_path / "backup.sqlite"
     _backup(node, backup)
 
@@ -176,9 +182,7 @@ def test_a_backup_restored_and_never_edited_gets_its_lost_edits_back_at_its_next
     sync(node)
     assert (sync(node).requests, sync(node).pulled) == (1, 0)  # the backup's cursor is the last one sent
     folder = node.path.parent
-    keys = node.db.execute(
-        "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL ORDER BY pupil LIMIT 2"
-    ).fetchall()
+    keys = _marked(node, 2)
     backup = tmp_path / "backup.sqlite"
     _backup(node, backup)
     _edit(node, keys[0], "17")
@@ -250,9 +254,7 @@ def test_a_restored_pc_whose_first_edit_reuses_a_lost_number_on_a_record_the_cen
     node = make_node("SA01")
     fill_school(node, seed=14, pupils=8, absence_days=1)
     sync(node)
-    keys = node.db.execute(
-        "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL ORDER BY pupil LIMIT 2"
-    ).fetchall()
+    keys = _marked(node, 2)
     term = Term("SA01", YEAR)
     with central.db() as db:
         record_grades(db, term, [GradeEntry(*keys[1][1:], Decimal("12"))])
@@ -293,9 +295,7 @@ def test_a_restored_pc_that_enters_a_lost_mark_again_with_another_value_is_seen(
     node = make_node("SA01")
     fill_school(node, seed=6, pupils=12, absence_days=2)
     sync(node)
-    key = node.db.execute(
-        "SELECT year, pupil, subject, semester, assessment FROM grades WHERE score IS NOT NULL ORDER BY pupil LIMIT 1"
-    ).fetchone()
+    key = _marked(node, 1)[0]
     folder = node.path.parent
     backup = tmp_path / "backup.sqlite"
     _backup(node, backup)
